@@ -1,0 +1,158 @@
+/**
+ * The daemon: wires config, spool, ingest server and periodic housekeeping together, and shuts
+ * them down in reverse order of setup. `logbarge run` is a thin layer over startDaemon.
+ */
+import { statfs } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import { describeError } from '../errors.js';
+import { createIngestServer, type IngestServer } from '../ingest/server.js';
+import { createPreparer } from '../ingest/prepare.js';
+import { createMetrics, type Metrics } from '../metrics.js';
+import { loadSchema } from '../schema/schema.js';
+import { createGroupCommitter } from '../spool/group-commit.js';
+import { openSpool, type Spool } from '../spool/spool.js';
+
+/** A running daemon. */
+export interface Daemon {
+  readonly address: AddressInfo;
+  readonly spool: Spool;
+  readonly metrics: Metrics;
+  /** Stops accepting, finishes in-flight requests, closes the spool. Safe to call twice. */
+  stop(reason?: string): Promise<void>;
+}
+
+/** How often spool figures and free disk space are refreshed: 2 s keeps /metrics and 503s current. */
+const housekeepingIntervalMs = 2_000;
+/** How often the idempotency window is trimmed, and how many ids per short transaction. */
+const idPruneIntervalMs = 60_000;
+const idPruneChunk = 5_000;
+
+/** Starts the daemon on a parsed config. */
+export async function startDaemon(options: { config: Config; logger: Logger }): Promise<Daemon> {
+  const { config, logger } = options;
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const schema = loadSchema();
+  const spoolPath = resolve(config.spool.path);
+  const spool = openSpool({ path: spoolPath, synchronous: config.spool.synchronous });
+  cleanups.push(() => spool.close());
+  const metrics = createMetrics({
+    sources: { spool: () => stats, full: () => capacityProblem() !== undefined },
+  });
+
+  const limits = { maxEvents: config.spool.maxEvents, maxBytes: config.spool.maxBytes };
+  const committer = createGroupCommitter({
+    spool,
+    limits,
+    onCommit: ({ rows, ms }) => {
+      metrics.groupCommit.observe(ms / 1000);
+      metrics.groupCommitRows.observe(rows);
+      // Three indexed single-row reads; keeps the capacity check exact between housekeeping runs.
+      stats = spool.stats();
+    },
+  });
+  cleanups.push(() => committer.drain());
+
+  let draining = false;
+  let diskLow = false;
+  let stats = spool.stats();
+  const capacityProblem = (): string | undefined => {
+    if (stats.depth >= limits.maxEvents) return `spool holds ${stats.depth} events, spool.maxEvents is ${limits.maxEvents}`;
+    if (stats.bytes >= limits.maxBytes) return `spool holds ${stats.bytes} bytes, spool.maxBytes is ${limits.maxBytes}`;
+    if (diskLow) return `less than spool.minFreeBytes (${config.spool.minFreeBytes}) free next to the spool`;
+    return undefined;
+  };
+
+  async function housekeeping(): Promise<void> {
+    stats = spool.stats();
+    try {
+      const fsStats = await statfs(dirname(spoolPath));
+      diskLow = fsStats.bavail * fsStats.bsize < config.spool.minFreeBytes;
+    } catch (err) {
+      logger.warn({ err: describeError(err) }, 'check free disk space failed');
+    }
+  }
+  await housekeeping();
+  const timer = setInterval(() => {
+    housekeeping().catch((err: unknown) => logger.error({ err: describeError(err) }, 'housekeeping failed'));
+  }, housekeepingIntervalMs);
+  timer.unref();
+  cleanups.push(() => clearInterval(timer));
+
+  const windowMs = config.spool.idempotencyWindowDays * 86_400_000;
+  const pruneIds = (): void => {
+    try {
+      let total = 0;
+      for (;;) {
+        const n = spool.pruneEventIds(Date.now() - windowMs, idPruneChunk);
+        total += n;
+        if (n < idPruneChunk) break;
+      }
+      if (total > 0) logger.info({ forgotten: total }, 'trimmed idempotency window');
+    } catch (err) {
+      logger.error({ err: describeError(err) }, 'trim idempotency window failed');
+    }
+  };
+  const pruneTimer = setInterval(pruneIds, idPruneIntervalMs);
+  pruneTimer.unref();
+  cleanups.push(() => clearInterval(pruneTimer));
+
+  const preparer = createPreparer(schema, config.ingest);
+  const server: IngestServer = createIngestServer({
+    options: config.server,
+    preparer,
+    committer,
+    metrics,
+    logger,
+    admission: () => {
+      if (draining) return { reason: 'logbarge is shutting down; retry against another replica or later', retryAfterSeconds: 5 };
+      const problem = capacityProblem();
+      return problem ? { reason: `spool is full (${problem}); retry later`, retryAfterSeconds: 30 } : undefined;
+    },
+    readiness: () => {
+      const reasons: string[] = [];
+      if (draining) reasons.push('shutting down');
+      const problem = capacityProblem();
+      if (problem) reasons.push(`spool full: ${problem}`);
+      return { ready: reasons.length === 0, reasons };
+    },
+  });
+  const address = await server.listen();
+  cleanups.push(() => server.close());
+  logger.info(
+    {
+      address: `${address.address}:${address.port}`,
+      tls: config.server.tls !== null,
+      auth: config.server.apiKeys.length > 0 ? `${config.server.apiKeys.length} key(s)` : 'none (loopback only)',
+      spool: spoolPath,
+      spoolId: spool.id,
+      depth: stats.depth,
+      writerId: config.writerId,
+    },
+    'logbarge listening',
+  );
+
+  let stopping: Promise<void> | undefined;
+  return {
+    address,
+    spool,
+    metrics,
+    stop(reason = 'stop requested') {
+      stopping ??= (async () => {
+        draining = true;
+        logger.info({ reason }, 'draining: refusing new events, finishing in-flight requests');
+        for (const cleanup of cleanups.reverse()) {
+          try {
+            await cleanup();
+          } catch (err) {
+            logger.error({ err: describeError(err) }, 'shutdown step failed');
+          }
+        }
+        logger.info('stopped');
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,168 @@
+/**
+ * Loads a file of events (NDJSON, or a JSON object/array) into the spool with the same
+ * validation as HTTP, all-or-nothing: pass 1 validates everything and stages the canonical rows
+ * in a temp file beside the spool; only if no record is bad, pass 2 appends them in short
+ * transactions (so a running daemon is never locked out for long). Re-running after a crash in
+ * pass 2 is safe: appends are idempotent on EVENT_ID.
+ */
+import { createReadStream, createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { once } from 'node:events';
+import { LogbargeError } from '../errors.js';
+import type { Preparer, RecordError } from '../ingest/prepare.js';
+import { maxErrors } from '../ingest/prepare.js';
+import type { Spool, SpoolLimits, SpoolRow } from '../spool/spool.js';
+
+/** Progress of a load, reported every few thousand records. */
+export interface IngestProgress {
+  readonly phase: 'validate' | 'store';
+  readonly records: number;
+  readonly bytes: number;
+}
+
+/** The outcome of a load. */
+export interface IngestFileResult {
+  readonly records: number;
+  readonly accepted: number;
+  readonly duplicates: number;
+}
+
+/** Records validated per call of the preparer, and rows per spool transaction in pass 2. */
+const validateChunk = 5_000;
+const storeChunk = 10_000;
+
+function rejected(errors: RecordError[], count: number): LogbargeError {
+  const lines = errors.map((e) => `  record ${e.index}${e.path ? ` (${e.path})` : ''}: ${e.field}: ${e.message}`);
+  if (count > errors.length) lines.push(`  … and ${count - errors.length} more`);
+  return new LogbargeError('INPUT_REJECTED', `ingest: ${count} problem(s); nothing was stored\n${lines.join('\n')}`);
+}
+
+async function* lines(input: Readable): AsyncGenerator<string> {
+  const rl = createInterface({ input, crlfDelay: Infinity });
+  for await (const line of rl) yield line;
+}
+
+/** Validates and stores every record of `input`; throws INPUT_REJECTED (storing nothing) on any bad record. */
+export async function ingestFile(options: {
+  input: Readable;
+  spool: Spool;
+  preparer: Preparer;
+  limits: SpoolLimits;
+  onProgress?: (p: IngestProgress) => void;
+  onPrepared?: (prepared: ReturnType<Preparer['prepare']>) => void;
+}): Promise<IngestFileResult> {
+  const { spool, preparer } = options;
+  const dir = mkdtempSync(join(dirname(spool.path), '.ingest-'));
+  const stagedPath = join(dir, 'rows.tsv');
+  try {
+    // Pass 1: validate, stage canonical rows.
+    const staged = createWriteStream(stagedPath);
+    const errors: RecordError[] = [];
+    let errorCount = 0;
+    let records = 0;
+    let bytes = 0;
+    let batch: unknown[] = [];
+    let firstLine: string | undefined;
+    let wholeFile: string[] | undefined; // set when the input is one JSON document, not NDJSON
+    const flushBatch = async (): Promise<void> => {
+      if (batch.length === 0) return;
+      const prepared = preparer.prepare(batch, records - batch.length);
+      batch = [];
+      options.onPrepared?.(prepared);
+      errorCount += prepared.errorCount;
+      for (const e of prepared.errors) if (errors.length < maxErrors) errors.push(e);
+      if (errorCount > 0) return;
+      let out = '';
+      for (const row of prepared.rows) out += `${JSON.stringify(row.eventId)}\t${row.dt}\t${row.body}\n`;
+      if (!staged.write(out)) await once(staged, 'drain');
+    };
+    for await (const line of lines(options.input)) {
+      bytes += line.length + 1;
+      if (wholeFile) {
+        wholeFile.push(line);
+        continue;
+      }
+      const text = line.trim();
+      if (text === '') continue;
+      if (firstLine === undefined) {
+        firstLine = text;
+        if (text.startsWith('[')) {
+          wholeFile = [line];
+          continue;
+        }
+      }
+      let record: unknown;
+      try {
+        record = JSON.parse(text);
+      } catch (err) {
+        if (records === 0 && text.startsWith('{')) {
+          // A pretty-printed JSON object: read the whole document instead.
+          wholeFile = [line];
+          continue;
+        }
+        errorCount++;
+        if (errors.length < maxErrors) {
+          errors.push({ index: records, field: '(record)', message: `invalid JSON: ${(err as Error).message}` });
+        }
+        records++;
+        continue;
+      }
+      batch.push(record);
+      records++;
+      if (batch.length >= validateChunk) {
+        await flushBatch();
+        options.onProgress?.({ phase: 'validate', records, bytes });
+      }
+    }
+    if (wholeFile) {
+      let doc: unknown;
+      try {
+        doc = JSON.parse(wholeFile.join('\n'));
+      } catch (err) {
+        throw rejected([{ index: 0, field: '(file)', message: `invalid JSON: ${(err as Error).message}` }], 1);
+      }
+      for (const record of Array.isArray(doc) ? doc : [doc]) {
+        batch.push(record);
+        records++;
+        if (batch.length >= validateChunk) await flushBatch();
+      }
+    }
+    await flushBatch();
+    options.onProgress?.({ phase: 'validate', records, bytes });
+    staged.end();
+    await once(staged, 'close');
+    if (errorCount > 0) throw rejected(errors, errorCount);
+
+    // Pass 2: store in short transactions.
+    let accepted = 0;
+    let duplicates = 0;
+    let chunk: SpoolRow[] = [];
+    const store = (): void => {
+      if (chunk.length === 0) return;
+      const [outcome] = spool.appendGroups([chunk], { now: Date.now(), limits: options.limits });
+      if (outcome === 'full' || outcome === undefined) {
+        throw new LogbargeError(
+          'SPOOL_FULL',
+          `ingest: the spool is full after ${accepted} accepted events (of ${records}); the rest was not stored`,
+          { hint: 'let exports catch up, or raise spool.maxEvents / spool.maxBytes, then run the same command again (it skips what is stored)' },
+        );
+      }
+      accepted += outcome.accepted;
+      duplicates += outcome.duplicates;
+      chunk = [];
+      options.onProgress?.({ phase: 'store', records: accepted + duplicates, bytes });
+    };
+    for await (const line of lines(createReadStream(stagedPath))) {
+      const a = line.indexOf('\t');
+      const b = line.indexOf('\t', a + 1);
+      chunk.push({ eventId: JSON.parse(line.slice(0, a)) as string, dt: line.slice(a + 1, b), body: line.slice(b + 1) });
+      if (chunk.length >= storeChunk) store();
+    }
+    store();
+    return { records, accepted, duplicates };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

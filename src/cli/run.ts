@@ -1,0 +1,44 @@
+/**
+ * `logbarge run [-c FILE]`: the daemon. Exits 0 after a clean SIGTERM/SIGINT drain.
+ */
+import type { Command } from 'commander';
+import { startDaemon } from '../app/daemon.js';
+import { createLogger } from '../log.js';
+import { commandConfig, type ConfigOption } from './common.js';
+
+/** Runs the daemon until SIGTERM or SIGINT, then drains and resolves. */
+export async function runCommand(options: ConfigOption): Promise<void> {
+  const config = commandConfig(options);
+  const logger = createLogger(config.log.level);
+  const daemon = await startDaemon({ config, logger });
+  await new Promise<void>((resolve) => {
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      signals++;
+      if (signals > 1) {
+        logger.warn({ signal }, 'second signal: exiting without finishing the drain');
+        process.exit(1);
+      }
+      daemon.stop(`received ${signal}`).then(resolve, resolve);
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}
+
+/** Registers the command. */
+export function register(program: Command): void {
+  program
+    .command('run')
+    .description('run the daemon: HTTP ingest into the spool and scheduled exports')
+    .option('-c, --config <file>', 'config file (default: $LOGBARGE_CONFIG, else built-in defaults)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  logbarge run                          # loopback :8080, ./data/spool.db, Parquet to ./data/exports/
+  logbarge run -c /etc/logbarge.json
+  LOGBARGE_CONFIG=/etc/logbarge.json logbarge run`,
+    )
+    .action(runCommand);
+}

@@ -1,0 +1,248 @@
+/**
+ * The configuration schema. Every leaf has a description and a default, so that `logbarge run`
+ * works with no file at all and docs/config.md is generated from this one place.
+ */
+import { z } from 'zod';
+import cron from 'node-cron';
+
+/** Default size limit of one request body, before and after gunzip: 5 MiB, API Gateway's own cap is 10 MiB. */
+const defaultMaxBodyBytes = 5 * 1024 * 1024;
+
+/** Default spool byte budget (sum of canonical event sizes): 4 GiB, about 7 million typical events. */
+const defaultSpoolMaxBytes = 4 * 1024 ** 3;
+
+const nullableString = (description: string) =>
+  z.string().min(1).nullable().default(null).describe(description);
+
+const tlsSchema = z
+  .strictObject({
+    cert: z.string().min(1).describe('Path of the PEM certificate chain.'),
+    key: z.string().min(1).describe('Path of the PEM private key.'),
+  })
+  .nullable()
+  .default(null)
+  .describe('Serve HTTPS with this certificate and key; null serves plain HTTP.');
+
+const serverSchema = z
+  .strictObject({
+    host: z
+      .string()
+      .min(1)
+      .default('127.0.0.1')
+      .describe('Address to listen on. Anything but loopback requires at least one API key.'),
+    port: z.number().int().min(0).max(65535).default(8080).describe('TCP port to listen on (0 picks a free port).'),
+    apiKeyHeader: z
+      .string()
+      .regex(/^[A-Za-z0-9-]+$/, 'must be an HTTP header name')
+      .default('x-api-key')
+      .describe('Header that carries the API key; `Authorization: Bearer KEY` is accepted too.'),
+    apiKeys: z
+      .array(z.string())
+      .default([])
+      .describe(
+        'Accepted API keys; several allow rotation without downtime. Empty strings (an unset `${VAR:-}`) are ignored. Empty list: no authentication, loopback only.',
+      ),
+    maxBodyBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .default(defaultMaxBodyBytes)
+      .describe('Largest request body in bytes, counted again after gunzip; larger gets 413.'),
+    requestTimeoutMs: z
+      .number()
+      .int()
+      .min(1000)
+      .default(30_000)
+      .describe('A request must be received completely within this many milliseconds (slow clients get 408).'),
+    maxConnections: z
+      .number()
+      .int()
+      .min(1)
+      .default(1024)
+      .describe('Most concurrent TCP connections; further connections are refused.'),
+    tls: tlsSchema,
+  })
+  .prefault({})
+  .describe('HTTP ingest server.');
+
+const spoolSchema = z
+  .strictObject({
+    path: z.string().min(1).default('./data/spool.db').describe('SQLite spool file (relative to the working directory).'),
+    maxEvents: z
+      .number()
+      .int()
+      .min(1)
+      .default(5_000_000)
+      .describe('Most events held in the spool; beyond it ingest answers 503 with Retry-After.'),
+    maxBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .default(defaultSpoolMaxBytes)
+      .describe('Most bytes of event data held in the spool; beyond it ingest answers 503.'),
+    minFreeBytes: z
+      .number()
+      .int()
+      .min(0)
+      .default(256 * 1024 * 1024)
+      .describe('Ingest answers 503 while the spool file system has less free space than this.'),
+    synchronous: z
+      .enum(['FULL', 'NORMAL'])
+      .default('FULL')
+      .describe('SQLite synchronous mode. FULL: a 202 survives power loss; NORMAL: it survives a process crash only.'),
+    idempotencyWindowDays: z
+      .number()
+      .min(0)
+      .default(7)
+      .describe('How long an EVENT_ID is remembered after it was accepted; a retry within it is a duplicate, even after export.'),
+  })
+  .prefault({})
+  .describe('The durable local spool.');
+
+const ingestSchema = z
+  .strictObject({
+    strictEventTypes: z
+      .boolean()
+      .default(false)
+      .describe('Reject EVENT_TYPE values outside the published list (default: accept and count them).'),
+    unknownFields: z
+      .enum(['drop', 'reject'])
+      .default('drop')
+      .describe('What to do with input keys that match no column: drop (counted, warned once per name) or reject.'),
+    maxStringLength: z
+      .number()
+      .int()
+      .min(1)
+      .default(4096)
+      .describe('Longest accepted string value, in characters.'),
+    organizationId: nullableString(
+      'ORGANIZATION_ID for Okta System Log events; when null it is taken from the EventBridge source `aws.partner/okta.com/<org>/…`.',
+    ),
+  })
+  .prefault({})
+  .describe('Validation of incoming events.');
+
+const s3Schema = z
+  .strictObject({
+    region: nullableString('AWS region; null uses the SDK chain (`AWS_REGION`, profile), then us-east-1.'),
+    endpoint: nullableString('Custom S3 endpoint (MinIO, LocalStack); null uses AWS (or `AWS_ENDPOINT_URL_S3`).'),
+    forcePathStyle: z.boolean().default(false).describe('Path-style addressing, for most S3-compatible servers.'),
+    serverSideEncryption: z
+      .enum(['AES256', 'aws:kms', 'aws:kms:dsse'])
+      .nullable()
+      .default(null)
+      .describe('SSE header sent on every write (data and verify objects); null leaves the bucket default.'),
+    kmsKeyId: nullableString('KMS key id or ARN for SSE-KMS.'),
+    storageClass: nullableString('Storage class for every write (e.g. STANDARD_IA); null is STANDARD.'),
+  })
+  .prefault({})
+  .describe('Amazon S3 client settings, shared by all s3:// destinations.');
+
+const formats = ['ndjson', 'csv', 'parquet'] as const;
+const textCompressions = ['none', 'gzip'] as const;
+const parquetCompressions = ['snappy', 'zstd', 'gzip'] as const;
+
+const exportSchema = z
+  .strictObject({
+    name: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be lowercase letters, digits, - or _')
+      .describe('Export name: its cursor in the spool and its `--export` handle.'),
+    format: z.enum(formats).default('parquet').describe('File format: ndjson, csv or parquet.'),
+    compression: z
+      .enum([...textCompressions, ...parquetCompressions])
+      .optional()
+      .describe('none|gzip for ndjson/csv, snappy|zstd|gzip for parquet. Default: zstd for parquet, gzip otherwise.'),
+    destination: z
+      .string()
+      .regex(/^(s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?|file:\/\/.+)$/, 'must be s3://bucket/prefix/ or file:///dir/')
+      .describe('Where objects go: s3://bucket/prefix/ or file:///absolute/dir/ (file://./relative/).'),
+    schedule: z
+      .string()
+      .refine((expr) => cron.validate(expr), 'is not a valid cron expression')
+      .default('*/5 * * * *')
+      .describe('Cron schedule (UTC) of this export.'),
+    maxRowsPerFile: z
+      .number()
+      .int()
+      .min(1)
+      .max(50_000_000)
+      .default(1_000_000)
+      .describe('Most rows per object; an export also runs early when this many rows are pending.'),
+  })
+  .superRefine((value, ctx) => {
+    if (value.compression === undefined) return;
+    const allowed: readonly string[] = value.format === 'parquet' ? parquetCompressions : textCompressions;
+    if (!allowed.includes(value.compression)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['compression'],
+        message: `${value.compression} is not available for ${value.format}; use ${allowed.join(', ')}`,
+      });
+    }
+  })
+  .transform((value) => ({
+    ...value,
+    compression: value.compression ?? (value.format === 'parquet' ? 'zstd' : 'gzip'),
+  }));
+
+/** The built-in export used when the config names none. */
+export const defaultExports = [
+  {
+    name: 'default',
+    format: 'parquet',
+    compression: 'zstd',
+    destination: 'file://./data/exports/',
+    schedule: '*/5 * * * *',
+    maxRowsPerFile: 1_000_000,
+  },
+];
+
+/** The whole configuration file. */
+export const configSchema = z
+  .strictObject({
+    writerId: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'must be letters, digits, ., - or _ (at most 63)')
+      .optional()
+      .describe('Writer id in object names; distinct per replica. Default: the host name (the pod name in Kubernetes).'),
+    server: serverSchema,
+    spool: spoolSchema,
+    ingest: ingestSchema,
+    s3: s3Schema,
+    exports: z
+      .array(exportSchema)
+      .min(1)
+      .default(defaultExports as never)
+      .describe('Exports; each reads the same spool with its own cursor.'),
+    shutdownTimeoutMs: z
+      .number()
+      .int()
+      .min(0)
+      .default(30_000)
+      .describe('On SIGTERM, the final export cycle may take this long before the daemon exits anyway.'),
+    log: z
+      .strictObject({
+        level: z
+          .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+          .default('info')
+          .describe('Log level of the JSON log on stdout.'),
+      })
+      .prefault({})
+      .describe('Logging.'),
+  })
+  .superRefine((value, ctx) => {
+    const seen = new Set<string>();
+    value.exports.forEach((e, i) => {
+      if (seen.has(e.name)) {
+        ctx.addIssue({ code: 'custom', path: ['exports', i, 'name'], message: `"${e.name}" is used by two exports` });
+      }
+      seen.add(e.name);
+    });
+  });
+
+/** The configuration as the program sees it, after defaults. */
+export type Config = z.output<typeof configSchema> & { writerId: string };
+
+/** One export's configuration. */
+export type ExportConfig = Config['exports'][number];

@@ -1,0 +1,237 @@
+/**
+ * The HTTP ingest server (node:http). POST /v1/events answers 202 only after the spool
+ * transaction holding the request's events is durable; a request with any invalid record
+ * stores nothing and gets 400 naming the record and field.
+ */
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { isCode, describeError } from '../errors.js';
+import type { Metrics } from '../metrics.js';
+import type { GroupCommitter } from '../spool/group-commit.js';
+import { createAuthenticator } from './auth.js';
+import { readBody } from './body.js';
+import { acceptedContentTypes, bodyKind, decodeBody, decodeUtf8 } from './decode.js';
+import type { Preparer, Prepared } from './prepare.js';
+
+/** Server settings, the `server` config section. */
+export interface ServerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly apiKeyHeader: string;
+  readonly apiKeys: readonly string[];
+  readonly maxBodyBytes: number;
+  readonly requestTimeoutMs: number;
+  readonly maxConnections: number;
+  readonly tls: { cert: string; key: string } | null;
+}
+
+/** A reason to refuse new events (spool full, disk low, draining), or undefined to admit. */
+export type Admission = () => { reason: string; retryAfterSeconds: number } | undefined;
+
+/** Readiness and its reasons, for /readyz. */
+export type Readiness = () => { ready: boolean; reasons: string[] };
+
+/** Dependencies of the ingest server. */
+export interface IngestServerDeps {
+  readonly options: ServerOptions;
+  readonly preparer: Preparer;
+  readonly committer: GroupCommitter;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  readonly admission: Admission;
+  readonly readiness: Readiness;
+  /** Runs an export cycle now (POST /v1/flush); absent means the route answers 404. */
+  readonly flush?: () => Promise<unknown>;
+}
+
+/** The running ingest server. */
+export interface IngestServer {
+  readonly server: Server;
+  /** Starts listening; resolves with the bound address. */
+  listen(): Promise<AddressInfo>;
+  /** Stops accepting connections and waits for in-flight requests to finish. */
+  close(): Promise<void>;
+}
+
+/** Most distinct unknown field names warned about, so hostile input cannot grow the set forever. */
+const maxWarnedFields = 1000;
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
+  res.end(text);
+}
+
+/** Creates the ingest server; call listen() to start it. */
+export function createIngestServer(deps: IngestServerDeps): IngestServer {
+  const { options, metrics, logger } = deps;
+  const auth = createAuthenticator({ keys: options.apiKeys, headerName: options.apiKeyHeader });
+  const warnedFields = new Set<string>();
+
+  const answer = (res: ServerResponse, route: string, status: number, body: unknown, headers?: Record<string, string>) => {
+    metrics.requests.inc({ route, status: String(status) });
+    send(res, status, body, headers);
+  };
+
+  function noteCounters(prepared: Prepared): void {
+    if (prepared.unknownEventTypes > 0) metrics.unknownEventTypes.inc(prepared.unknownEventTypes);
+    for (const [field, count] of prepared.unknownFields) {
+      metrics.unknownFields.inc(count);
+      if (!warnedFields.has(field) && warnedFields.size < maxWarnedFields) {
+        warnedFields.add(field);
+        logger.warn({ field: field.slice(0, 100) }, 'dropping input field that matches no column (warned once per name)');
+      }
+    }
+  }
+
+  function countByShape(rowShapes: readonly string[], duplicateRows: readonly number[]): void {
+    const duplicate = new Set(duplicateRows);
+    const accepted = new Map<string, number>();
+    const duplicates = new Map<string, number>();
+    rowShapes.forEach((shape, i) => {
+      const into = duplicate.has(i) ? duplicates : accepted;
+      into.set(shape, (into.get(shape) ?? 0) + 1);
+    });
+    for (const [shape, n] of accepted) metrics.eventsAccepted.inc({ shape }, n);
+    for (const [shape, n] of duplicates) metrics.eventsDuplicate.inc({ shape }, n);
+  }
+
+  async function postEvents(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const route = '/v1/events';
+    if (!auth.check(req.headers)) {
+      return answer(res, route, 401, { error: 'missing or wrong API key' }, { 'www-authenticate': 'Bearer' });
+    }
+    const refusal = deps.admission();
+    if (refusal) {
+      return answer(res, route, 503, { error: refusal.reason }, { 'retry-after': String(refusal.retryAfterSeconds) });
+    }
+    const kind = bodyKind(req.headers['content-type']);
+    if (!kind) {
+      return answer(res, route, 415, {
+        error: `Content-Type ${req.headers['content-type'] ?? '(none)'} is not supported; send UTF-8 ${acceptedContentTypes.join(', ')}`,
+      }, { connection: 'close' });
+    }
+    const body = await readBody(req, options.maxBodyBytes);
+    if (!body.ok) {
+      const status = body.kind === 'too_large' ? 413 : body.kind === 'unsupported_encoding' ? 415 : 400;
+      if (body.kind === 'aborted') return;
+      return answer(res, route, status, { error: body.message }, { connection: 'close' });
+    }
+    const text = decodeUtf8(body.bytes);
+    if (text === undefined) {
+      metrics.eventsRejected.inc({ reason: 'invalid' });
+      return answer(res, route, 400, {
+        error: 'body is not valid UTF-8',
+        details: [{ index: 0, field: '(body)', message: 'is not valid UTF-8' }],
+      });
+    }
+    const decoded = decodeBody(text, kind);
+    if (!decoded.ok) {
+      metrics.eventsRejected.inc({ reason: 'invalid' }, decoded.errors.length);
+      return answer(res, route, 400, { error: 'body is not valid JSON', details: decoded.errors });
+    }
+    const prepared = deps.preparer.prepare(decoded.records);
+    if (prepared.errorCount > 0) {
+      metrics.eventsRejected.inc({ reason: 'invalid' }, decoded.records.length);
+      return answer(res, route, 400, {
+        error: `rejected ${decoded.records.length} record(s): ${prepared.errorCount} problem(s); nothing was stored`,
+        details: prepared.errors,
+        ...(prepared.errorCount > prepared.errors.length ? { omitted: prepared.errorCount - prepared.errors.length } : {}),
+      });
+    }
+    try {
+      const outcome = await deps.committer.append(prepared.rows);
+      noteCounters(prepared);
+      countByShape(prepared.rowShapes, outcome.duplicateRows);
+      return answer(res, route, 202, { accepted: outcome.accepted, duplicates: outcome.duplicates });
+    } catch (err) {
+      const full = isCode(err, 'SPOOL_FULL');
+      metrics.eventsRejected.inc({ reason: full ? 'spool_full' : 'spool_error' }, prepared.rows.length);
+      if (!full) logger.error({ err: describeError(err) }, 'spool append failed');
+      return answer(
+        res,
+        route,
+        503,
+        { error: full ? 'spool is full; retry later' : 'spool is unavailable; retry later' },
+        { 'retry-after': full ? '30' : '5' },
+      );
+    }
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = req.url ?? '/';
+    const path = url.split('?', 1)[0];
+    const method = req.method ?? 'GET';
+    if (path === '/v1/events' && method === 'POST') return postEvents(req, res);
+    if (path === '/v1/events' && method === 'GET' && req.headers['x-okta-verification-challenge']) {
+      // Okta event hooks verify an endpoint once by echoing this challenge.
+      if (!auth.check(req.headers)) return answer(res, path, 401, { error: 'missing or wrong API key' });
+      return answer(res, path, 200, { verification: String(req.headers['x-okta-verification-challenge']) });
+    }
+    if (path === '/v1/flush' && method === 'POST' && deps.flush) {
+      if (!auth.check(req.headers)) return answer(res, path, 401, { error: 'missing or wrong API key' });
+      try {
+        return answer(res, path, 200, await deps.flush());
+      } catch (err) {
+        return answer(res, path, 500, { error: describeError(err) });
+      }
+    }
+    if (path === '/healthz' && method === 'GET') return answer(res, path, 200, { status: 'ok' });
+    if (path === '/readyz' && method === 'GET') {
+      const r = deps.readiness();
+      return answer(res, path, r.ready ? 200 : 503, r);
+    }
+    if (path === '/metrics' && method === 'GET') {
+      const text = await metrics.registry.metrics();
+      metrics.requests.inc({ route: path, status: '200' });
+      res.writeHead(200, { 'content-type': metrics.registry.contentType });
+      res.end(text);
+      return;
+    }
+    const known = ['/v1/events', '/v1/flush', '/healthz', '/readyz', '/metrics'];
+    if (known.includes(path ?? '')) return answer(res, 'other', 405, { error: `${method} is not allowed on ${path}` });
+    return answer(res, 'other', 404, { error: `no route ${method} ${path}` });
+  }
+
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
+    handle(req, res).catch((err: unknown) => {
+      logger.error({ err: describeError(err) }, 'request failed');
+      if (!res.headersSent) send(res, 500, { error: 'internal error' });
+      else res.destroy();
+    });
+  };
+
+  const server: Server = options.tls
+    ? (createHttpsServer({ cert: readFileSync(options.tls.cert), key: readFileSync(options.tls.key) }, listener) as unknown as Server)
+    : createHttpServer(listener);
+  server.requestTimeout = options.requestTimeoutMs;
+  server.headersTimeout = Math.min(options.requestTimeoutMs, 60_000);
+  server.keepAliveTimeout = 5_000;
+  server.maxConnections = options.maxConnections;
+
+  return {
+    server,
+    listen() {
+      return new Promise<AddressInfo>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(options.port, options.host, () => {
+          server.off('error', reject);
+          resolve(server.address() as AddressInfo);
+        });
+      });
+    },
+    close() {
+      return new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+    },
+  };
+}
