@@ -34,7 +34,7 @@ const validateChunk = 5_000;
 const storeChunk = 10_000;
 
 function rejected(errors: RecordError[], count: number): LogbargeError {
-  const lines = errors.map((e) => `  record ${e.index}${e.path ? ` (${e.path})` : ''}: ${e.field}: ${e.message}`);
+  const lines = [...errors].sort((a, b) => a.index - b.index).map((e) => `  record ${e.index}${e.path ? ` (${e.path})` : ''}: ${e.field}: ${e.message}`);
   if (count > errors.length) lines.push(`  … and ${count - errors.length} more`);
   return new LogbargeError('INPUT_REJECTED', `ingest: ${count} problem(s); nothing was stored\n${lines.join('\n')}`);
 }
@@ -102,6 +102,7 @@ export async function ingestFile(options: {
           wholeFile = [line];
           continue;
         }
+        await flushBatch(); // keeps record indexes of the batch right
         errorCount++;
         if (errors.length < maxErrors) {
           errors.push({ index: records, field: '(record)', message: `invalid JSON: ${(err as Error).message}` });

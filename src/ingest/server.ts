@@ -122,7 +122,8 @@ export function createIngestServer(deps: IngestServerDeps): IngestServer {
     if (!body.ok) {
       const status = body.kind === 'too_large' ? 413 : body.kind === 'unsupported_encoding' ? 415 : 400;
       if (body.kind === 'aborted') return;
-      return answer(res, route, status, { error: body.message }, { connection: 'close' });
+      const details = status === 400 ? { details: [{ index: 0, field: '(body)', message: body.message }] } : {};
+      return answer(res, route, status, { error: body.message, ...details }, { connection: 'close' });
     }
     const text = decodeUtf8(body.bytes);
     if (text === undefined) {

@@ -1,0 +1,144 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { interpolate, isLoopback, loadConfig, parseConfig } from './load.js';
+
+const env = { LOGBARGE_API_KEY: 'k-123', BUCKET: 'audit-bucket' };
+const parse = (raw: unknown, e: Record<string, string> = env) => parseConfig(raw, { env: e, source: 'test.json', hostname: 'pod-a' });
+
+describe('config defaults', () => {
+  it('runs on built-in defaults: loopback, ./data/spool.db, one Parquet export to ./data/exports/', () => {
+    const c = loadConfig({ env: {}, hostname: 'my-host' });
+    expect(c.server).toMatchObject({ host: '127.0.0.1', port: 8080, apiKeyHeader: 'x-api-key', apiKeys: [], maxBodyBytes: 5242880 });
+    expect(c.spool).toMatchObject({ path: './data/spool.db', maxEvents: 5_000_000, synchronous: 'FULL', idempotencyWindowDays: 7 });
+    expect(c.exports).toEqual([
+      { name: 'default', format: 'parquet', compression: 'zstd', destination: 'file://./data/exports/', schedule: '*/5 * * * *', maxRowsPerFile: 1_000_000 },
+    ]);
+    expect(c.writerId).toBe('my-host');
+    expect(c.s3).toEqual({ region: null, endpoint: null, forcePathStyle: false, serverSideEncryption: null, kmsKeyId: null, storageClass: null });
+  });
+
+  it('reads the DESIGN.md example config', () => {
+    const c = parse({
+      writerId: 'pod-a',
+      server: { host: '0.0.0.0', port: 8080, apiKeyHeader: 'x-api-key', apiKeys: ['${LOGBARGE_API_KEY}'], maxBodyBytes: 5242880 },
+      spool: { path: './data/spool.db', maxEvents: 5000000 },
+      s3: { region: 'us-east-1', endpoint: null, forcePathStyle: false, serverSideEncryption: null, kmsKeyId: null },
+      exports: [
+        { name: 'athena', format: 'parquet', compression: 'zstd', destination: 's3://audit-bucket/airkit/parquet/', schedule: '*/5 * * * *', maxRowsPerFile: 1000000 },
+      ],
+    });
+    expect(c.server.apiKeys).toEqual(['k-123']);
+    expect(c.exports[0]?.destination).toBe('s3://audit-bucket/airkit/parquet/');
+  });
+
+  it('defaults compression by format', () => {
+    const c = parse({
+      exports: [
+        { name: 'a', format: 'ndjson', destination: 'file:///tmp/a/' },
+        { name: 'b', format: 'csv', destination: 'file:///tmp/b/' },
+        { name: 'c', format: 'parquet', destination: 'file:///tmp/c/' },
+      ],
+    });
+    expect(c.exports.map((e) => e.compression)).toEqual(['gzip', 'gzip', 'zstd']);
+  });
+
+  it('sanitises the host name into a writer id', () => {
+    expect(parseConfig({}, { env: {}, source: 't', hostname: 'ip-10-0-0-1.ec2.internal' }).writerId).toBe('ip-10-0-0-1.ec2.internal');
+    expect(parseConfig({}, { env: {}, source: 't', hostname: 'weird host/name' }).writerId).toBe('weird-host-name');
+  });
+});
+
+describe('config errors name the bad field', () => {
+  it.each([
+    [{ server: { port: '8080' } }, 'server.port: Invalid input: expected number, received string'],
+    [{ server: { prot: 1 } }, 'server.prot: unknown key'],
+    [{ colour: 'blue' }, 'colour: unknown key'],
+    [{ spool: { synchronous: 'OFF' } }, 'spool.synchronous'],
+    [{ exports: [] }, 'exports'],
+    [{ exports: [{ name: 'a', destination: 'http://x/' }] }, 'exports[0].destination: must be s3://bucket/prefix/ or file:///dir/'],
+    [{ exports: [{ name: 'a', format: 'csv', compression: 'zstd', destination: 'file:///x/' }] }, 'exports[0].compression: zstd is not available for csv; use none, gzip'],
+    [{ exports: [{ name: 'a', format: 'parquet', compression: 'none', destination: 'file:///x/' }] }, 'exports[0].compression: none is not available for parquet'],
+    [{ exports: [{ name: 'a', destination: 'file:///x/', schedule: 'every 5 minutes' }] }, 'exports[0].schedule: is not a valid cron expression'],
+    [{ exports: [{ name: 'A B', destination: 'file:///x/' }] }, 'exports[0].name: must be lowercase'],
+    [{ exports: [{ name: 'a', destination: 'file:///x/' }, { name: 'a', destination: 'file:///y/' }] }, 'exports[1].name: "a" is used by two exports'],
+    [{ exports: [{ name: 'a', destination: 'file:///x/', maxRowsPerFile: 0 }] }, 'exports[0].maxRowsPerFile'],
+    [{ writerId: 'has space' }, 'writerId: must be letters'],
+    [{ server: { host: '0.0.0.0' } }, 'server.apiKeys: at least one key is required when server.host (0.0.0.0) is not a loopback address'],
+    [{ server: { host: '0.0.0.0', apiKeys: ['${NOT_SET:-}'] } }, 'server.apiKeys: at least one key is required'],
+    [{ server: { apiKeys: ['${NOT_SET}'] } }, 'server.apiKeys[0]: environment variable NOT_SET is not set'],
+    [{ s3: { serverSideEncryption: 'kms' } }, 's3.serverSideEncryption'],
+    [{ log: { level: 'loud' } }, 'log.level'],
+  ])('%j → %s', (raw, message) => {
+    expect(() => parse(raw)).toThrow(message);
+  });
+
+  it('lists every problem, not just the first', () => {
+    expect(() => parse({ server: { port: -1 }, spool: { maxEvents: 0 } })).toThrow(/server\.port: .*; spool\.maxEvents: /);
+  });
+});
+
+describe('interpolation', () => {
+  it.each([
+    ['${A}', 'x'],
+    ['pre-${A}-post', 'pre-x-post'],
+    ['${MISSING:-fallback}', 'fallback'],
+    ['${MISSING:-}', ''],
+    ['${A:-ignored}', 'x'],
+    ['$A and {A}', '$A and {A}'],
+    ['${A}${A}', 'xx'],
+  ])('%s → %s', (input, output) => {
+    expect(interpolate(input, { A: 'x' })).toBe(output);
+  });
+
+  it('leaves numbers and booleans alone and walks nested arrays', () => {
+    expect(interpolate({ a: [1, '${A}', { b: true }] }, { A: 'x' })).toEqual({ a: [1, 'x', { b: true }] });
+  });
+
+  it('keeps a __proto__ key as data, not as the prototype', () => {
+    const out = interpolate(JSON.parse('{"__proto__": {"polluted": "yes"}}'), {}) as Record<string, unknown>;
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(Object.keys(out)).toEqual(['__proto__']);
+  });
+});
+
+describe('loopback', () => {
+  it.each([
+    ['127.0.0.1', true], ['127.1.2.3', true], ['localhost', true], ['::1', true],
+    ['0.0.0.0', false], ['::', false], ['10.0.0.1', false], ['example.com', false],
+  ])('%s → %s', (host, expected) => {
+    expect(isLoopback(host)).toBe(expected);
+  });
+});
+
+describe('config files', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'logbarge-config-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reads -c before $LOGBARGE_CONFIG', () => {
+    const a = join(dir, 'a.json');
+    const b = join(dir, 'b.json');
+    writeFileSync(a, JSON.stringify({ writerId: 'from-a' }));
+    writeFileSync(b, JSON.stringify({ writerId: 'from-b' }));
+    expect(loadConfig({ path: a, env: { LOGBARGE_CONFIG: b } }).writerId).toBe('from-a');
+    expect(loadConfig({ env: { LOGBARGE_CONFIG: b } }).writerId).toBe('from-b');
+  });
+
+  it('reports a missing file and invalid JSON with the path', () => {
+    expect(() => loadConfig({ path: join(dir, 'nope.json'), env: {} })).toThrow(/read config .*nope\.json: ENOENT/);
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, '{"writerId": ');
+    expect(() => loadConfig({ path: bad, env: {} })).toThrow(/bad\.json: not valid JSON/);
+  });
+});
+
+describe('config.example.json', () => {
+  it('is a valid config once its key variable is set', () => {
+    const path = new URL('../../config.example.json', import.meta.url).pathname;
+    const c = loadConfig({ path, env: { LOGBARGE_API_KEY: 'secret-key' } });
+    expect(c.server.apiKeys).toEqual(['secret-key']);
+    expect(c.exports.map((e) => `${e.name}:${e.format}:${e.compression}`)).toEqual(['athena:parquet:zstd', 'snowflake:ndjson:gzip']);
+    expect(() => loadConfig({ path, env: {} })).toThrow('server.apiKeys[0]: environment variable LOGBARGE_API_KEY is not set');
+  });
+});

@@ -1,0 +1,133 @@
+/**
+ * The CLI as a user runs it: exit codes, messages naming the bad field, `ingest` all-or-nothing,
+ * `status --json` while a daemon runs.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openSpool } from '../src/spool/spool.js';
+import { event, tempDir } from './support/daemon.js';
+import { runCli, spawnDaemon, writeConfig } from './support/process.js';
+
+describe('logbarge CLI', () => {
+  const temp = tempDir();
+  let configPath: string;
+  let spoolPath: string;
+  beforeAll(() => {
+    spoolPath = join(temp.dir, 'spool.db');
+    configPath = writeConfig(temp.dir, {
+      writerId: 'cli',
+      server: { port: 0 },
+      spool: { path: spoolPath, minFreeBytes: 0 },
+      exports: [{ name: 'default', destination: `file://${temp.dir}/exports/` }],
+    });
+  });
+  afterAll(() => temp.remove());
+
+  const depth = (): number => {
+    const s = openSpool({ path: spoolPath, readonly: true });
+    try {
+      return s.stats().depth;
+    } finally {
+      s.close();
+    }
+  };
+
+  it('prints help and the version with exit 0', () => {
+    const help = runCli(['--help']);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/run .*ingest .*status/s);
+    expect(runCli(['--version']).status).toBe(0);
+  });
+
+  it('exits 2 on an unknown command or option', () => {
+    expect(runCli(['frobnicate']).status).toBe(2);
+    expect(runCli(['status', '--bogus']).status).toBe(2);
+  });
+
+  it('exits 2 naming the bad field of a config file', () => {
+    const bad = writeConfig(temp.dir, { server: { port: 'eighty' }, spool: { maxEvnts: 1 } }, 'bad.json');
+    const r = runCli(['status', '-c', bad]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('server.port: Invalid input: expected number, received string');
+    expect(r.stderr).toContain('spool.maxEvnts: unknown key');
+    expect(r.stderr).toContain('Try: see docs/config.md');
+  });
+
+  it('exits 2 when $LOGBARGE_CONFIG names a missing file', () => {
+    const r = runCli(['status'], { env: { LOGBARGE_CONFIG: join(temp.dir, 'missing.json') } });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('missing.json: ENOENT');
+  });
+
+  it('ingests an NDJSON file and reports counts', () => {
+    const file = join(temp.dir, 'events.ndjson');
+    const events = Array.from({ length: 1200 }, (_, i) => event({ EVENT_ID: `file-${i}` }));
+    writeFileSync(file, events.map((e) => JSON.stringify(e)).join('\n') + '\n');
+    const r = runCli(['ingest', '-c', configPath, '--json', file]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ records: 1200, accepted: 1200, duplicates: 0 });
+    expect(depth()).toBe(1200);
+    const again = runCli(['ingest', '-c', configPath, file]);
+    expect(again.status).toBe(0);
+    expect(again.stdout).toContain('1200 records: 0 accepted, 1200 duplicates');
+    expect(depth()).toBe(1200);
+  });
+
+  it('ingests a pretty-printed JSON array and an object from stdin', () => {
+    const file = join(temp.dir, 'events.json');
+    writeFileSync(file, JSON.stringify([event(), event({ eventId: undefined })], null, 2));
+    expect(runCli(['ingest', '-c', configPath, file]).status).toBe(0);
+    const stdin = runCli(['ingest', '-c', configPath, '-'], { input: JSON.stringify(event(), null, 2) });
+    expect(stdin.status).toBe(0);
+    expect(stdin.stdout).toContain('1 records: 1 accepted');
+    expect(depth()).toBe(1203);
+  });
+
+  it('rejects a file with any bad record (exit 4), naming record and field, storing nothing', () => {
+    const file = join(temp.dir, 'bad.ndjson');
+    const lines = [event(), event(), event({ EVENT_TIME: '2026-13-01T00:00:00Z' }), event()].map((e) => JSON.stringify(e));
+    lines.push('{"broken": ');
+    writeFileSync(file, lines.join('\n'));
+    const before = depth();
+    const r = runCli(['ingest', '-c', configPath, file]);
+    expect(r.status).toBe(4);
+    expect(r.stderr).toContain('record 2: EVENT_TIME:');
+    expect(r.stderr).toContain('record 4: (record): invalid JSON');
+    expect(r.stderr).toContain('nothing was stored');
+    expect(depth()).toBe(before);
+  });
+
+  it('exits 1 for a missing input file', () => {
+    const r = runCli(['ingest', '-c', configPath, join(temp.dir, 'nope.ndjson')]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('ENOENT');
+  });
+
+  it('shows status as JSON while the daemon runs', async () => {
+    const d = await spawnDaemon(configPath);
+    try {
+      const res = await fetch(`${d.url}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(event()) });
+      expect(res.status).toBe(202);
+      const r = runCli(['status', '-c', configPath, '--json']);
+      expect(r.status).toBe(0);
+      const report = JSON.parse(r.stdout);
+      expect(report.spool.depth).toBe(1204);
+      expect(report.spool.exists).toBe(true);
+      expect(report.exports.map((e: { name: string }) => e.name)).toEqual(['default']);
+      const human = runCli(['status', '-c', configPath]);
+      expect(human.stdout).toMatch(/depth\s+1,204 events/);
+    } finally {
+      d.child.kill('SIGTERM');
+      expect(await d.exited).toBe(0);
+    }
+  });
+
+  it('reports a spool that does not exist yet', () => {
+    const cfg = writeConfig(temp.dir, { spool: { path: join(temp.dir, 'none', 'spool.db') } }, 'empty.json');
+    const r = runCli(['status', '-c', cfg, '--json']);
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout).spool).toMatchObject({ exists: false, depth: 0 });
+  });
+});
