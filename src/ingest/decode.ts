@@ -24,8 +24,9 @@ export function bodyKind(contentType: string | undefined): BodyKind | undefined 
   if (!contentType) return undefined;
   const [type, ...params] = contentType.split(';').map((p) => p.trim().toLowerCase());
   for (const param of params) {
-    const [name, value] = param.split('=').map((p) => p.trim());
-    if (name === 'charset' && value !== 'utf-8' && value !== 'utf8' && value !== '"utf-8"') return undefined;
+    const [name, raw] = param.split('=').map((p) => p.trim());
+    const value = raw?.replace(/^"(.*)"$/, '$1');
+    if (name === 'charset' && value !== 'utf-8' && value !== 'utf8') return undefined;
   }
   if (type === undefined) return undefined;
   if (jsonTypes.has(type)) return 'json';

@@ -74,6 +74,8 @@ export function createPreparer(schema: Schema, options: PrepareOptions): Prepare
               unknownFields.set(key, (unknownFields.get(key) ?? 0) + 1);
             }
           }
+          // A record that is not an event at all has nothing worth validating field by field.
+          if (mapped.errors.some((e) => e.field === '(record)')) continue;
           const result = validator.validate(mapped.raw);
           if (!result.ok) {
             for (const e of result.errors) {

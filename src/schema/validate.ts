@@ -96,8 +96,8 @@ export function createValidator(schema: Schema, options: ValidatorOptions): Vali
         errors.push({ field: column.name, message: result.problem });
         continue;
       }
-      if (column.required && result === '') {
-        errors.push({ field: column.name, message: 'must not be empty' });
+      if (column.required && typeof result === 'string' && result.trim() === '') {
+        errors.push({ field: column.name, message: result === '' ? 'must not be empty' : 'must not be blank' });
         continue;
       }
       if (column.type === 'TIMESTAMPNTZ') {
