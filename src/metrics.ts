@@ -10,6 +10,10 @@ export interface MetricSources {
   readonly spool?: () => { depth: number; bytes: number };
   /** 1 while ingest is refused for lack of capacity. */
   readonly full?: () => boolean;
+  /** Per export: age in seconds of the oldest event it has not delivered (0 when caught up). */
+  readonly exportLag?: () => { export: string; seconds: number }[];
+  /** Per export: 1 when its destination passed verify, 0 otherwise. */
+  readonly verified?: () => { export: string; ok: boolean }[];
 }
 
 /** Creates the registry and every metric logbarge reports. */
@@ -88,6 +92,61 @@ export function createMetrics(options: { defaultMetrics?: boolean; sources?: Met
       registers,
       collect() {
         if (sources.full) this.set(sources.full() ? 1 : 0);
+      },
+    }),
+    batchesUploaded: new Counter({
+      name: 'logbarge_export_batches_uploaded_total',
+      help: 'Objects delivered (uploaded and committed), by export.',
+      labelNames: ['export'] as const,
+      registers,
+    }),
+    batchesFailed: new Counter({
+      name: 'logbarge_export_batches_failed_total',
+      help: 'Failed attempts to deliver an object (retried later with the same key), by export.',
+      labelNames: ['export'] as const,
+      registers,
+    }),
+    rowsExported: new Counter({
+      name: 'logbarge_export_rows_total',
+      help: 'Events delivered in objects, by export.',
+      labelNames: ['export'] as const,
+      registers,
+    }),
+    bytesUploaded: new Counter({
+      name: 'logbarge_export_bytes_uploaded_total',
+      help: 'Bytes of delivered objects, by export.',
+      labelNames: ['export'] as const,
+      registers,
+    }),
+    uploadSeconds: new Histogram({
+      name: 'logbarge_export_batch_seconds',
+      help: 'Time to encode and upload one object, by export.',
+      labelNames: ['export'] as const,
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+      registers,
+    }),
+    lastSuccess: new Gauge({
+      name: 'logbarge_export_last_success_timestamp_seconds',
+      help: 'Unix time of the last delivered object, by export.',
+      labelNames: ['export'] as const,
+      registers,
+    }),
+    exportLag: new Gauge({
+      name: 'logbarge_export_oldest_pending_age_seconds',
+      help: 'Age of the oldest spooled event an export has not delivered yet (0 when caught up).',
+      labelNames: ['export'] as const,
+      registers,
+      collect() {
+        for (const lag of sources.exportLag?.() ?? []) this.set({ export: lag.export }, lag.seconds);
+      },
+    }),
+    verified: new Gauge({
+      name: 'logbarge_destination_verified',
+      help: '1 when the export\'s destination passed verify (uploads allowed), else 0.',
+      labelNames: ['export'] as const,
+      registers,
+      collect() {
+        for (const v of sources.verified?.() ?? []) this.set({ export: v.export }, v.ok ? 1 : 0);
       },
     }),
   };

@@ -271,17 +271,44 @@ describe('backpressure', () => {
     }
   });
 
-  it('answers 503 while draining and never drops what it acknowledged', async () => {
+  it('drains on stop: in-flight requests finish, new ones get 503, the final cycle delivers everything', async () => {
     const d = await startTestDaemon();
-    const inflight = Array.from({ length: 10 }, () => d.post([event(), event()]));
-    const answers = await Promise.all(inflight);
-    const acknowledged = answers.filter((a) => a.status === 202).reduce((n, a) => n + a.body.accepted, 0);
-    const spoolPath = d.config.spool.path;
-    await d.daemon.stop();
+    const { request } = await import('node:http');
+    // Five requests whose bodies are half sent when the drain starts.
+    const inflight = Array.from({ length: 5 }, () => {
+      const body = JSON.stringify([event(), event()]);
+      const req = request(`${d.url}/v1/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      });
+      const answer = new Promise<{ status: number; body: any }>((resolve, reject) => {
+        req.on('response', (res) => {
+          let text = '';
+          res.setEncoding('utf8').on('data', (c: string) => (text += c)).on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+        });
+        req.on('error', reject);
+      });
+      req.write(body.slice(0, 50));
+      return { req, rest: body.slice(50), answer };
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    const stopping = d.daemon.stop();
+    await expect(d.post(event())).rejects.toThrow(); // the listener is closed: no new connections
+    for (const f of inflight) f.req.end(f.rest);
+    const answers = await Promise.all(inflight.map((f) => f.answer));
+    expect(answers.map((a) => a.status)).toEqual([202, 202, 202, 202, 202]);
+    const acknowledged = answers.reduce((n, a) => n + a.body.accepted, 0);
+    expect(acknowledged).toBe(10);
+    await stopping;
     const { openSpool } = await import('../src/spool/spool.js');
-    const reopened = openSpool({ path: spoolPath, readonly: true });
-    expect(reopened.stats().depth).toBe(acknowledged);
+    const reopened = openSpool({ path: d.config.spool.path, readonly: true });
+    expect(reopened.stats().depth).toBe(0);
     reopened.close();
+    const { readdirSync } = await import('node:fs');
+    const { readFiles } = await import('./support/duckdb.js');
+    const root = `${d.dir}/exports`;
+    const files = readdirSync(root, { recursive: true }).map(String).filter((f) => f.endsWith('.parquet'));
+    expect((await readFiles(files.map((f) => ({ path: `${root}/${f}`, format: 'parquet' })))).length).toBe(acknowledged);
     await d.stop();
   });
 });

@@ -13,6 +13,8 @@ import { createPreparer } from '../ingest/prepare.js';
 import { createMetrics, type Metrics } from '../metrics.js';
 import { loadSchema } from '../schema/schema.js';
 import { createGroupCommitter } from '../spool/group-commit.js';
+import type { ObjectStore } from '../store/store.js';
+import { createExporter, exportFigures, type Exporter } from './exporter.js';
 import { openSpool, type Spool } from '../spool/spool.js';
 
 /** A running daemon. */
@@ -20,6 +22,7 @@ export interface Daemon {
   readonly address: AddressInfo;
   readonly spool: Spool;
   readonly metrics: Metrics;
+  readonly exporter: Exporter;
   /** Stops accepting, finishes in-flight requests, closes the spool. Safe to call twice. */
   stop(reason?: string): Promise<void>;
 }
@@ -31,7 +34,12 @@ const idPruneIntervalMs = 60_000;
 const idPruneChunk = 5_000;
 
 /** Starts the daemon on a parsed config. */
-export async function startDaemon(options: { config: Config; logger: Logger }): Promise<Daemon> {
+export async function startDaemon(options: {
+  config: Config;
+  logger: Logger;
+  /** Store factory for tests (credentials for a loopback S3); the default uses the SDK chain. */
+  openStore?: (destination: string) => ObjectStore;
+}): Promise<Daemon> {
   const { config, logger } = options;
   const cleanups: (() => Promise<void> | void)[] = [];
   const schema = loadSchema();
@@ -39,7 +47,20 @@ export async function startDaemon(options: { config: Config; logger: Logger }): 
   const spool = openSpool({ path: spoolPath, synchronous: config.spool.synchronous });
   cleanups.push(() => spool.close());
   const metrics = createMetrics({
-    sources: { spool: () => stats, full: () => capacityProblem() !== undefined },
+    sources: {
+      spool: () => stats,
+      full: () => capacityProblem() !== undefined,
+      exportLag: () => exportFigures(spool, exporter, config, Date.now()),
+      verified: () => exportFigures(spool, exporter, config, Date.now()),
+    },
+  });
+  const exporter = createExporter({ config, spool, logger, metrics, ...(options.openStore ? { openStore: options.openStore } : {}) });
+  cleanups.push(() => exporter.close());
+  // Runs after the server stopped taking requests (cleanups run in reverse): the final cycle.
+  cleanups.push(async () => {
+    const results = await exporter.flush({ reason: 'shutdown', signal: AbortSignal.timeout(config.shutdownTimeoutMs) });
+    const failed = results.filter((r) => r.error);
+    if (failed.length > 0) logger.warn({ exports: failed.map((r) => r.export) }, 'final export incomplete; the spool keeps the rest for the next start');
   });
 
   const limits = { maxEvents: config.spool.maxEvents, maxBytes: config.spool.maxBytes };
@@ -67,6 +88,7 @@ export async function startDaemon(options: { config: Config; logger: Logger }): 
 
   async function housekeeping(): Promise<void> {
     stats = spool.stats();
+    exporter.checkSizeTriggers();
     try {
       const fsStats = await statfs(dirname(spoolPath));
       diskLow = fsStats.bavail * fsStats.bsize < config.spool.minFreeBytes;
@@ -116,8 +138,10 @@ export async function startDaemon(options: { config: Config; logger: Logger }): 
       if (draining) reasons.push('shutting down');
       const problem = capacityProblem();
       if (problem) reasons.push(`spool full: ${problem}`);
+      reasons.push(...exporter.readinessReasons());
       return { ready: reasons.length === 0, reasons };
     },
+    flush: async () => ({ exports: await exporter.flush() }),
   });
   const address = await server.listen();
   cleanups.push(() => server.close());
@@ -134,11 +158,24 @@ export async function startDaemon(options: { config: Config; logger: Logger }): 
     'logbarge listening',
   );
 
+  // Verify every destination before any upload; failures are retried with backoff while
+  // ingest keeps spooling, and /readyz says why it is not ready.
+  void exporter
+    .verify()
+    .catch((err: unknown) => logger.error({ err: describeError(err) }, 'verify failed unexpectedly'))
+    .finally(() => {
+      if (draining) return;
+      exporter.startVerifyLoop();
+      exporter.startSchedules();
+      exporter.checkSizeTriggers();
+    });
+
   let stopping: Promise<void> | undefined;
   return {
     address,
     spool,
     metrics,
+    exporter,
     stop(reason = 'stop requested') {
       stopping ??= (async () => {
         draining = true;

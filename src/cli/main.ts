@@ -5,9 +5,11 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { exitCodeFor, exitCodes, printError } from './common.js';
+import { register as registerFlush } from './flush.js';
 import { register as registerIngest } from './ingest.js';
 import { register as registerRun } from './run.js';
 import { register as registerStatus } from './status.js';
+import { register as registerVerify } from './verify.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -19,6 +21,8 @@ export function buildProgram(): Command {
     .exitOverride()
     .showHelpAfterError('(run `logbarge --help` or `logbarge <command> --help` for usage)');
   registerRun(program);
+  registerVerify(program);
+  registerFlush(program);
   registerIngest(program);
   registerStatus(program);
   return program;

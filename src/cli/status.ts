@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { exportState } from '../spool/exports.js';
 import { openSpool } from '../spool/spool.js';
 import { commandConfig, type ConfigOption } from './common.js';
 
@@ -26,21 +27,57 @@ export interface StatusReport {
     maxEvents: number;
     maxBytes: number;
   };
-  exports: { name: string; format: string; destination: string }[];
+  exports: ExportStatus[];
+}
+
+/** One export in the status report. */
+export interface ExportStatus {
+  name: string;
+  format: string;
+  compression: string;
+  destination: string;
+  /** Events this export has not delivered yet. */
+  pendingRows: number;
+  oldestPendingAgeSeconds: number | null;
+  /** Objects planned but not delivered yet (a failure or crash left them; retried with the same keys). */
+  openBatches: number;
+  /** Of those, how many have failed at least once, and the failed attempts in all. */
+  failedBatches: number;
+  failedAttempts: number;
+  lastUpload: { key: string; destination: string; at: string; bytes: number; rows: number } | null;
+  lastError: { message: string; at: string | null } | null;
 }
 
 /** Collects the status report for a config. */
 export function collectStatus(options: ConfigOption): StatusReport {
   const config = commandConfig(options);
   const path = resolve(config.spool.path);
-  const exports = config.exports.map((e) => ({ name: e.name, format: e.format, destination: e.destination }));
+  const now = Date.now();
+  const age = (at: number | null): number | null => (at === null ? null : Math.max(0, Math.round((now - at) / 1000)));
   const base = { path, maxEvents: config.spool.maxEvents, maxBytes: config.spool.maxBytes };
+  const describe = (e: (typeof config.exports)[number]) => ({ name: e.name, format: e.format, compression: e.compression, destination: e.destination });
   if (!existsSync(path)) {
+    const exports = config.exports.map((e) => ({
+      ...describe(e), pendingRows: 0, oldestPendingAgeSeconds: null, openBatches: 0, failedBatches: 0, failedAttempts: 0, lastUpload: null, lastError: null,
+    }));
     return { spool: { ...base, exists: false, id: null, depth: 0, bytes: 0, oldestEventAgeSeconds: null, newestSeq: 0 }, exports };
   }
   const spool = openSpool({ path, readonly: true });
   try {
     const s = spool.stats();
+    const exports = config.exports.map((e): ExportStatus => {
+      const st = exportState(spool, e.name);
+      return {
+        ...describe(e),
+        pendingRows: st.pendingRows,
+        oldestPendingAgeSeconds: age(st.oldestPendingAt),
+        openBatches: st.openBatches,
+        failedBatches: st.failingBatches,
+        failedAttempts: st.failedAttempts,
+        lastUpload: st.lastUpload ? { ...st.lastUpload, at: new Date(st.lastUpload.at).toISOString() } : null,
+        lastError: st.lastError ? { message: st.lastError, at: st.lastErrorAt === null ? null : new Date(st.lastErrorAt).toISOString() } : null,
+      };
+    });
     return {
       spool: {
         ...base,
@@ -48,7 +85,7 @@ export function collectStatus(options: ConfigOption): StatusReport {
         id: spool.id,
         depth: s.depth,
         bytes: s.bytes,
-        oldestEventAgeSeconds: s.oldestReceivedAt === null ? null : Math.max(0, Math.round((Date.now() - s.oldestReceivedAt) / 1000)),
+        oldestEventAgeSeconds: age(s.oldestReceivedAt),
         newestSeq: s.newestSeq,
       },
       exports,
@@ -73,9 +110,25 @@ export function statusCommand(options: StatusOptions): void {
     ['oldest event', s.oldestEventAgeSeconds === null ? '-' : `${s.oldestEventAgeSeconds} s ago`],
     ['newest seq', String(s.newestSeq)],
   ];
-  for (const e of report.exports) rows.push([`export ${e.name}`, `${e.format} → ${e.destination}`]);
   const width = Math.max(...rows.map(([k]) => k.length));
-  process.stdout.write(rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n') + '\n');
+  let out = rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n') + '\n';
+  const table: string[][] = [['export', 'format', 'pending', 'oldest', 'open', 'failed', 'last upload', 'last error']];
+  for (const e of report.exports) {
+    table.push([
+      e.name,
+      `${e.format}/${e.compression}`,
+      e.pendingRows.toLocaleString('en-US'),
+      e.oldestPendingAgeSeconds === null ? '-' : `${e.oldestPendingAgeSeconds}s`,
+      String(e.openBatches),
+      String(e.failedBatches),
+      e.lastUpload ? `${e.lastUpload.at} (${e.lastUpload.rows} rows)` : '-',
+      e.lastError ? e.lastError.message.split('\n')[0]!.slice(0, 80) : '-',
+    ]);
+  }
+  const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
+  out += '\n' + table.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n') + '\n';
+  for (const e of report.exports) out += `${e.name}: ${e.destination}\n`;
+  process.stdout.write(out);
 }
 
 /** Registers the command. */

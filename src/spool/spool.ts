@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { LogbargeError } from '../errors.js';
-import { migrate } from './migrate.js';
+import { migrate, readMigrations } from './migrate.js';
 import { prepareStatements, type Statements } from './sql.js';
 
 /** One validated event as the spool stores it. */
@@ -105,6 +105,15 @@ export function openSpool(options: OpenSpoolOptions): Spool {
     db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
     db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
     if (!options.readonly) migrate(db);
+    else {
+      const known = readMigrations().length;
+      const applied = db.prepare('SELECT max(id) FROM migrations').pluck().get() as number | null;
+      if ((applied ?? 0) < known) {
+        throw new LogbargeError('SPOOL_UNAVAILABLE', `open spool ${path}: it predates this logbarge version (migration ${applied ?? 0} of ${known})`, {
+          hint: 'start `logbarge run` (or `logbarge flush`) once; it upgrades the spool in place',
+        });
+      }
+    }
   } catch (err) {
     if (err instanceof LogbargeError) throw err;
     throw new LogbargeError('SPOOL_UNAVAILABLE', `open spool ${path}: ${(err as Error).message}`, {

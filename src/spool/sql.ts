@@ -30,7 +30,98 @@ export function prepareStatements(db: Database.Database) {
     insertMeta: db.prepare<[string, string]>(
       'INSERT INTO spool_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING',
     ),
+    // --- exports -----------------------------------------------------------------------------
+    readCursor: db.prepare<[string], CursorRow>('SELECT * FROM export_cursors WHERE export = ?'),
+    readCursors: db.prepare<[], CursorRow>('SELECT * FROM export_cursors ORDER BY export'),
+    insertCursor: db.prepare<[string]>(
+      'INSERT INTO export_cursors (export, committed_seq, planned_seq) VALUES (?, 0, 0) ON CONFLICT (export) DO NOTHING',
+    ),
+    setPlanned: db.prepare<[number, string]>('UPDATE export_cursors SET planned_seq = ? WHERE export = ?'),
+    commitPlan: db.prepare<[number, string, number]>(
+      'UPDATE export_cursors SET committed_seq = planned_seq, last_success = ?, last_error = NULL, last_error_at = NULL WHERE export = ? AND planned_seq = ?',
+    ),
+    noteSuccess: db.prepare<[number, string]>(
+      'UPDATE export_cursors SET last_success = ?, last_error = NULL, last_error_at = NULL WHERE export = ?',
+    ),
+    noteCursorError: db.prepare<[string, number, string]>(
+      'UPDATE export_cursors SET last_error = ?, last_error_at = ? WHERE export = ?',
+    ),
+    maxSeq: db.prepare<[], number | null>('SELECT max(seq) FROM events').pluck(),
+    // Covering index scan: (dt, seq) pairs only, no event bodies read.
+    groupRange: db.prepare<[number, number], { dt: string; n: number; first: number; last: number }>(
+      'SELECT dt, count(*) AS n, min(seq) AS first, max(seq) AS last FROM events INDEXED BY events_by_dt WHERE seq > ? AND seq <= ? GROUP BY dt ORDER BY first',
+    ),
+    seqsOfDt: db.prepare<[string, number, number], number>(
+      'SELECT seq FROM events INDEXED BY events_by_dt WHERE dt = ? AND seq > ? AND seq <= ? ORDER BY seq',
+    ).pluck(),
+    insertBatch: db.prepare<[string, number, string, number, number, number, string, string, string, string, number]>(
+      `INSERT INTO export_batches (export, plan_to, dt, seq_from, seq_to, row_count, destination, format, compression, object_key, state, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'planned', ?)`,
+    ),
+    openBatches: db.prepare<[string], BatchRow>(
+      "SELECT * FROM export_batches WHERE export = ? AND state = 'planned' ORDER BY id",
+    ),
+    readBatch: db.prepare<[number], BatchRow>('SELECT * FROM export_batches WHERE id = ?'),
+    markBatchDone: db.prepare<[number, number, number]>(
+      "UPDATE export_batches SET state = 'done', bytes = ?, done_at = ? WHERE id = ? AND state = 'planned'",
+    ),
+    countOpenInPlan: db.prepare<[string, number], number>(
+      "SELECT count(*) FROM export_batches WHERE export = ? AND plan_to = ? AND state = 'planned'",
+    ).pluck(),
+    noteBatchError: db.prepare<[string, number]>(
+      'UPDATE export_batches SET attempts = attempts + 1, last_error = ? WHERE id = ?',
+    ),
+    batchPage: db.prepare<[string, number, number, number], [number, string]>(
+      'SELECT seq, body FROM events INDEXED BY events_by_dt WHERE dt = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?',
+    ).raw(),
+    pendingCount: db.prepare<[number], number>('SELECT count(*) FROM events WHERE seq > ?').pluck(),
+    oldestPending: db.prepare<[number], number>('SELECT received_at FROM events WHERE seq > ? ORDER BY seq LIMIT 1').pluck(),
+    batchSummary: db.prepare<[string], { open: number; failing: number; attempts: number | null; last_error: string | null }>(
+      `SELECT count(*) AS open, count(last_error) AS failing, sum(attempts) AS attempts,
+              (SELECT last_error FROM export_batches b2 WHERE b2.export = b.export AND b2.state = 'planned' AND b2.last_error IS NOT NULL ORDER BY id DESC LIMIT 1) AS last_error
+         FROM export_batches b WHERE export = ? AND state = 'planned'`,
+    ),
+    lastDone: db.prepare<[string], { object_key: string; destination: string; done_at: number; bytes: number; row_count: number }>(
+      "SELECT object_key, destination, done_at, bytes, row_count FROM export_batches WHERE export = ? AND state = 'done' ORDER BY done_at DESC, id DESC LIMIT 1",
+    ),
+    pruneChunkStats: db.prepare<[number, number], { n: number; bytes: number }>(
+      'SELECT count(*) AS n, total(length(CAST(body AS BLOB))) AS bytes FROM (SELECT body FROM events WHERE seq <= ? ORDER BY seq LIMIT ?)',
+    ),
+    pruneChunk: db.prepare<[number, number]>(
+      'DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE seq <= ? ORDER BY seq LIMIT ?)',
+    ),
   };
+}
+
+/** A row of export_cursors. */
+export interface CursorRow {
+  export: string;
+  committed_seq: number;
+  planned_seq: number;
+  last_success: number | null;
+  last_error: string | null;
+  last_error_at: number | null;
+}
+
+/** A row of export_batches. */
+export interface BatchRow {
+  id: number;
+  export: string;
+  plan_to: number;
+  dt: string;
+  seq_from: number;
+  seq_to: number;
+  row_count: number;
+  destination: string;
+  format: string;
+  compression: string;
+  object_key: string;
+  state: 'planned' | 'done';
+  attempts: number;
+  last_error: string | null;
+  bytes: number | null;
+  created_at: number;
+  done_at: number | null;
 }
 
 /** The prepared statements of one connection. */

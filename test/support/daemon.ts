@@ -9,6 +9,7 @@ import { startDaemon, type Daemon } from '../../src/app/daemon.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { createLogger } from '../../src/log.js';
+import type { ObjectStore } from '../../src/store/store.js';
 
 /** A temp directory removed by the returned function. */
 export function tempDir(prefix = 'logbarge-test-'): { dir: string; remove: () => void } {
@@ -86,10 +87,19 @@ async function toAnswer(res: Response): Promise<Answer> {
 }
 
 /** Starts a daemon on a test config under a fresh temp dir. */
-export async function startTestDaemon(overrides: Record<string, unknown> = {}, dir?: string): Promise<TestDaemon & { dir: string }> {
+export async function startTestDaemon(
+  overrides: Record<string, unknown> = {},
+  dir?: string,
+  options: { openStore?: (destination: string, config: Config) => ObjectStore } = {},
+): Promise<TestDaemon & { dir: string }> {
   const temp = dir ? { dir, remove: () => {} } : tempDir();
   const config = testConfig(temp.dir, overrides);
-  const daemon = await startDaemon({ config, logger: createLogger('silent') });
+  const open = options.openStore;
+  const daemon = await startDaemon({
+    config,
+    logger: createLogger('silent'),
+    ...(open ? { openStore: (destination: string) => open(destination, config) } : {}),
+  });
   const url = `http://127.0.0.1:${daemon.address.port}`;
   const request = async (path: string, init?: RequestInit) => toAnswer(await fetch(url + path, init));
   return {

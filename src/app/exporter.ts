@@ -1,0 +1,291 @@
+/**
+ * Wires the exports of a config: one runner per export, the stores and encoders they share,
+ * destination verification (no upload to a destination that has not passed verify), cron
+ * schedules, the early run when an export has maxRowsPerFile rows pending, and flush.
+ * Used by the daemon and by `logbarge flush`, so both run the same cycle.
+ */
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import cron, { type ScheduledTask } from 'node-cron';
+import type { Logger } from 'pino';
+import type { Config, ExportConfig } from '../config/schema.js';
+import { describeError } from '../errors.js';
+import { createExportRunner, type CycleReason, type CycleResult, type ExportRunner } from '../export/cycle.js';
+import { createParquetEncoder } from '../export/encoders/parquet.js';
+import { createCsvEncoder, createNdjsonEncoder } from '../export/encoders/text.js';
+import type { Encoder, Format } from '../export/encoders/types.js';
+import type { Metrics } from '../metrics.js';
+import { loadSchema } from '../schema/schema.js';
+import { exportState } from '../spool/exports.js';
+import type { Spool } from '../spool/spool.js';
+import { openStore } from '../store/open.js';
+import type { ObjectStore } from '../store/store.js';
+import { verifyStore, type VerifyResult } from '../store/verify.js';
+
+/** Verification state of one destination. */
+export interface DestinationState {
+  readonly destination: string;
+  ok: boolean;
+  /** The last verify result, or undefined before the first attempt. */
+  last?: VerifyResult;
+  attempts: number;
+}
+
+/** The exports of one process. */
+export interface Exporter {
+  readonly runners: ReadonlyMap<string, ExportRunner>;
+  readonly destinations: ReadonlyMap<string, DestinationState>;
+  /** Verifies every destination (or those of `exportName`) now; returns the results. */
+  verify(exportName?: string): Promise<VerifyResult[]>;
+  /** Keeps retrying failed destinations with backoff until close(). */
+  startVerifyLoop(): void;
+  /** Starts cron schedules and the size trigger. */
+  startSchedules(): void;
+  /** Checks pending rows and starts early runs (called by housekeeping). */
+  checkSizeTriggers(): void;
+  /** Runs every export (or one) until what is spooled now is delivered. */
+  flush(options?: { exportName?: string; reason?: CycleReason; signal?: AbortSignal }): Promise<CycleResult[]>;
+  /** Reasons the daemon is not ready (destinations not verified). */
+  readinessReasons(): string[];
+  /** Stops schedules and retries, waits for running cycles, releases encoders and stores. */
+  close(): Promise<void>;
+}
+
+/** Backoff of verify retries and of early runs after a failure: 5 s doubling to 5 min. */
+const minBackoffMs = 5_000;
+const maxBackoffMs = 300_000;
+/** DuckDB's memory limit and threads for Parquet encoding: bounded, and leaves a core for ingest. */
+const duckdbMemoryLimit = '256MB';
+const duckdbThreads = 1;
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes work directories left by processes that died (staged files, DuckDB scratch). */
+function cleanStaleWork(root: string): void {
+  let entries: string[] = [];
+  try {
+    entries = readdirSync(root);
+  } catch {
+    return;
+  }
+  for (const name of entries) {
+    const pid = Number(/^work-(\d+)$/.exec(name)?.[1]);
+    if (Number.isInteger(pid) && pid !== process.pid && !processAlive(pid)) rmSync(join(root, name), { recursive: true, force: true });
+  }
+}
+
+/** Creates the exporter for a config over an open spool. */
+export function createExporter(options: {
+  config: Config;
+  spool: Spool;
+  logger: Logger;
+  metrics: Metrics;
+  /** Store factory (tests inject credentials); defaults to openStore with the s3 config. */
+  openStore?: (destination: string) => ObjectStore;
+}): Exporter {
+  const { config, spool, logger, metrics } = options;
+  const schema = loadSchema();
+  const workRoot = join(dirname(spool.path), 'work');
+  cleanStaleWork(workRoot);
+  const workDir = join(workRoot, `work-${process.pid}`);
+  mkdirSync(workDir, { recursive: true });
+
+  const stores = new Map<string, ObjectStore>();
+  const storeFor = (destination: string): ObjectStore => {
+    let store = stores.get(destination);
+    if (!store) {
+      store = options.openStore ? options.openStore(destination) : openStore(destination, config.s3);
+      stores.set(destination, store);
+    }
+    return store;
+  };
+  const encoders = new Map<Format, Encoder>();
+  const encoderFor = (format: Format): Encoder => {
+    let encoder = encoders.get(format);
+    if (!encoder) {
+      encoder =
+        format === 'parquet'
+          ? createParquetEncoder({ schema, workDir, memoryLimit: duckdbMemoryLimit, threads: duckdbThreads })
+          : format === 'csv'
+            ? createCsvEncoder(schema)
+            : createNdjsonEncoder();
+      encoders.set(format, encoder);
+    }
+    return encoder;
+  };
+
+  const destinations = new Map<string, DestinationState>();
+  for (const e of config.exports) {
+    if (!destinations.has(e.destination)) destinations.set(e.destination, { destination: e.destination, ok: false, attempts: 0 });
+  }
+  const gate = (destination: string): string | undefined => {
+    const state = destinations.get(destination);
+    if (!state) return undefined; // a batch planned for a destination no longer configured: verified when it was planned
+    if (state.ok) return undefined;
+    return `destination ${destination} has not passed verify${state.last?.message ? `: ${state.last.message}` : ''}`;
+  };
+
+  const names = config.exports.map((e) => e.name);
+  const runners = new Map<string, ExportRunner>();
+  for (const e of config.exports) {
+    runners.set(
+      e.name,
+      createExportRunner({
+        config: e,
+        spool,
+        writerId: config.writerId,
+        stagingDir: workDir,
+        storeFor,
+        encoderFor,
+        gate,
+        allExports: () => names,
+        logger,
+        metrics,
+      }),
+    );
+  }
+
+  async function verifyDestination(state: DestinationState): Promise<VerifyResult> {
+    state.attempts++;
+    const result = await verifyStore({ store: storeFor(state.destination), writerId: config.writerId, now: new Date() });
+    state.last = result;
+    state.ok = result.ok;
+    const fields = { destination: state.destination, key: result.key, notes: result.notes };
+    if (result.ok) logger.info(fields, 'destination verified');
+    else logger.error({ ...fields, failure: result.failure, err: result.message, hint: result.hint }, 'destination failed verify; spooling continues, uploads wait');
+    return result;
+  }
+
+  const timers = new Set<NodeJS.Timeout>();
+  const tasks: ScheduledTask[] = [];
+  const failures = new Map<string, { count: number; until: number }>();
+  let closed = false;
+
+  function scheduleVerifyRetry(state: DestinationState): void {
+    if (closed || state.ok) return;
+    const delay = Math.min(maxBackoffMs, minBackoffMs * 2 ** Math.max(0, state.attempts - 1));
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      verifyDestination(state)
+        .catch((err: unknown) => logger.error({ err: describeError(err) }, 'verify failed unexpectedly'))
+        .finally(() => scheduleVerifyRetry(state));
+    }, delay);
+    timer.unref();
+    timers.add(timer);
+  }
+
+  function trigger(runner: ExportRunner, reason: CycleReason): void {
+    runner
+      .run(reason)
+      .then((result) => {
+        if (result.error) {
+          const f = failures.get(runner.name) ?? { count: 0, until: 0 };
+          f.count++;
+          f.until = Date.now() + Math.min(maxBackoffMs, minBackoffMs * 2 ** (f.count - 1));
+          failures.set(runner.name, f);
+        } else {
+          failures.delete(runner.name);
+        }
+      })
+      .catch((err: unknown) => logger.error({ export: runner.name, err: describeError(err) }, 'export run failed unexpectedly'));
+  }
+
+  const cronLogger = (name: string) => {
+    const log = logger.child({ export: name, component: 'scheduler' });
+    return {
+      info: (m: string) => log.debug(m),
+      warn: (m: string) => log.warn(m),
+      error: (m: string | Error, err?: Error) => log.error({ err: describeError(err ?? m) }, 'scheduler error'),
+      debug: (m: string | Error) => log.debug(String(m)),
+    };
+  };
+
+  return {
+    runners,
+    destinations,
+    async verify(exportName) {
+      const wanted = exportName ? config.exports.filter((e) => e.name === exportName) : config.exports;
+      const unique = [...new Set(wanted.map((e: ExportConfig) => e.destination))];
+      const results: VerifyResult[] = [];
+      for (const destination of unique) results.push(await verifyDestination(destinations.get(destination)!));
+      return results;
+    },
+    startVerifyLoop() {
+      for (const state of destinations.values()) scheduleVerifyRetry(state);
+    },
+    startSchedules() {
+      for (const e of config.exports) {
+        const runner = runners.get(e.name)!;
+        tasks.push(
+          cron.schedule(e.schedule, () => trigger(runner, 'schedule'), {
+            name: `export:${e.name}`,
+            timezone: 'UTC',
+            noOverlap: true,
+            logger: cronLogger(e.name),
+          }),
+        );
+      }
+    },
+    checkSizeTriggers() {
+      if (closed) return;
+      for (const e of config.exports) {
+        const runner = runners.get(e.name)!;
+        if (runner.busy()) continue;
+        if ((failures.get(e.name)?.until ?? 0) > Date.now()) continue;
+        const cursor = spool.sql.readCursor.get(e.name);
+        const pending = spool.stats().newestSeq - (cursor?.committed_seq ?? 0);
+        if (pending >= e.maxRowsPerFile && !gate(e.destination)) trigger(runner, 'size');
+      }
+    },
+    async flush(flushOptions = {}) {
+      const wanted = flushOptions.exportName ? [flushOptions.exportName] : names;
+      const results: CycleResult[] = [];
+      for (const name of wanted) {
+        const runner = runners.get(name);
+        if (!runner) throw new Error(`flush: no export named ${name}`);
+        const destination = config.exports.find((e) => e.name === name)!.destination;
+        if (gate(destination)) await verifyDestination(destinations.get(destination)!);
+        results.push(
+          await runner.run(flushOptions.reason ?? 'flush', {
+            untilCaughtUp: true,
+            ...(flushOptions.signal ? { signal: flushOptions.signal } : {}),
+          }),
+        );
+      }
+      return results;
+    },
+    readinessReasons() {
+      return [...destinations.values()].filter((s) => !s.ok).map((s) => gate(s.destination)!);
+    },
+    async close() {
+      closed = true;
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+      for (const task of tasks) await task.destroy();
+      for (const runner of runners.values()) while (runner.busy()) await new Promise((r) => setTimeout(r, 20));
+      for (const encoder of encoders.values()) await encoder.close();
+      for (const store of stores.values()) store.close();
+      rmSync(workDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Per-export lag and verify figures for /metrics and status. */
+export function exportFigures(spool: Spool, exporter: Exporter, config: Config, now: number) {
+  return config.exports.map((e) => {
+    const state = exportState(spool, e.name);
+    return {
+      export: e.name,
+      seconds: state.oldestPendingAt === null ? 0 : Math.max(0, (now - state.oldestPendingAt) / 1000),
+      ok: exporter.destinations.get(e.destination)?.ok ?? false,
+      state,
+    };
+  });
+}

@@ -1,0 +1,93 @@
+/**
+ * Text encoders: NDJSON (the canonical bodies, one per line, streamed out without re-parsing)
+ * and CSV (csv-stringify, header in schema order, the dialect in docs/formats.md). Optional gzip.
+ * Each page is written as one large chunk, which keeps gzip fast (see probe-results.md).
+ */
+import { createWriteStream, statSync } from 'node:fs';
+import { once } from 'node:events';
+import type { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { PassThrough } from 'node:stream';
+import { createGzip, constants as zlib } from 'node:zlib';
+import { stringify } from 'csv-stringify/sync';
+import type { Schema } from '../../schema/schema.js';
+import type { EncodeInput, EncodeResult, Encoder } from './types.js';
+
+/** Marker for SQL NULL inside a CSV record; csv-stringify casts it to an unquoted `\N`. */
+const nullMarker = Object.freeze({ null: true });
+
+/** csv-stringify options of the dialect: RFC 4180 quoting, `\N` for NULL, `""` for the empty string. */
+const csvOptions = {
+  quoted_empty: true,
+  // A real string `\N` is quoted so it stays distinguishable from NULL.
+  quoted_match: /^\\N$/,
+  record_delimiter: '\n',
+  cast: {
+    object: () => ({ value: '\\N', quote: false }),
+  },
+} as const;
+
+async function writeText(input: EncodeInput, render: (page: readonly string[]) => string, header?: string): Promise<EncodeResult> {
+  const file = createWriteStream(input.outPath);
+  let sink: Writable = file;
+  let done: Promise<void>;
+  if (input.compression === 'gzip') {
+    const source = new PassThrough({ highWaterMark: 1 << 20 });
+    // Level 6 (zlib's default) balances size and the CPU the export steals from ingest.
+    done = pipeline(source, createGzip({ level: zlib.Z_DEFAULT_COMPRESSION, chunkSize: 64 * 1024 }), file, {
+      signal: input.signal,
+    });
+    sink = source;
+  } else {
+    done = once(file, 'close').then(() => undefined);
+  }
+  let rows = 0;
+  const write = async (text: string): Promise<void> => {
+    if (!sink.write(text)) await once(sink, 'drain');
+  };
+  try {
+    if (header !== undefined) await write(header);
+    for await (const page of input.pages) {
+      input.signal?.throwIfAborted();
+      rows += page.length;
+      await write(render(page));
+    }
+    sink.end();
+    await done;
+  } catch (err) {
+    sink.destroy();
+    file.destroy();
+    throw err;
+  }
+  return { rows, bytes: statSync(input.outPath).size };
+}
+
+/** NDJSON: one canonical object per line, exactly as stored. */
+export function createNdjsonEncoder(): Encoder {
+  return {
+    format: 'ndjson',
+    encode: (input) => writeText(input, (page) => `${page.join('\n')}\n`),
+    close: async () => {},
+  };
+}
+
+/** CSV: a header row of the schema's column names, then one record per event. */
+export function createCsvEncoder(schema: Schema): Encoder {
+  const names = schema.columns.map((c) => c.name);
+  const header = stringify([names], csvOptions);
+  const render = (page: readonly string[]): string => {
+    const records = page.map((body) => {
+      const event = JSON.parse(body) as Record<string, unknown>;
+      return names.map((name) => {
+        const value = event[name];
+        return value === null || value === undefined ? nullMarker : value;
+      });
+    });
+    return stringify(records, csvOptions);
+  };
+  return {
+    format: 'csv',
+    encode: (input) => writeText(input, render, header),
+    close: async () => {},
+  };
+}

@@ -1,0 +1,54 @@
+/**
+ * The encoder contract: canonical event bodies (JSON text, schema key order) in, one staged file
+ * out. Encoders own their compression; the cycle owns where the file goes.
+ */
+
+/** Output formats. */
+export type Format = 'ndjson' | 'csv' | 'parquet';
+
+/** Compression codecs (none|gzip for text, snappy|zstd|gzip for Parquet). */
+export type Compression = 'none' | 'gzip' | 'snappy' | 'zstd';
+
+/** Input of one encode: the batch's bodies, page by page, and where to write. */
+export interface EncodeInput {
+  /** Pages of canonical JSON bodies, in sequence order. */
+  readonly pages: AsyncIterable<readonly string[]>;
+  /** Path of the staged file to create (its directory exists). */
+  readonly outPath: string;
+  readonly compression: Compression;
+  readonly signal?: AbortSignal;
+}
+
+/** What an encode produced. */
+export interface EncodeResult {
+  readonly rows: number;
+  /** Size of the staged file in bytes. */
+  readonly bytes: number;
+}
+
+/** Encodes a batch to a staged file. */
+export interface Encoder {
+  readonly format: Format;
+  encode(input: EncodeInput): Promise<EncodeResult>;
+  /** Releases resources (DuckDB instance). */
+  close(): Promise<void>;
+}
+
+/** Lowercase object-name extension of a format + compression (`.ndjson.gz`, `.parquet`). */
+export function extensionOf(format: Format, compression: Compression): string {
+  if (format === 'parquet') return '.parquet';
+  return compression === 'gzip' ? `.${format}.gz` : `.${format}`;
+}
+
+/** Content-Type and Content-Encoding of an object. */
+export function contentTypeOf(format: Format, compression: Compression): { contentType: string; contentEncoding?: string } {
+  const gz = compression === 'gzip' && format !== 'parquet' ? { contentEncoding: 'gzip' } : {};
+  switch (format) {
+    case 'parquet':
+      return { contentType: 'application/vnd.apache.parquet' };
+    case 'csv':
+      return { contentType: 'text/csv; charset=utf-8; header=present', ...gz };
+    case 'ndjson':
+      return { contentType: 'application/x-ndjson', ...gz };
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * Object naming: a pure function of the batch, so a retried upload rewrites the same key with
+ * the same rows. `<destination>dt=YYYY-MM-DD/<writer>-<spool>-<first seq>-<last seq><ext>`.
+ */
+import { extensionOf, type Compression, type Format } from './encoders/types.js';
+
+/** Digits of a zero-padded sequence number: keys sort in sequence order up to 10^12 events. */
+const seqDigits = 12;
+
+/** What names a data object. */
+export interface KeyParts {
+  /** The events' own UTC date, `YYYY-MM-DD`. */
+  readonly dt: string;
+  /** The writer id (distinct per replica). */
+  readonly writerId: string;
+  /** The spool file's random id (guards against two spools sharing a writer id). */
+  readonly spoolId: string;
+  readonly seqFrom: number;
+  readonly seqTo: number;
+  readonly format: Format;
+  readonly compression: Compression;
+}
+
+/** The key of a data object, relative to the destination prefix. */
+export function objectKey(parts: KeyParts): string {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(parts.dt)) throw new Error(`object key: dt ${JSON.stringify(parts.dt)} is not YYYY-MM-DD`);
+  if (!/^[A-Za-z0-9._-]+$/.test(parts.writerId)) throw new Error(`object key: writer id ${JSON.stringify(parts.writerId)} has unsafe characters`);
+  if (!(parts.seqFrom >= 1 && parts.seqTo >= parts.seqFrom)) throw new Error(`object key: bad sequence range ${parts.seqFrom}-${parts.seqTo}`);
+  const pad = (n: number): string => String(n).padStart(seqDigits, '0');
+  return `dt=${parts.dt}/${parts.writerId}-${parts.spoolId}-${pad(parts.seqFrom)}-${pad(parts.seqTo)}${extensionOf(parts.format, parts.compression)}`;
+}
+
+/** The prefix of verify-test objects, outside every `dt=` partition. */
+export const verifyPrefix = '_verify/';

@@ -1,0 +1,179 @@
+/**
+ * The spool side of exports: per-export cursors, batch plans recorded before any upload,
+ * paged reads of a batch's rows, the commit that marks a batch delivered, and pruning of rows
+ * every export has passed. Knows nothing of formats or stores: keys come from the caller.
+ */
+import type { BatchRow, CursorRow } from './sql.js';
+import type { Spool } from './spool.js';
+
+export type { BatchRow, CursorRow } from './sql.js';
+
+/** What an export plans with. */
+export interface PlanOptions {
+  readonly exportName: string;
+  readonly maxRowsPerFile: number;
+  /** Most rows one plan covers, so planning stays a short transaction on a large backlog. */
+  readonly maxRowsPerPlan: number;
+  /** Destination, format and compression recorded with each batch, so a retry writes the same object. */
+  readonly destination: string;
+  readonly format: string;
+  readonly compression: string;
+  /** The object key (relative to the destination) of a batch. */
+  readonly keyFor: (batch: { dt: string; seqFrom: number; seqTo: number }) => string;
+  readonly now: number;
+}
+
+/** A plan's batches and whether it was newly made or an open one resumed. */
+export interface Plan {
+  readonly batches: BatchRow[];
+  readonly resumed: boolean;
+}
+
+/**
+ * Returns the open plan of an export if there is one (a crash or failure left it), else records
+ * a new plan over the events after its cursor: one batch per (dt, run of at most maxRowsPerFile
+ * rows). The plan is durable before this returns.
+ */
+export function planExport(spool: Spool, options: PlanOptions): Plan {
+  const { sql } = spool;
+  return spool.db
+    .transaction((): Plan => {
+      sql.insertCursor.run(options.exportName);
+      const cursor = sql.readCursor.get(options.exportName) as CursorRow;
+      if (cursor.planned_seq > cursor.committed_seq) {
+        return { batches: sql.openBatches.all(options.exportName), resumed: true };
+      }
+      const newest = (sql.maxSeq.get() as number | null) ?? 0;
+      if (newest <= cursor.committed_seq) return { batches: [], resumed: false };
+      const from = cursor.committed_seq;
+      const upTo = Math.min(newest, from + options.maxRowsPerPlan);
+      const ids: number[] = [];
+      const add = (dt: string, seqFrom: number, seqTo: number, rows: number): void => {
+        const key = options.keyFor({ dt, seqFrom, seqTo });
+        const info = sql.insertBatch.run(
+          options.exportName, upTo, dt, seqFrom, seqTo, rows,
+          options.destination, options.format, options.compression, key, options.now,
+        );
+        ids.push(Number(info.lastInsertRowid));
+      };
+      for (const group of sql.groupRange.all(from, upTo)) {
+        if (group.n <= options.maxRowsPerFile) {
+          add(group.dt, group.first, group.last, group.n);
+          continue;
+        }
+        // Read the dt's sequence numbers first: the connection cannot insert while a read is open.
+        const seqs = sql.seqsOfDt.all(group.dt, from, upTo) as number[];
+        for (let i = 0; i < seqs.length; i += options.maxRowsPerFile) {
+          const chunk = seqs.slice(i, i + options.maxRowsPerFile);
+          add(group.dt, chunk[0]!, chunk[chunk.length - 1]!, chunk.length);
+        }
+      }
+      sql.setPlanned.run(upTo, options.exportName);
+      return { batches: ids.map((id) => sql.readBatch.get(id) as BatchRow), resumed: false };
+    })
+    .immediate();
+}
+
+/** Reads up to `limit` bodies of a batch after `afterSeq`, in sequence order, as [seq, body] pairs. */
+export function readBatchPage(spool: Spool, batch: BatchRow, afterSeq: number, limit: number): [number, string][] {
+  return spool.sql.batchPage.all(batch.dt, Math.max(afterSeq, batch.seq_from - 1), batch.seq_to, limit);
+}
+
+/**
+ * Marks a batch delivered and, when it was the last open batch of its plan, advances the
+ * export's cursor over the whole plan, in one transaction. Idempotent.
+ */
+export function completeBatch(spool: Spool, batch: BatchRow, info: { bytes: number; now: number }): { cursorAdvanced: boolean } {
+  const { sql } = spool;
+  return spool.db
+    .transaction(() => {
+      sql.markBatchDone.run(info.bytes, info.now, batch.id);
+      if ((sql.countOpenInPlan.get(batch.export, batch.plan_to) as number) > 0) {
+        sql.noteSuccess.run(info.now, batch.export);
+        return { cursorAdvanced: false };
+      }
+      return { cursorAdvanced: sql.commitPlan.run(info.now, batch.export, batch.plan_to).changes > 0 };
+    })
+    .immediate();
+}
+
+/** Records a failed attempt at a batch (it stays planned and is retried with the same key). */
+export function noteBatchError(spool: Spool, batch: BatchRow, message: string, now: number): void {
+  spool.db.transaction(() => {
+    spool.sql.noteBatchError.run(message, batch.id);
+    spool.sql.noteCursorError.run(message, now, batch.export);
+  })();
+}
+
+/** Records a failed cycle that never reached a batch (verify failed, planning failed). */
+export function noteExportError(spool: Spool, exportName: string, message: string, now: number): void {
+  spool.sql.insertCursor.run(exportName);
+  spool.sql.noteCursorError.run(message, now, exportName);
+}
+
+/**
+ * Deletes events that every export in `exportNames` has delivered, in short transactions of
+ * `chunk` rows; returns how many. An export without a cursor yet holds everything back.
+ */
+export function pruneDelivered(spool: Spool, exportNames: readonly string[], chunk: number): number {
+  const { sql } = spool;
+  let floor = Number.POSITIVE_INFINITY;
+  for (const name of exportNames) {
+    const cursor = sql.readCursor.get(name);
+    floor = Math.min(floor, cursor?.committed_seq ?? 0);
+  }
+  if (!Number.isFinite(floor) || floor <= 0) return 0;
+  let total = 0;
+  const step = spool.db.transaction((): number => {
+    const stats = sql.pruneChunkStats.get(floor, chunk) as { n: number; bytes: number };
+    if (stats.n === 0) return 0;
+    sql.pruneChunk.run(floor, chunk);
+    sql.addStats.run(-stats.n, -stats.bytes);
+    return stats.n;
+  });
+  for (;;) {
+    const n = step.immediate();
+    total += n;
+    if (n < chunk) return total;
+  }
+}
+
+/** Per-export figures for status and metrics. */
+export interface ExportState {
+  readonly name: string;
+  readonly committedSeq: number;
+  readonly pendingRows: number;
+  /** Epoch ms when the oldest event this export has not delivered was accepted. */
+  readonly oldestPendingAt: number | null;
+  readonly openBatches: number;
+  readonly failingBatches: number;
+  readonly failedAttempts: number;
+  readonly lastSuccess: number | null;
+  readonly lastError: string | null;
+  readonly lastErrorAt: number | null;
+  readonly lastUpload: { key: string; destination: string; at: number; bytes: number; rows: number } | null;
+}
+
+/** Reads the state of one export (works on a read-only spool). */
+export function exportState(spool: Spool, name: string): ExportState {
+  const { sql } = spool;
+  const cursor = sql.readCursor.get(name);
+  const committed = cursor?.committed_seq ?? 0;
+  const summary = sql.batchSummary.get(name);
+  const last = sql.lastDone.get(name);
+  return {
+    name,
+    committedSeq: committed,
+    pendingRows: sql.pendingCount.get(committed) as number,
+    oldestPendingAt: (sql.oldestPending.get(committed) as number | undefined) ?? null,
+    openBatches: summary?.open ?? 0,
+    failingBatches: summary?.failing ?? 0,
+    failedAttempts: summary?.attempts ?? 0,
+    lastSuccess: cursor?.last_success ?? null,
+    lastError: cursor?.last_error ?? summary?.last_error ?? null,
+    lastErrorAt: cursor?.last_error_at ?? null,
+    lastUpload: last
+      ? { key: last.object_key, destination: last.destination, at: last.done_at, bytes: last.bytes, rows: last.row_count }
+      : null,
+  };
+}

@@ -1,0 +1,240 @@
+/**
+ * The shared ObjectStore contract suite, run against every backend: the file backend in a temp
+ * directory and the s3 backend against fauxqs on 127.0.0.1. fauxqs ignores `If-None-Match`, so
+ * the s3 harness's `conditional` store goes through a loopback proxy that enforces it (412).
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { enforceIfNoneMatch, startS3Proxy, type S3Proxy } from '../../test/support/s3-proxy.js';
+import { openTestStore, startS3Server, type S3TestServer } from '../../test/support/s3.js';
+import { createFileStore } from './file.js';
+import { StoreError, type ObjectStore } from './store.js';
+
+/** One fresh, empty destination for a test. */
+interface Harness {
+  readonly store: ObjectStore;
+  /** The same destination where `ifAbsent` is enforced (S3: through the 412 proxy). */
+  readonly conditional: ObjectStore;
+  close(): Promise<void>;
+}
+
+/** A scratch directory for staged files, removed after the suite. */
+const staging = mkdtempSync(join(tmpdir(), 'logbarge-contract-'));
+afterAll(() => rmSync(staging, { recursive: true, force: true }));
+
+/** Writes `bytes` to a staged file and returns its path. */
+function stage(bytes: Uint8Array): string {
+  const path = join(staging, `staged-${randomBytes(4).toString('hex')}`);
+  writeFileSync(path, bytes);
+  return path;
+}
+
+/** Expects `promise` to reject with a StoreError of `reason`. */
+async function expectFailure(promise: Promise<unknown>, reason: StoreError['reason']): Promise<StoreError> {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(StoreError);
+  expect((err as StoreError).reason).toBe(reason);
+  return err as StoreError;
+}
+
+const parquet = { contentType: 'application/vnd.apache.parquet' } as const;
+
+/** A bit over one 8 MiB part, so the s3 backend takes the multipart path. */
+const largeSize = 8 * 1024 * 1024 + 12_345;
+
+/** Runs the contract cases against stores made by `makeHarness`. */
+function storeContract(name: string, makeHarness: () => Promise<Harness>): void {
+  describe(`ObjectStore contract: ${name}`, () => {
+    let h: Harness;
+    beforeEach(async () => {
+      h = await makeHarness();
+    });
+    afterEach(async () => {
+      await h.close();
+    });
+
+    it('round-trips binary bytes through putBytes, head, get and list', async () => {
+      const body = Uint8Array.from({ length: 256 * 4 }, (_, i) => i % 256);
+      const result = await h.store.putBytes('dt=2026-03-14/bytes.bin', body, { contentType: 'application/octet-stream' });
+      expect(result).toEqual({ bytes: body.length, alreadyExisted: false });
+      expect(await h.store.head('dt=2026-03-14/bytes.bin')).toEqual({ size: body.length });
+      expect((await h.store.get('dt=2026-03-14/bytes.bin')).equals(Buffer.from(body))).toBe(true);
+      expect(await h.store.list('')).toEqual([{ key: 'dt=2026-03-14/bytes.bin', size: body.length }]);
+    });
+
+    it('uploads a small and a >8 MiB staged file byte for byte', async () => {
+      const small = randomBytes(1500);
+      const large = randomBytes(largeSize);
+      const key = 'dt=2026-03-14/pod-a-00000000000000000001-00000000000000200000.parquet';
+      expect(await h.store.putFile('dt=2026-03-14/small.ndjson', stage(small), { contentType: 'application/x-ndjson' })).toEqual({
+        bytes: small.length,
+        alreadyExisted: false,
+      });
+      expect(await h.store.putFile(key, stage(large), parquet)).toEqual({ bytes: large.length, alreadyExisted: false });
+      expect((await h.store.get('dt=2026-03-14/small.ndjson')).equals(small)).toBe(true);
+      const got = await h.store.get(key);
+      expect(got.length).toBe(large.length);
+      expect(got.equals(large)).toBe(true);
+      expect(await h.store.head(key)).toEqual({ size: large.length });
+    });
+
+    it('stores empty objects', async () => {
+      await h.store.putBytes('empty/bytes', new Uint8Array(0), { contentType: 'text/plain' });
+      await h.store.putFile('empty/file', stage(new Uint8Array(0)), { contentType: 'text/plain' });
+      expect(await h.store.head('empty/bytes')).toEqual({ size: 0 });
+      expect((await h.store.get('empty/file')).length).toBe(0);
+    });
+
+    it('keeps keys with dt= segments, spaces, punctuation and unicode exactly', async () => {
+      const keys = [
+        'dt=2026-03-14/pod-a-1-100.csv.gz',
+        'dt=2026-03-14/ünïcödé ✓ 日本語/a b+c&d=e;f,g(h)~.ndjson.gz',
+        'dt=2026-03-15/emoji-😀.ndjson',
+        "dt=2026-03-15/quote'and%percent#hash.csv",
+      ];
+      for (const [i, key] of keys.entries()) {
+        await h.store.putBytes(key, Buffer.from(`object ${i}: ${key}`), { contentType: 'text/plain', contentEncoding: 'gzip' });
+      }
+      for (const [i, key] of keys.entries()) expect((await h.store.get(key)).toString()).toBe(`object ${i}: ${key}`);
+      expect((await h.store.list('')).map((o) => o.key)).toEqual([...keys].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))));
+    });
+
+    it('replaces an object when re-put without ifAbsent', async () => {
+      await h.store.putBytes('dt=2026-03-14/x.ndjson', Buffer.from('first version'), { contentType: 'application/x-ndjson' });
+      await h.store.putFile('dt=2026-03-14/x.ndjson', stage(Buffer.from('second')), { contentType: 'application/x-ndjson' });
+      expect((await h.store.get('dt=2026-03-14/x.ndjson')).toString()).toBe('second');
+      expect(await h.store.list('dt=2026-03-14/')).toEqual([{ key: 'dt=2026-03-14/x.ndjson', size: 6 }]);
+    });
+
+    it('ifAbsent writes a new key and leaves an existing one untouched', async () => {
+      const key = 'dt=2026-03-14/batch.parquet';
+      expect(await h.conditional.putBytes(key, Buffer.from('original'), { ...parquet, ifAbsent: true })).toEqual({
+        bytes: 8,
+        alreadyExisted: false,
+      });
+      const again = await h.conditional.putBytes(key, Buffer.from('a retry with other bytes'), { ...parquet, ifAbsent: true });
+      expect(again.alreadyExisted).toBe(true);
+      const file = await h.conditional.putFile(key, stage(Buffer.from('staged retry')), { ...parquet, ifAbsent: true });
+      expect(file.alreadyExisted).toBe(true);
+      expect((await h.store.get(key)).toString()).toBe('original');
+    });
+
+    it('ifAbsent holds for a multipart upload of an existing key', async () => {
+      const key = 'dt=2026-03-14/large.parquet';
+      const first = randomBytes(largeSize);
+      expect((await h.conditional.putFile(key, stage(first), { ...parquet, ifAbsent: true })).alreadyExisted).toBe(false);
+      expect((await h.conditional.putFile(key, stage(randomBytes(largeSize)), { ...parquet, ifAbsent: true })).alreadyExisted).toBe(true);
+      expect((await h.store.get(key)).equals(first)).toBe(true);
+    });
+
+    it('reports missing keys: get throws not_found, head is undefined, delete succeeds', async () => {
+      await expectFailure(h.store.get('dt=2026-03-14/missing.parquet'), 'not_found');
+      expect(await h.store.head('dt=2026-03-14/missing.parquet')).toBeUndefined();
+      await h.store.delete('dt=2026-03-14/missing.parquet');
+      expect(await h.store.list('dt=2026-03-14/')).toEqual([]);
+    });
+
+    it('deletes an object', async () => {
+      await h.store.putBytes('_verify/logbarge-verify-test-20260314T092653Z', Buffer.from('v'), { contentType: 'text/plain' });
+      await h.store.delete('_verify/logbarge-verify-test-20260314T092653Z');
+      expect(await h.store.head('_verify/logbarge-verify-test-20260314T092653Z')).toBeUndefined();
+      await expectFailure(h.store.get('_verify/logbarge-verify-test-20260314T092653Z'), 'not_found');
+    });
+
+    it('lists in key (UTF-8 byte) order, filtered by prefix', async () => {
+      const keys = ['b', 'a/b', 'a-b', 'a/a', 'dt=2026-03-15/y', 'dt=2026-03-14/x', 'dt=2026-03-14/z/deep', 'u/\u{FFFD}', 'u/\u{1F600}'];
+      for (const key of keys) await h.store.putBytes(key, Buffer.from(key), { contentType: 'text/plain' });
+      const all = (await h.store.list('')).map((o) => o.key);
+      // UTF-8 order puts U+FFFD (EF BF BD) before U+1F600 (F0 9F 98 80); UTF-16 order would not.
+      expect(all).toEqual(['a-b', 'a/a', 'a/b', 'b', 'dt=2026-03-14/x', 'dt=2026-03-14/z/deep', 'dt=2026-03-15/y', 'u/\u{FFFD}', 'u/\u{1F600}']);
+      expect((await h.store.list('dt=2026-03-14/')).map((o) => o.key)).toEqual(['dt=2026-03-14/x', 'dt=2026-03-14/z/deep']);
+      expect((await h.store.list('dt=2026-03-1')).map((o) => o.key)).toEqual(['dt=2026-03-14/x', 'dt=2026-03-14/z/deep', 'dt=2026-03-15/y']);
+      expect((await h.store.list('a')).map((o) => o.key)).toEqual(['a-b', 'a/a', 'a/b']);
+      expect(await h.store.list('nothing/')).toEqual([]);
+      expect((await h.store.list('b'))[0]).toEqual({ key: 'b', size: 1 });
+    });
+
+    it('lists past one page (S3 pages hold 1,000 keys)', async () => {
+      const keys = Array.from({ length: 1010 }, (_, i) => `many/${String(i).padStart(5, '0')}`);
+      for (let i = 0; i < keys.length; i += 50) {
+        await Promise.all(keys.slice(i, i + 50).map((key) => h.store.putBytes(key, Buffer.from('x'), { contentType: 'text/plain' })));
+      }
+      const listed = await h.store.list('many/');
+      expect(listed.length).toBe(keys.length);
+      expect(listed.map((o) => o.key)).toEqual(keys);
+    });
+
+    it('rejects keys that could escape the destination', async () => {
+      for (const key of ['../outside', 'a/../../outside', '/etc/passwd', '', 'a//b', 'a/./b', 'trailing/']) {
+        await expect(h.store.putBytes(key, Buffer.from('x'), { contentType: 'text/plain' }), key).rejects.toThrow(/check key/);
+        await expect(h.store.get(key), key).rejects.toThrow(/check key/);
+      }
+      await expect(h.store.list('../')).rejects.toThrow(/check prefix/);
+      expect(await h.store.list('')).toEqual([]);
+    });
+
+    it('stops on an AbortSignal with reason aborted', async () => {
+      const aborted = AbortSignal.abort();
+      await expectFailure(h.store.putBytes('a', Buffer.from('x'), { contentType: 'text/plain', signal: aborted }), 'aborted');
+      await expectFailure(h.store.putFile('a', stage(Buffer.from('x')), { contentType: 'text/plain', signal: aborted }), 'aborted');
+      await expectFailure(h.store.get('a', { signal: aborted }), 'aborted');
+      await expectFailure(h.store.head('a', { signal: aborted }), 'aborted');
+      await expectFailure(h.store.list('', { signal: aborted }), 'aborted');
+      await expectFailure(h.store.delete('a', { signal: aborted }), 'aborted');
+
+      // Aborted while the upload is under way (the call has started before the signal fires).
+      const controller = new AbortController();
+      const put = h.store.putFile('dt=2026-03-14/big.parquet', stage(randomBytes(largeSize)), { ...parquet, signal: controller.signal });
+      controller.abort();
+      await expectFailure(put, 'aborted');
+      expect(await h.store.list('')).toEqual([]);
+    });
+  });
+}
+
+storeContract('file', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'logbarge-file-store-'));
+  const store = createFileStore({ url: pathToFileURL(join(dir, 'exports')).href + '/' });
+  return {
+    store,
+    conditional: store,
+    close: async () => rmSync(dir, { recursive: true, force: true }),
+  };
+});
+
+describe('with fauxqs on 127.0.0.1', () => {
+  let server: S3TestServer;
+  let proxy: S3Proxy;
+  let run = 0;
+  beforeAll(async () => {
+    server = await startS3Server();
+    await server.createBucket('contract');
+    proxy = await startS3Proxy({ upstream: server.endpoint, rules: [enforceIfNoneMatch] });
+  });
+  afterAll(async () => {
+    await proxy?.stop();
+    await server?.stop();
+  });
+
+  storeContract('s3', async () => {
+    // Each test gets its own prefix in the one bucket.
+    const destination = `s3://contract/run-${++run}/`;
+    const store = openTestStore(destination, server.s3Config());
+    const conditional = openTestStore(destination, server.s3Config({ endpoint: proxy.endpoint }));
+    return {
+      store,
+      conditional,
+      close: async () => {
+        store.close();
+        conditional.close();
+      },
+    };
+  });
+});

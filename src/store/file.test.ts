@@ -1,0 +1,107 @@
+/**
+ * file-backend behaviour beyond the shared contract: URL forms, temp files, concurrent
+ * `ifAbsent` writers, and the backend choice in openStore.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { s3TestConfig } from '../../test/support/s3.js';
+import { createFileStore, fileUrlToDirectory } from './file.js';
+import { tempFilePrefix } from './key.js';
+import { openStore } from './open.js';
+import type { S3ObjectStore } from './s3.js';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'logbarge-file-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Every file name under `root`, recursively. */
+function allFiles(root: string): string[] {
+  return readdirSync(root, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => e.name);
+}
+
+describe('fileUrlToDirectory', () => {
+  it.each([
+    ['file:///var/lib/logbarge/exports/', '/var/lib/logbarge/exports'],
+    ['file:///tmp/with%20space/', '/tmp/with space'],
+    ['file://./data/exports/', resolve(process.cwd(), 'data/exports')],
+    ['file://./', process.cwd()],
+  ])('%s → %s', (url, path) => {
+    expect(fileUrlToDirectory(url)).toBe(path);
+  });
+
+  it.each(['file://host/share/', 'file:relative/', 'file://../up/', '/plain/path'])('rejects %s', (url) => {
+    expect(() => fileUrlToDirectory(url)).toThrow(/not a file:\/\/\/absolute\/dir\/ or file:\/\/\.\/relative\/dir\/ URL/);
+  });
+});
+
+describe('createFileStore', () => {
+  const url = (): string => `${pathToFileURL(dir).href}/exports/`;
+
+  it('describes keys as paths under the directory', () => {
+    expect(createFileStore({ url: url() }).describe('dt=2026-03-14/a.parquet')).toBe(join(dir, 'exports', 'dt=2026-03-14', 'a.parquet'));
+  });
+
+  it('leaves no temp files behind and keeps the staged source', async () => {
+    const store = createFileStore({ url: url() });
+    const staged = join(dir, 'staged.ndjson');
+    writeFileSync(staged, '{"a":1}\n');
+    await store.putFile('dt=2026-03-14/a.ndjson', staged, { contentType: 'application/x-ndjson' });
+    await store.putFile('dt=2026-03-14/a.ndjson', staged, { contentType: 'application/x-ndjson', ifAbsent: true });
+    await store.putBytes('dt=2026-03-14/b.ndjson', Buffer.from('b'), { contentType: 'application/x-ndjson' });
+    await store.putBytes('dt=2026-03-14/c.ndjson', Buffer.from('c'), { contentType: 'application/x-ndjson', signal: AbortSignal.abort() }).catch(() => undefined);
+    expect(readFileSync(staged, 'utf8')).toBe('{"a":1}\n');
+    expect(allFiles(join(dir, 'exports')).sort()).toEqual(['a.ndjson', 'b.ndjson']);
+  });
+
+  it('ignores temp files (a crash mid-write) when listing', async () => {
+    const store = createFileStore({ url: url() });
+    await store.putBytes('dt=2026-03-14/a.csv', Buffer.from('a'), { contentType: 'text/csv' });
+    writeFileSync(join(dir, 'exports', 'dt=2026-03-14', `${tempFilePrefix}123-abcdef`), 'half a file');
+    expect((await store.list('')).map((o) => o.key)).toEqual(['dt=2026-03-14/a.csv']);
+    await expect(store.get(`dt=2026-03-14/${tempFilePrefix}123-abcdef`)).rejects.toThrow(/reserved for temp files/);
+  });
+
+  it('lets exactly one of many concurrent ifAbsent writers win', async () => {
+    const store = createFileStore({ url: url() });
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        store.putBytes('dt=2026-03-14/batch.parquet', Buffer.from(`writer ${i}`), { contentType: 'application/vnd.apache.parquet', ifAbsent: true }),
+      ),
+    );
+    const winners = results.flatMap((r, i) => (r.alreadyExisted ? [] : [i]));
+    expect(winners).toHaveLength(1);
+    expect((await store.get('dt=2026-03-14/batch.parquet')).toString()).toBe(`writer ${winners[0]}`);
+    expect(allFiles(join(dir, 'exports'))).toEqual(['batch.parquet']);
+  });
+
+  it('lists an empty or missing directory as empty, and a directory key as missing', async () => {
+    const store = createFileStore({ url: url() });
+    expect(await store.list('')).toEqual([]);
+    mkdirSync(join(dir, 'exports', 'dt=2026-03-14'), { recursive: true });
+    expect(await store.head('dt=2026-03-14')).toBeUndefined();
+    await expect(store.get('dt=2026-03-14')).rejects.toMatchObject({ reason: 'not_found' });
+    expect(existsSync(join(dir, 'exports'))).toBe(true);
+  });
+});
+
+describe('openStore', () => {
+  it('picks the backend from the scheme', () => {
+    const s3 = openStore('s3://bucket/prefix/', s3TestConfig('http://127.0.0.1:9')) as S3ObjectStore;
+    expect(s3.describe('k')).toBe('s3://bucket/prefix/k');
+    expect(s3.conditionalWrites).toBeUndefined();
+    expect(createFileStore({ url: `${pathToFileURL(dir).href}/` }).conditionalWrites).toBe(true);
+    s3.close();
+    expect(openStore(`${pathToFileURL(dir).href}/`, s3TestConfig('http://127.0.0.1:9')).describe('k')).toBe(join(dir, 'k'));
+  });
+
+  it.each(['gs://bucket/prefix/', 'https://example.com/x', 'bucket/prefix'])('rejects %s', (destination) => {
+    expect(() => openStore(destination, s3TestConfig('http://127.0.0.1:9'))).toThrow(/^open destination/);
+  });
+});

@@ -1,0 +1,66 @@
+/**
+ * Test support: a corpus of events with values that break naive encoders (unicode, commas,
+ * quotes, newlines, empty vs null, a literal \N), spread over several event dates, and the
+ * canonical row each must come back as.
+ */
+import { loadSchema } from '../../src/schema/schema.js';
+
+const schema = loadSchema();
+
+/** The 29 columns in order. */
+export const columnNames = schema.columns.map((c) => c.name);
+
+const tricky: Record<string, unknown>[] = [
+  { EMAIL: 'ümlaut@exämple.com', DOMAIN: 'a,b,c', RESOURCE_ID: 'say "hi"', APP_ID: 'line1\nline2\r\nline3' },
+  { BRANCH_ID: '', DEPLOY_ID: null, SAVEPOINT_ID: '\\N', ROLE_ID: '日本語 🚀', SERVICE: ' padded ', LOGIN_TYPE: '\t' },
+  { USER_ID: '"', EMAIL: ',', DOMAIN: '""', API_KEY_ID: 'NULL', NOTIFIER_ID: 'null', WEBHOOK_ID: '\\', SAML_ID: "'" },
+  { SAVEPOINT_REVISION: 42, ADAPTER_ID: true, EMBED_ID: 'x'.repeat(4000) },
+];
+
+const times: [string, string][] = [
+  ['2026-03-14T09:26:53.589Z', '2026-03-14 09:26:53.589'],
+  ['2026-03-15T00:30:00.000+01:00', '2026-03-14 23:30:00.000'],
+  ['2025-12-31T23:59:59.999Z', '2025-12-31 23:59:59.999'],
+  ['2026-03-14T12:00:00', '2026-03-14 12:00:00.000'],
+];
+
+/** A sent event and the canonical row expected back. */
+export interface Sample {
+  readonly sent: Record<string, unknown>;
+  readonly expected: Record<string, string | number | null>;
+}
+
+/** `n` events with distinct ids, cycling through the tricky values and times. */
+export function samples(n: number, idPrefix = `s-${process.pid}-${Date.now()}`): Sample[] {
+  return Array.from({ length: n }, (_, i) => {
+    const [time, canonicalTime] = times[i % times.length]!;
+    const extra = tricky[i % tricky.length]!;
+    const sent: Record<string, unknown> = {
+      ORGANIZATION_ID: `org-${i % 3}`,
+      EVENT_ID: `${idPrefix}-${i}`,
+      EVENT_TIME: time,
+      EVENT_TYPE: i % 5 === 0 ? 'made_up_type' : 'user_login',
+      USER_ID: `user-${i}`,
+      ...extra,
+    };
+    const expected: Record<string, string | number | null> = Object.fromEntries(columnNames.map((c) => [c, null]));
+    for (const [k, v] of Object.entries(sent)) expected[k] = typeof v === 'string' || v === null ? v : String(v);
+    expected.EVENT_TIME = canonicalTime;
+    const date = canonicalTime.slice(0, 10);
+    expected.EVENT_DATE = date;
+    expected.EVENT_MONTH = `${date.slice(0, 7)}-01`;
+    expected.EVENT_YEAR = Number(date.slice(0, 4));
+    return { sent, expected };
+  });
+}
+
+/** Rows keyed by EVENT_ID, failing on a duplicate id. */
+export function byEventId(rows: readonly Record<string, unknown>[]): Map<string, Record<string, unknown>> {
+  const map = new Map<string, Record<string, unknown>>();
+  for (const row of rows) {
+    const id = row.EVENT_ID as string;
+    if (map.has(id)) throw new Error(`EVENT_ID ${id} appears twice`);
+    map.set(id, row);
+  }
+  return map;
+}
