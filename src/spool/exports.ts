@@ -87,7 +87,7 @@ export function completeBatch(spool: Spool, batch: BatchRow, info: { bytes: numb
   const { sql } = spool;
   return spool.db
     .transaction(() => {
-      sql.markBatchDone.run(info.bytes, info.now, batch.id);
+      if (sql.markBatchDone.run(info.bytes, info.now, batch.id).changes === 0) return { cursorAdvanced: false }; // already done
       if ((sql.countOpenInPlan.get(batch.export, batch.plan_to) as number) > 0) {
         sql.noteSuccess.run(info.now, batch.export);
         return { cursorAdvanced: false };

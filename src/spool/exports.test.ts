@@ -1,0 +1,144 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { completeBatch, exportState, noteBatchError, planExport, pruneDelivered, readBatchPage, type PlanOptions } from './exports.js';
+import { openSpool, type Spool } from './spool.js';
+
+const roomy = { maxEvents: 1e9, maxBytes: 1e12 };
+let spool: Spool;
+let dir: string;
+afterEach(() => {
+  spool?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function open(): Spool {
+  dir = mkdtempSync(join(tmpdir(), 'logbarge-exports-'));
+  spool = openSpool({ path: join(dir, 'spool.db') });
+  return spool;
+}
+
+/** Appends events with the given dts, ids e1, e2, …; bodies are {"id": …}. */
+function append(dts: string[], start = spool.stats().newestSeq + 1): void {
+  spool.appendGroups([dts.map((dt, i) => ({ eventId: `e${start + i}`, dt, body: JSON.stringify({ id: start + i }) }))], { now: 1000, limits: roomy });
+}
+
+const plan = (overrides: Partial<PlanOptions> = {}) =>
+  planExport(spool, {
+    exportName: 'a',
+    maxRowsPerFile: 1000,
+    maxRowsPerPlan: 1_000_000,
+    destination: 'file:///x/',
+    format: 'ndjson',
+    compression: 'gzip',
+    keyFor: ({ dt, seqFrom, seqTo }) => `dt=${dt}/w-${seqFrom}-${seqTo}.ndjson.gz`,
+    now: 5,
+    ...overrides,
+  });
+
+describe('planExport', () => {
+  it('plans one batch per event date, interleaved dates included', () => {
+    open();
+    append(['2026-03-14', '2026-03-13', '2026-03-14', '2026-03-13', '2026-03-14']);
+    const p = plan();
+    expect(p.resumed).toBe(false);
+    expect(p.batches.map((b) => [b.dt, b.seq_from, b.seq_to, b.row_count, b.object_key, b.state])).toEqual([
+      ['2026-03-14', 1, 5, 3, 'dt=2026-03-14/w-1-5.ndjson.gz', 'planned'],
+      ['2026-03-13', 2, 4, 2, 'dt=2026-03-13/w-2-4.ndjson.gz', 'planned'],
+    ]);
+    const page = readBatchPage(spool, p.batches[0]!, 0, 10);
+    expect(page.map(([seq]) => seq)).toEqual([1, 3, 5]);
+  });
+
+  it('splits a date at maxRowsPerFile', () => {
+    open();
+    append(Array.from({ length: 10 }, (_, i) => (i === 4 ? '2025-01-01' : '2026-03-14')));
+    const p = plan({ maxRowsPerFile: 4 });
+    expect(p.batches.map((b) => [b.dt, b.seq_from, b.seq_to, b.row_count])).toEqual([
+      ['2026-03-14', 1, 4, 4],
+      ['2026-03-14', 6, 9, 4],
+      ['2026-03-14', 10, 10, 1],
+      ['2025-01-01', 5, 5, 1],
+    ]);
+  });
+
+  it('resumes the open plan with the same keys instead of planning again', () => {
+    open();
+    append(['2026-03-14', '2026-03-14']);
+    const first = plan();
+    append(['2026-03-14']);
+    const again = plan({ keyFor: () => 'a-different-key' });
+    expect(again.resumed).toBe(true);
+    expect(again.batches.map((b) => b.object_key)).toEqual(first.batches.map((b) => b.object_key));
+    expect(again.batches[0]!.seq_to).toBe(2);
+  });
+
+  it('caps a plan at maxRowsPerPlan and plans the rest next time', () => {
+    open();
+    append(Array(10).fill('2026-03-14'));
+    const p1 = plan({ maxRowsPerPlan: 6 });
+    expect(p1.batches.map((b) => [b.seq_from, b.seq_to])).toEqual([[1, 6]]);
+    completeBatch(spool, p1.batches[0]!, { bytes: 1, now: 6 });
+    const p2 = plan({ maxRowsPerPlan: 6 });
+    expect(p2.batches.map((b) => [b.seq_from, b.seq_to])).toEqual([[7, 10]]);
+  });
+
+  it('plans nothing when the export is caught up', () => {
+    open();
+    expect(plan().batches).toEqual([]);
+    append(['2026-03-14']);
+    completeBatch(spool, plan().batches[0]!, { bytes: 1, now: 6 });
+    expect(plan().batches).toEqual([]);
+  });
+});
+
+describe('completeBatch', () => {
+  it('advances the cursor only when the last batch of the plan is done, idempotently', () => {
+    open();
+    append(['2026-03-14', '2026-03-13']);
+    const [b1, b2] = plan().batches;
+    expect(completeBatch(spool, b1!, { bytes: 10, now: 7 })).toEqual({ cursorAdvanced: false });
+    expect(exportState(spool, 'a')).toMatchObject({ committedSeq: 0, pendingRows: 2, openBatches: 1 });
+    expect(completeBatch(spool, b2!, { bytes: 20, now: 8 })).toEqual({ cursorAdvanced: true });
+    expect(completeBatch(spool, b2!, { bytes: 20, now: 9 })).toEqual({ cursorAdvanced: false });
+    expect(exportState(spool, 'a')).toMatchObject({
+      committedSeq: 2,
+      pendingRows: 0,
+      openBatches: 0,
+      lastSuccess: 8,
+      lastUpload: { key: 'dt=2026-03-13/w-2-2.ndjson.gz', bytes: 20, rows: 1 },
+    });
+  });
+
+  it('keeps failures on the batch and clears them on success', () => {
+    open();
+    append(['2026-03-14']);
+    const [b] = plan().batches;
+    noteBatchError(spool, b!, 'upload: S3 down', 50);
+    noteBatchError(spool, b!, 'upload: S3 still down', 60);
+    expect(exportState(spool, 'a')).toMatchObject({ failingBatches: 1, failedAttempts: 2, lastError: 'upload: S3 still down', lastErrorAt: 60 });
+    completeBatch(spool, b!, { bytes: 1, now: 70 });
+    expect(exportState(spool, 'a')).toMatchObject({ failingBatches: 0, lastError: null });
+  });
+});
+
+describe('pruneDelivered', () => {
+  it('deletes only what every export delivered, and keeps the counters right', () => {
+    open();
+    append(['2026-03-14', '2026-03-14', '2026-03-14']);
+    const bytesPerRow = spool.stats().bytes / 3;
+    completeBatch(spool, plan().batches[0]!, { bytes: 1, now: 6 });
+    expect(pruneDelivered(spool, ['a', 'b'], 10)).toBe(0); // b has not started
+    const pb = plan({ exportName: 'b', maxRowsPerPlan: 2 });
+    completeBatch(spool, pb.batches[0]!, { bytes: 1, now: 6 });
+    expect(pruneDelivered(spool, ['a', 'b'], 1)).toBe(2);
+    expect(spool.stats()).toMatchObject({ depth: 1, bytes: bytesPerRow, newestSeq: 3 });
+    expect(pruneDelivered(spool, ['a'], 10)).toBe(1);
+    expect(spool.stats()).toMatchObject({ depth: 0, bytes: 0, newestSeq: 3 });
+    // Sequence numbers are never reused after pruning (object names depend on it).
+    append(['2026-03-14']);
+    expect(spool.stats().newestSeq).toBe(4);
+    expect(spool.hasEventId('e1')).toBe(true);
+  });
+});
