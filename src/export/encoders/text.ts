@@ -13,17 +13,22 @@ import { stringify } from 'csv-stringify/sync';
 import type { Schema } from '../../schema/schema.js';
 import type { EncodeInput, EncodeResult, Encoder } from './types.js';
 
-/** Marker for SQL NULL inside a CSV record; csv-stringify casts it to an unquoted `\N`. */
-const nullMarker = Object.freeze({ null: true });
+/** SQL NULL in a CSV field: an unquoted `\N` (Hive's and Snowflake's default NULL marker). */
+const csvNull = '\\N';
 
-/** csv-stringify options of the dialect: RFC 4180 quoting, `\N` for NULL, `""` for the empty string. */
+/**
+ * Marker for a real string `\N` in the data: csv-stringify's object cast writes it quoted,
+ * `"\N"`, so it stays distinguishable from NULL. Rare, so the cast costs nothing in practice
+ * (a regex matched against every field made encoding four times slower).
+ */
+const literalBackslashN = Object.freeze({ literal: '\\N' });
+
+/** csv-stringify options of the dialect (docs/formats.md): RFC 4180 quoting, `\N` for NULL, `""` for the empty string. */
 const csvOptions = {
   quoted_empty: true,
-  // A real string `\N` is quoted so it stays distinguishable from NULL.
-  quoted_match: /^\\N$/,
   record_delimiter: '\n',
   cast: {
-    object: () => ({ value: '\\N', quote: false }),
+    object: () => ({ value: '\\N', quoted: true }),
   },
 } as const;
 
@@ -80,7 +85,8 @@ export function createCsvEncoder(schema: Schema): Encoder {
       const event = JSON.parse(body) as Record<string, unknown>;
       return names.map((name) => {
         const value = event[name];
-        return value === null || value === undefined ? nullMarker : value;
+        if (value === null || value === undefined) return csvNull;
+        return value === csvNull ? literalBackslashN : value;
       });
     });
     return stringify(records, csvOptions);

@@ -1,0 +1,131 @@
+/**
+ * One export measurement in its own process (so peak RSS is this export's alone):
+ * fills a fresh spool with N rows, then times spool → encoded object on a loopback S3 server
+ * (fauxqs) or a directory. Prints one JSON line.
+ *
+ *   node dist/bench/export-once.js --rows 200000 --format parquet --compression zstd [--store s3|file]
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { spawn, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { createExporter } from '../app/exporter.js';
+import { parseConfig } from '../config/load.js';
+import { createPreparer } from '../ingest/prepare.js';
+import { createLogger } from '../log.js';
+import { createMetrics } from '../metrics.js';
+import { loadSchema } from '../schema/schema.js';
+import { openSpool } from '../spool/spool.js';
+import { openStore } from '../store/open.js';
+import { benchEvents } from './fixtures.js';
+
+const { values } = parseArgs({
+  options: {
+    rows: { type: 'string', default: '200000' },
+    format: { type: 'string', default: 'parquet' },
+    compression: { type: 'string' },
+    store: { type: 'string', default: 's3' },
+    fill: { type: 'string' },
+    spool: { type: 'string' },
+  },
+});
+const self = fileURLToPath(import.meta.url);
+const rows = Number(values.rows);
+const dir = mkdtempSync(join(tmpdir(), 'logbarge-bench-'));
+const credentials = { accessKeyId: 'bench', secretAccessKey: 'bench' };
+
+/** Fills a spool at `path` with `rows` events (run in a child, so its memory is not counted). */
+function fill(path: string): void {
+  const spool = openSpool({ path, synchronous: 'NORMAL' });
+  const preparer = createPreparer(loadSchema(), { strictEventTypes: false, unknownFields: 'drop', maxStringLength: 4096, organizationId: null });
+  for (let i = 0; i < rows; i += 10_000) {
+    const prepared = preparer.prepare(benchEvents(Math.min(10_000, rows - i), i));
+    spool.appendGroups([prepared.rows], { now: Date.now(), limits: { maxEvents: 1e9, maxBytes: 1e13 } });
+  }
+  spool.close();
+}
+
+/** Starts fauxqs in a child process (its in-memory objects must not count as ours). */
+async function startS3(): Promise<{ endpoint: string; stop: () => void }> {
+  const script = `import('fauxqs').then(async ({ buildApp }) => { const app = buildApp({ logger: false }); const url = await app.listen({ port: 0, host: '127.0.0.1' }); process.stdout.write(url + '\\n'); });`;
+  const child = spawn(process.execPath, ['--no-warnings', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'], cwd: dirname(self) });
+  const endpoint = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.setEncoding('utf8').on('data', (c: string) => {
+      out += c;
+      if (out.includes('\n')) resolve(new URL(out.trim()).origin);
+    });
+    child.on('exit', (code) => reject(new Error(`fauxqs exited ${code}`)));
+  });
+  return { endpoint, stop: () => child.kill() };
+}
+
+async function main(): Promise<void> {
+  if (values.fill) return fill(values.fill);
+  let endpoint: string | null = null;
+  let closeS3 = async (): Promise<void> => {};
+  if (values.store === 's3') {
+    const s3 = await startS3();
+    endpoint = s3.endpoint;
+    closeS3 = async () => s3.stop();
+  }
+  const destination = values.store === 's3' ? 's3://bench/out/' : `file://${dir}/out/`;
+  const config = parseConfig(
+    {
+      writerId: 'bench',
+      spool: { path: join(dir, 'spool.db'), synchronous: 'NORMAL' },
+      s3: { region: 'us-east-1', endpoint, forcePathStyle: true },
+      exports: [{ name: 'bench', format: values.format, ...(values.compression ? { compression: values.compression } : {}), destination, maxRowsPerFile: 10_000_000 }],
+      log: { level: 'silent' },
+    },
+    { env: {}, source: 'bench' },
+  );
+  const filled = spawnSync(process.execPath, ['--no-warnings', self, '--rows', String(rows), '--fill', config.spool.path], { stdio: 'inherit' });
+  if (filled.status !== 0) throw new Error('bench: filling the spool failed');
+  const spool = openSpool({ path: config.spool.path, synchronous: 'NORMAL' });
+  if (endpoint) {
+    const { S3Client, CreateBucketCommand } = await import('@aws-sdk/client-s3');
+    const admin = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials });
+    await admin.send(new CreateBucketCommand({ Bucket: 'bench' }));
+    admin.destroy();
+  }
+  const rssBefore = process.resourceUsage().maxRSS;
+  const exporter = createExporter({
+    config,
+    spool,
+    logger: createLogger('silent'),
+    metrics: createMetrics({ defaultMetrics: false }),
+    openStore: (d) => openStore(d, config.s3, { credentials }),
+  });
+  await exporter.verify();
+  const started = performance.now();
+  const [result] = await exporter.flush();
+  const seconds = (performance.now() - started) / 1000;
+  await exporter.close();
+  spool.close();
+  await closeS3();
+  if (!result || result.error || result.rows !== rows) throw new Error(`bench export failed: ${JSON.stringify(result)}`);
+  process.stdout.write(
+    `${JSON.stringify({
+      format: config.exports[0]!.format,
+      compression: config.exports[0]!.compression,
+      store: values.store,
+      rows,
+      seconds: Number(seconds.toFixed(3)),
+      rowsPerSecond: Math.round(rows / seconds),
+      bytes: result.bytes,
+      bytesPerRow: Number((result.bytes / rows).toFixed(1)),
+      peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+      rssBeforeExportMB: Math.round(rssBefore / 1024),
+    })}\n`,
+  );
+}
+
+main()
+  .catch((err: unknown) => {
+    process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+    process.exitCode = 1;
+  })
+  .finally(() => rmSync(dir, { recursive: true, force: true }));
