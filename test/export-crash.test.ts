@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { tempDir } from './support/daemon.js';
 import { readFiles } from './support/duckdb.js';
-import { byEventId, samples } from './support/events.js';
+import { byEventId, samples, type Sample } from './support/events.js';
 import {
   downloadData,
   flushOver,
@@ -94,47 +94,84 @@ async function expectExactlyOnce(dir: string, prefix: string, format: string, ac
   return { objects, rows };
 }
 
+/** A sample made ~12 KB bigger with three 4000-character values (columns the corpus leaves empty). */
+function bulky(x: Sample): Sample {
+  const id = x.sent.EVENT_ID as string;
+  const big = (tag: string): string => `${tag}:${id}:`.padEnd(4000, `${tag}-${id}-`);
+  const extra = { ROOT_SCOPE_USER_ID: big('r'), RESOURCE_TYPE: big('t'), DATASTORE_ID: big('d') };
+  return { sent: { ...x.sent, ...extra }, expected: { ...x.expected, ...extra } };
+}
+
 describe('kill -9 during the export cycle', () => {
-  const cases: { format: 'ndjson' | 'parquet'; point: HoldPoint; conditional: boolean; during: string }[] = [
+  interface Case {
+    readonly format: 'ndjson' | 'parquet';
+    readonly point: HoldPoint;
+    /** The proxy enforces If-None-Match like S3 (412 on an existing key); else the retry overwrites. */
+    readonly conditional: boolean;
+    readonly during: string;
+    /** Big events: the first batch (~9 MB) goes up as a multipart upload (8 MiB parts). */
+    readonly multipart?: boolean;
+  }
+  const cases: Case[] = [
     { format: 'ndjson', point: 'before-upstream', conditional: true, during: 'an upload (request half sent, S3 has nothing)' },
     { format: 'parquet', point: 'before-upstream', conditional: true, during: 'an upload (request half sent, S3 has nothing)' },
     { format: 'ndjson', point: 'after-upstream', conditional: true, during: 'the commit (object stored, answer not received)' },
     { format: 'parquet', point: 'after-upstream', conditional: true, during: 'the commit (object stored, answer not received)' },
     // An endpoint without conditional writes (fauxqs ignores If-None-Match): the retry overwrites the same key.
     { format: 'parquet', point: 'after-upstream', conditional: false, during: 'the commit, on an endpoint that ignores If-None-Match' },
+    { format: 'ndjson', point: 'before-upstream', conditional: true, multipart: true, during: 'a multipart upload (first part half sent)' },
+    { format: 'ndjson', point: 'after-upstream', conditional: true, multipart: true, during: 'the commit of a multipart upload (completed, answer not received)' },
   ];
 
-  it.each(cases)('$format: kill -9 during $during; restart and flush deliver every acknowledged event exactly once', async ({ format, point, conditional }) => {
-    const prefix = `${format}-${point}-${conditional ? 'cw' : 'plain'}/`;
-    const s = await setup(prefix, [{ name: 'exp', format }]);
+  /** The request that creates the object: PutObject, or CompleteMultipartUpload. */
+  const isCreate = (r: { method: string; query: string | URLSearchParams }): boolean => {
+    const q = typeof r.query === 'string' ? new URLSearchParams(r.query) : r.query;
+    return (r.method === 'PUT' && !q.has('partNumber')) || (r.method === 'POST' && q.has('uploadId'));
+  };
+
+  it.each(cases.map((c) => [`${c.format}: kill -9 during ${c.during}`, c] as const))(
+    '%s; restart, flush: every acknowledged event exactly once',
+    async (_, { format, point, conditional, multipart = false }) => {
+    const prefix = `${format}-${point}-${conditional ? 'cw' : 'plain'}${multipart ? '-mp' : ''}/`;
+    const s = await setup(prefix, [{ name: 'exp', format, ...(format === 'ndjson' ? { compression: 'none' } : {}) }]);
     const objectPrefix = `${prefix}exp/`;
     const objectPath = (key: string): string => `/${bucket}/${objectPrefix}${key}`;
     s.proxy.rules = conditional ? [enforceIfNoneMatch] : [];
 
-    // 1. A daemon acknowledges 120 events over 2 event dates, in 6 requests.
+    // 1. A daemon acknowledges the events (2 event dates) over several requests.
     const d1 = await s.start();
-    const sent = samples(120, `crash-${format}-${point}-${conditional}`);
-    const acknowledged = await postAll(d1.url, sent.map((x) => x.sent), 20);
-    expect(acknowledged).toHaveLength(120);
+    const count = multipart ? 1000 : 120;
+    const sent = samples(count, `crash-${prefix.replace(/\W/g, '')}`).map((x) => (multipart ? bulky(x) : x));
+    const acknowledged = await postAll(d1.url, sent.map((x) => x.sent), multipart ? 100 : 20);
+    expect(acknowledged).toHaveLength(count);
 
-    // 2. POST /v1/flush; the proxy freezes the first data upload; kill -9 while it is frozen.
-    const held = s.proxy.holdNext(point, isDataWrite);
+    // 2. POST /v1/flush; the proxy freezes the first data upload (for multipart: the first part, or
+    //    the completion); kill -9 while it is frozen.
+    const held = s.proxy.holdNext(point, (r) => {
+      if (!isDataWrite(r)) return false;
+      if (!multipart) return true;
+      return point === 'before-upstream' ? r.method === 'PUT' && r.query.has('partNumber') : isCreate(r);
+    });
     const flushing = fetch(`${d1.url}/v1/flush`, { method: 'POST' }).then(
       (r) => r.status,
       () => 'no answer',
     );
-    const h = await within(20_000, 'the first data upload to reach the proxy', held);
+    const h = await within(15_000, 'the first data upload to reach the proxy', held);
     await kill9(d1);
     expect(await flushing).toBe('no answer');
 
     // What the dead daemon left: one plan of two batches (one per event date), nothing committed.
     const planned = readBatches(s.spoolPath, 'exp');
     expect(planned.map((b) => b.state)).toEqual(['planned', 'planned']);
-    expect(planned.reduce((n, b) => n + b.row_count, 0)).toBe(120);
+    expect(planned.reduce((n, b) => n + b.row_count, 0)).toBe(count);
     expect(new Set(planned.map((b) => b.plan_to)).size).toBe(1);
     expect(h.path).toBe(objectPath(planned[0]!.object_key));
-    expect(h.bodyBytes).toBeGreaterThan(0);
-    expect(spoolDepth(s.spoolPath)).toBe(120);
+    if (point === 'before-upstream') expect(h.bodyBytes).toBeGreaterThan(0);
+    expect(spoolDepth(s.spoolPath)).toBe(count);
+    if (multipart) {
+      const before = s.proxy.requests.filter((r) => r.path === h.path);
+      expect(before.some((r) => r.method === 'PUT' && r.query.includes('partNumber='))).toBe(true);
+    }
     if (point === 'after-upstream') {
       expect(h.upstreamStatus).toBe(200);
       expect(await listKeys(server, bucket, objectPrefix, 'dt=')).toEqual([planned[0]!.object_key]);
@@ -148,16 +185,20 @@ describe('kill -9 during the export cycle', () => {
     const flush = await flushOver(d2.url);
     expect(flush.status).toBe(200);
     expect(flush.body.exports).toHaveLength(1);
-    expect(flush.body.exports[0]).toMatchObject({ export: 'exp', batches: 2, rows: 120, keys: planned.map((b) => b.object_key) });
+    expect(flush.body.exports[0]).toMatchObject({ export: 'exp', batches: 2, rows: count, keys: planned.map((b) => b.object_key) });
     expect(flush.body.exports[0].error).toBeUndefined();
     await stopCleanly(d2);
 
-    // The restarted daemon wrote exactly the planned keys, once each.
+    // The restarted daemon wrote exactly the planned keys, each created once.
     const writes = s.proxy.requests.slice(mark).filter(isDataWrite);
-    expect(writes.map((r) => r.path).sort()).toEqual(planned.map((b) => objectPath(b.object_key)).sort());
+    expect([...new Set(writes.map((r) => r.path))].sort()).toEqual(planned.map((b) => objectPath(b.object_key)).sort());
+    const creates = writes.filter(isCreate);
+    expect(creates.map((r) => r.path).sort()).toEqual(planned.map((b) => objectPath(b.object_key)).sort());
     if (point === 'after-upstream' && conditional) {
       // S3 refused to overwrite the object the killed daemon delivered: 412, taken as delivered.
-      expect(writes.find((r) => r.path === h.path)?.status).toBe(412);
+      expect(creates.find((r) => r.path === h.path)?.status).toBe(412);
+    } else {
+      expect(creates.map((r) => r.status)).toEqual([200, 200]);
     }
 
     // 4. S3 holds exactly the planned objects; every acknowledged event once, every value as sent.
@@ -172,7 +213,8 @@ describe('kill -9 during the export cycle', () => {
       planned.map((b) => [b.id, b.object_key, b.seq_from, b.seq_to, 'done']),
     );
     expect(spoolDepth(s.spoolPath)).toBe(0);
-  });
+    },
+  );
 
   it('several kill -9 in a row at random points of a flush of 3000 events (NDJSON and Parquet exports)', async () => {
     const seed = Number(process.env.LOGBARGE_CRASH_SEED ?? Date.now() % 2 ** 31);
@@ -198,7 +240,7 @@ describe('kill -9 during the export cycle', () => {
       const victim = d;
       if (random() < 0.5) {
         // Kill at a random time into the flush.
-        const ms = Math.floor(20 + random() * 600);
+        const ms = Math.floor(20 + random() * 300);
         await new Promise((r) => setTimeout(r, ms));
         kills.push(`after ${ms} ms`);
       } else {
@@ -221,7 +263,10 @@ describe('kill -9 during the export cycle', () => {
         kills.push(`after upload answer #${n}${seen < n ? ' (timed out: the flush had finished)' : ''}`);
       }
       await kill9(victim);
+      const left = readBatches(s.spoolPath);
+      kills[kills.length - 1] += ` → ${left.filter((b) => b.state === 'done').length} batches done, ${left.filter((b) => b.state === 'planned').length} open`;
     }
+    if (process.env.LOGBARGE_CRASH_DEBUG) process.stderr.write(`${note}; kills: ${kills.join('; ')}\n`);
 
     // Final restart without interference: flush delivers the rest, SIGTERM exits cleanly.
     d = await s.start();
@@ -244,7 +289,7 @@ describe('kill -9 during the export cycle', () => {
       const writtenKeys = new Set(
         written.filter((r) => r.path.startsWith(`/${bucket}/${objectPrefix}`)).map((r) => r.path.slice(`/${bucket}/${objectPrefix}`.length)),
       );
-      expect([...writtenKeys].filter((k) => !batchKeys.includes(k)), note).toEqual([]);
+      expect([...writtenKeys].sort(), note).toEqual(batchKeys);
       // Batches cover disjoint sequence ranges within each date.
       const byDt = new Map<string, [number, number][]>();
       for (const b of batches) byDt.set(b.dt, [...(byDt.get(b.dt) ?? []), [b.seq_from, b.seq_to]]);

@@ -21,7 +21,7 @@ export type HoldPoint = 'before-upstream' | 'after-upstream';
 /** A request seen by the proxy. */
 export interface SeenRequest {
   readonly method: string;
-  /** Path without the query (path style: `/bucket/key`). */
+  /** Path without the query, percent-decoded (path style: `/bucket/key`; the SDK sends `dt%3D…`). */
   readonly path: string;
   readonly query: string;
   /** Milliseconds since the proxy started. */
@@ -119,7 +119,7 @@ export async function startFaultProxy({ upstream, rules = [] }: { upstream: stri
     const url = new URL(req.url ?? '/', 'http://proxy');
     const seen: SeenRequest = {
       method: req.method ?? 'GET',
-      path: url.pathname,
+      path: decodeURIComponent(url.pathname),
       query: url.search,
       at: Date.now() - started,
       status: undefined,
