@@ -13,6 +13,7 @@ import { once } from 'node:events';
 import { LogbargeError } from '../errors.js';
 import type { Preparer, RecordError } from '../ingest/prepare.js';
 import { maxErrors } from '../ingest/prepare.js';
+import { parseJson } from '../ingest/decode.js';
 import type { Spool, SpoolLimits, SpoolRow } from '../spool/spool.js';
 
 /** Progress of a load, reported every few thousand records. */
@@ -93,11 +94,9 @@ export async function ingestFile(options: {
           continue;
         }
       }
-      let record: unknown;
-      try {
-        record = JSON.parse(text);
-      } catch (err) {
-        if (records === 0 && text.startsWith('{')) {
+      const parsed = parseJson(text);
+      if (!parsed.ok) {
+        if (records === 0 && text.startsWith('{') && parsed.field === '(body)') {
           // A pretty-printed JSON object: read the whole document instead.
           wholeFile = [line];
           continue;
@@ -105,12 +104,12 @@ export async function ingestFile(options: {
         await flushBatch(); // keeps record indexes of the batch right
         errorCount++;
         if (errors.length < maxErrors) {
-          errors.push({ index: records, field: '(record)', message: `invalid JSON: ${(err as Error).message}` });
+          errors.push({ index: records, field: parsed.field === '(body)' ? '(record)' : parsed.field, message: parsed.message });
         }
         records++;
         continue;
       }
-      batch.push(record);
+      batch.push(parsed.value);
       records++;
       if (batch.length >= validateChunk) {
         await flushBatch();
@@ -118,12 +117,11 @@ export async function ingestFile(options: {
       }
     }
     if (wholeFile) {
-      let doc: unknown;
-      try {
-        doc = JSON.parse(wholeFile.join('\n'));
-      } catch (err) {
-        throw rejected([{ index: 0, field: '(file)', message: `invalid JSON: ${(err as Error).message}` }], 1);
+      const parsed = parseJson(wholeFile.join('\n'));
+      if (!parsed.ok) {
+        throw rejected([{ index: parsed.record, field: parsed.field === '(body)' ? '(file)' : parsed.field, message: parsed.message }], 1);
       }
+      const doc = parsed.value;
       for (const record of Array.isArray(doc) ? doc : [doc]) {
         batch.push(record);
         records++;

@@ -2,6 +2,7 @@
  * Body decoding: bytes and a content type → top-level records. JSON bodies hold one event or an
  * array of events; NDJSON bodies hold one event per line (blank lines ignored).
  */
+import { scanJsonStructure, maxJsonDepth } from './json-structure.js';
 import type { RecordError } from './prepare.js';
 
 /** How a body is framed. */
@@ -52,16 +53,39 @@ function jsonError(err: unknown): string {
   return err instanceof RangeError ? 'nested too deeply' : (err as Error).message;
 }
 
+/** A parsed JSON document, or why it is refused (`record` is the top-level array index of a duplicate key). */
+export type ParsedJson = { ok: true; value: unknown } | { ok: false; field: string; message: string; record: number };
+
+/**
+ * JSON.parse plus the checks JSON.parse skips: a key given twice in one object is refused
+ * rather than silently resolved to its last value.
+ */
+export function parseJson(text: string): ParsedJson {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    return { ok: false, field: '(body)', message: `invalid JSON: ${jsonError(err)}`, record: 0 };
+  }
+  if (value !== null && typeof value === 'object') {
+    const problem = scanJsonStructure(text);
+    if (problem?.kind === 'depth') {
+      return { ok: false, field: '(record)', message: `is nested ${problem.depth} levels deep, more than the limit of ${maxJsonDepth}`, record: problem.record };
+    }
+    if (problem) {
+      const message = problem.kind === 'duplicate' ? 'appears twice in one JSON object' : 'is not allowed as a key';
+      return { ok: false, field: problem.key.slice(0, 100), message, record: problem.record };
+    }
+  }
+  return { ok: true, value };
+}
+
 /** Splits and parses a text body. */
 export function decodeBody(text: string, kind: BodyKind): Decoded {
   if (kind === 'json') {
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch (err) {
-      return { ok: false, errors: [{ index: 0, field: '(body)', message: `invalid JSON: ${jsonError(err)}` }] };
-    }
-    return { ok: true, records: Array.isArray(value) ? value : [value] };
+    const parsed = parseJson(text);
+    if (!parsed.ok) return { ok: false, errors: [{ index: parsed.record, field: parsed.field, message: parsed.message }] };
+    return { ok: true, records: Array.isArray(parsed.value) ? parsed.value : [parsed.value] };
   }
   const records: unknown[] = [];
   const errors: RecordError[] = [];
@@ -74,11 +98,9 @@ export function decodeBody(text: string, kind: BodyKind): Decoded {
     line++;
     const raw = text.slice(start, end).trim();
     if (raw !== '') {
-      try {
-        records.push(JSON.parse(raw));
-      } catch (err) {
-        errors.push({ index, field: '(record)', message: `line ${line}: invalid JSON: ${jsonError(err)}` });
-      }
+      const parsed = parseJson(raw);
+      if (parsed.ok) records.push(parsed.value);
+      else errors.push({ index, field: parsed.field === '(body)' ? '(record)' : parsed.field, message: `line ${line}: ${parsed.message}` });
       index++;
     }
     start = end + 1;
