@@ -64,14 +64,21 @@ export async function startDaemon(options: {
   });
 
   const limits = { maxEvents: config.spool.maxEvents, maxBytes: config.spool.maxBytes };
+  // Set when a spool transaction fails; cleared by the next commit or a successful write probe.
+  let writeFailure: string | undefined;
   const committer = createGroupCommitter({
     spool,
     limits,
+    onError: (err) => {
+      writeFailure = `spool write failed at ${new Date().toISOString()}: ${describeError(err)}`;
+      logger.error({ err: describeError(err) }, 'spool transaction failed; the requests in it got 503');
+    },
     onCommit: ({ rows, ms }) => {
       metrics.groupCommit.observe(ms / 1000);
       metrics.groupCommitRows.observe(rows);
       // Three indexed single-row reads; keeps the capacity check exact between housekeeping runs.
       stats = spool.stats();
+      writeFailure = undefined;
     },
   });
   cleanups.push(() => committer.drain());
@@ -88,6 +95,15 @@ export async function startDaemon(options: {
 
   async function housekeeping(): Promise<void> {
     stats = spool.stats();
+    if (writeFailure) {
+      try {
+        spool.probeWrite(Date.now());
+        logger.info('spool is writable again');
+        writeFailure = undefined;
+      } catch {
+        // still failing; /readyz keeps saying so
+      }
+    }
     exporter.checkSizeTriggers();
     try {
       const fsStats = await statfs(dirname(spoolPath));
@@ -138,6 +154,7 @@ export async function startDaemon(options: {
       if (draining) reasons.push('shutting down');
       const problem = capacityProblem();
       if (problem) reasons.push(`spool full: ${problem}`);
+      if (writeFailure) reasons.push(writeFailure);
       reasons.push(...exporter.readinessReasons());
       return { ready: reasons.length === 0, reasons };
     },

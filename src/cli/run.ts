@@ -10,6 +10,9 @@ import { commandConfig, type ConfigOption } from './common.js';
 export async function runCommand(options: ConfigOption): Promise<void> {
   const config = commandConfig(options);
   const logger = createLogger(config.log.level);
+  // Process warnings (e.g. the AWS SDK's Node version notice) become one JSON log line each.
+  process.removeAllListeners('warning');
+  process.on('warning', (w) => logger.warn({ warning: w.name }, w.message.split('\n')[0] ?? w.name));
   const daemon = await startDaemon({ config, logger });
   await new Promise<void>((resolve) => {
     let signals = 0;

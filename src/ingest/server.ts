@@ -209,9 +209,12 @@ export function createIngestServer(deps: IngestServerDeps): IngestServer {
     });
   };
 
+  // requestTimeout is enforced by a sweep every connectionsCheckingInterval (30 s by default):
+  // sweep often enough that a slow client is cut off close to the configured timeout.
+  const sweep = { connectionsCheckingInterval: Math.min(1000, options.requestTimeoutMs) };
   const server: Server = options.tls
-    ? (createHttpsServer({ cert: readFileSync(options.tls.cert), key: readFileSync(options.tls.key) }, listener) as unknown as Server)
-    : createHttpServer(listener);
+    ? (createHttpsServer({ cert: readFileSync(options.tls.cert), key: readFileSync(options.tls.key), ...sweep }, listener) as unknown as Server)
+    : createHttpServer(sweep, listener);
   server.requestTimeout = options.requestTimeoutMs;
   server.headersTimeout = Math.min(options.requestTimeoutMs, 60_000);
   server.keepAliveTimeout = 5_000;

@@ -30,6 +30,8 @@ export function createGroupCommitter(options: {
   now?: () => number;
   /** Called after each commit with the number of groups and rows written (metrics). */
   onCommit?: (info: { groups: number; rows: number; ms: number }) => void;
+  /** Called when a transaction fails (disk full, I/O error); every group in it was rejected. */
+  onError?: (err: unknown) => void;
 }): GroupCommitter {
   const { spool, limits } = options;
   const now = options.now ?? Date.now;
@@ -60,6 +62,7 @@ export function createGroupCommitter(options: {
           cause: err,
         });
         for (const p of batch) p.reject(wrapped);
+        options.onError?.(err);
         continue;
       }
       options.onCommit?.({ groups: batch.length, rows, ms: performance.now() - started });

@@ -74,6 +74,8 @@ export interface Spool {
   stats(): SpoolStats;
   /** True when an EVENT_ID is remembered (within the idempotency window). */
   hasEventId(eventId: string): boolean;
+  /** Commits a one-row write; throws when the spool cannot be written (disk full, I/O error). */
+  probeWrite(now: number): void;
   /** Forgets up to `limit` EVENT_IDs accepted before `before` (epoch ms); returns how many. */
   pruneEventIds(before: number, limit: number): number;
   /** The underlying connection, for the other spool modules only. */
@@ -184,6 +186,9 @@ export function openSpool(options: OpenSpoolOptions): Spool {
     },
     hasEventId(eventId) {
       return sql.hasEventId.get(eventId) !== undefined;
+    },
+    probeWrite(now) {
+      sql.writeProbe.run(new Date(now).toISOString());
     },
     pruneEventIds(before, limit) {
       return sql.pruneEventIds.run(before, limit).changes;

@@ -27,6 +27,9 @@ export function prepareStatements(db: Database.Database) {
     ),
     countEventIds: db.prepare<[], number>('SELECT count(*) FROM event_ids').pluck(),
     readMeta: db.prepare<[string], string>('SELECT value FROM spool_meta WHERE key = ?').pluck(),
+    writeProbe: db.prepare<[string]>(
+      "INSERT INTO spool_meta (key, value) VALUES ('write_probe', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    ),
     insertMeta: db.prepare<[string, string]>(
       'INSERT INTO spool_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING',
     ),

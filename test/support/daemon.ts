@@ -10,6 +10,7 @@ import { parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { createLogger } from '../../src/log.js';
 import type { ObjectStore } from '../../src/store/store.js';
+import type { Logger } from 'pino';
 
 /** A temp directory removed by the returned function. */
 export function tempDir(prefix = 'logbarge-test-'): { dir: string; remove: () => void } {
@@ -90,14 +91,14 @@ async function toAnswer(res: Response): Promise<Answer> {
 export async function startTestDaemon(
   overrides: Record<string, unknown> = {},
   dir?: string,
-  options: { openStore?: (destination: string, config: Config) => ObjectStore } = {},
+  options: { openStore?: (destination: string, config: Config) => ObjectStore; logger?: Logger } = {},
 ): Promise<TestDaemon & { dir: string }> {
   const temp = dir ? { dir, remove: () => {} } : tempDir();
   const config = testConfig(temp.dir, overrides);
   const open = options.openStore;
   const daemon = await startDaemon({
     config,
-    logger: createLogger('silent'),
+    logger: options.logger ?? createLogger('silent'),
     ...(open ? { openStore: (destination: string) => open(destination, config) } : {}),
   });
   const url = `http://127.0.0.1:${daemon.address.port}`;
