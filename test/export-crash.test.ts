@@ -8,6 +8,7 @@
  * 127.0.0.1; it freezes the first data upload at the chosen point so the kill lands there.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from './support/daemon.js';
 import { readFiles } from './support/duckdb.js';
@@ -53,14 +54,23 @@ async function setup(prefix: string, exports: Record<string, unknown>[]) {
   const proxy = await startFaultProxy({ upstream: server.endpoint });
   cleanups.push(() => proxy.stop());
   const spoolPath = join(temp.dir, 'spool.db');
-  const configPath = writeConfig(temp.dir, {
-    writerId: 'crash',
+  const raw = {
+    writerId: 'crash' as string,
     server: { port: 0 },
     spool: { path: spoolPath, minFreeBytes: 0 },
     s3: { region: 'us-east-1', endpoint: proxy.endpoint, forcePathStyle: true },
-    exports: exports.map((e) => ({ schedule: rarely, destination: `s3://${bucket}/${prefix}${e.name as string}/`, ...e })),
+    exports: exports.map((e): Record<string, unknown> => ({ schedule: rarely, destination: `s3://${bucket}/${prefix}${e.name as string}/`, ...e })),
     shutdownTimeoutMs: 15_000,
-  });
+  };
+  const configPath = writeConfig(temp.dir, raw);
+  /** Rewrites the config file (same spool) with `change` applied to a copy. */
+  const rewrite = (change: (config: typeof raw) => void): void => {
+    const next = structuredClone(raw);
+    change(next);
+    writeConfig(temp.dir, next);
+  };
+  /** Work directories (staged files, DuckDB scratch) left under the spool's directory. */
+  const leftoverWork = (): string[] => (existsSync(join(temp.dir, 'work')) ? readdirSync(join(temp.dir, 'work')) : []);
   const start = async (): Promise<ChildDaemon> => {
     const d = await spawnDaemon(configPath, { env: testCredentialEnv });
     cleanups.push(() => {
@@ -68,7 +78,7 @@ async function setup(prefix: string, exports: Record<string, unknown>[]) {
     });
     return d;
   };
-  return { dir: temp.dir, proxy, spoolPath, configPath, start };
+  return { dir: temp.dir, proxy, spoolPath, configPath, start, rewrite, leftoverWork };
 }
 
 /** kill -9 and wait for the process to be gone. */
@@ -132,89 +142,137 @@ describe('kill -9 during the export cycle', () => {
   it.each(cases.map((c) => [`${c.format}: kill -9 during ${c.during}`, c] as const))(
     '%s; restart, flush: every acknowledged event exactly once',
     async (_, { format, point, conditional, multipart = false }) => {
-    const prefix = `${format}-${point}-${conditional ? 'cw' : 'plain'}${multipart ? '-mp' : ''}/`;
-    const s = await setup(prefix, [{ name: 'exp', format, ...(format === 'ndjson' ? { compression: 'none' } : {}) }]);
-    const objectPrefix = `${prefix}exp/`;
-    const objectPath = (key: string): string => `/${bucket}/${objectPrefix}${key}`;
-    s.proxy.rules = conditional ? [enforceIfNoneMatch] : [];
+      const prefix = `${format}-${point}-${conditional ? 'cw' : 'plain'}${multipart ? '-mp' : ''}/`;
+      const s = await setup(prefix, [{ name: 'exp', format, ...(format === 'ndjson' ? { compression: 'none' } : {}) }]);
+      const objectPrefix = `${prefix}exp/`;
+      const objectPath = (key: string): string => `/${bucket}/${objectPrefix}${key}`;
+      s.proxy.rules = conditional ? [enforceIfNoneMatch] : [];
 
-    // 1. A daemon acknowledges the events (2 event dates) over several requests.
+      // 1. A daemon acknowledges the events (2 event dates) over several requests.
+      const d1 = await s.start();
+      const count = multipart ? 1000 : 120;
+      const sent = samples(count, `crash-${prefix.replace(/\W/g, '')}`).map((x) => (multipart ? bulky(x) : x));
+      const acknowledged = await postAll(d1.url, sent.map((x) => x.sent), multipart ? 100 : 20);
+      expect(acknowledged).toHaveLength(count);
+
+      // 2. POST /v1/flush; the proxy freezes the first data upload (for multipart: the first part, or
+      //    the completion); kill -9 while it is frozen.
+      const held = s.proxy.holdNext(point, (r) => {
+        if (!isDataWrite(r)) return false;
+        if (!multipart) return true;
+        return point === 'before-upstream' ? r.method === 'PUT' && r.query.has('partNumber') : isCreate(r);
+      });
+      const flushing = fetch(`${d1.url}/v1/flush`, { method: 'POST' }).then(
+        (r) => r.status,
+        () => 'no answer',
+      );
+      const h = await within(15_000, 'the first data upload to reach the proxy', held);
+      await kill9(d1);
+      expect(await flushing).toBe('no answer');
+
+      // What the dead daemon left: one plan of two batches (one per event date), nothing committed.
+      const planned = readBatches(s.spoolPath, 'exp');
+      expect(planned.map((b) => b.state)).toEqual(['planned', 'planned']);
+      expect(planned.reduce((n, b) => n + b.row_count, 0)).toBe(count);
+      expect(new Set(planned.map((b) => b.plan_to)).size).toBe(1);
+      expect(h.path).toBe(objectPath(planned[0]!.object_key));
+      if (point === 'before-upstream') expect(h.bodyBytes).toBeGreaterThan(0);
+      expect(spoolDepth(s.spoolPath)).toBe(count);
+      if (multipart) {
+        const before = s.proxy.requests.filter((r) => r.path === h.path);
+        expect(before.some((r) => r.method === 'PUT' && r.query.includes('partNumber='))).toBe(true);
+      }
+      if (point === 'after-upstream') {
+        expect(h.upstreamStatus).toBe(200);
+        expect(await listKeys(server, bucket, objectPrefix, 'dt=')).toEqual([planned[0]!.object_key]);
+      } else {
+        expect(await listKeys(server, bucket, objectPrefix, 'dt=')).toEqual([]);
+      }
+
+      // 3. Restart on the same config and spool (the proxy now only forwards), flush.
+      const mark = s.proxy.requests.length;
+      const d2 = await s.start();
+      const flush = await flushOver(d2.url);
+      expect(flush.status).toBe(200);
+      expect(flush.body.exports).toHaveLength(1);
+      expect(flush.body.exports[0]).toMatchObject({ export: 'exp', batches: 2, rows: count, keys: planned.map((b) => b.object_key) });
+      expect(flush.body.exports[0].error).toBeUndefined();
+      await stopCleanly(d2);
+
+      // The restarted daemon wrote exactly the planned keys, each created once.
+      const writes = s.proxy.requests.slice(mark).filter(isDataWrite);
+      expect([...new Set(writes.map((r) => r.path))].sort()).toEqual(planned.map((b) => objectPath(b.object_key)).sort());
+      const creates = writes.filter(isCreate);
+      expect(creates.map((r) => r.path).sort()).toEqual(planned.map((b) => objectPath(b.object_key)).sort());
+      if (point === 'after-upstream' && conditional) {
+        // S3 refused to overwrite the object the killed daemon delivered: 412, taken as delivered.
+        expect(creates.find((r) => r.path === h.path)?.status).toBe(412);
+      } else {
+        expect(creates.map((r) => r.status)).toEqual([200, 200]);
+      }
+
+      // 4. S3 holds exactly the planned objects; every acknowledged event once, every value as sent.
+      const { objects, rows } = await expectExactlyOnce(s.dir, objectPrefix, format, acknowledged);
+      expect(objects.map((o) => o.key).sort()).toEqual(planned.map((b) => b.object_key).sort());
+      const got = byEventId(rows);
+      for (const x of sent) expect(got.get(x.sent.EVENT_ID as string)).toEqual(x.expected);
+
+      // The spool: the same batches (same ids, same keys) done, nothing re-planned, nothing left.
+      const after = readBatches(s.spoolPath, 'exp');
+      expect(after.map((b) => [b.id, b.object_key, b.seq_from, b.seq_to, b.state])).toEqual(
+        planned.map((b) => [b.id, b.object_key, b.seq_from, b.seq_to, 'done']),
+      );
+      expect(spoolDepth(s.spoolPath)).toBe(0);
+      // The dead daemon's staged files were removed by the restart; the restarted one removed its own.
+      expect(s.leftoverWork()).toEqual([]);
+    },
+  );
+
+  it('an unfinished plan keeps its key, format and writer id when the config changed before the restart', async () => {
+    const s = await setup('changed/', [{ name: 'exp', format: 'ndjson', compression: 'none' }]);
+    s.proxy.rules = [enforceIfNoneMatch];
     const d1 = await s.start();
-    const count = multipart ? 1000 : 120;
-    const sent = samples(count, `crash-${prefix.replace(/\W/g, '')}`).map((x) => (multipart ? bulky(x) : x));
-    const acknowledged = await postAll(d1.url, sent.map((x) => x.sent), multipart ? 100 : 20);
-    expect(acknowledged).toHaveLength(count);
-
-    // 2. POST /v1/flush; the proxy freezes the first data upload (for multipart: the first part, or
-    //    the completion); kill -9 while it is frozen.
-    const held = s.proxy.holdNext(point, (r) => {
-      if (!isDataWrite(r)) return false;
-      if (!multipart) return true;
-      return point === 'before-upstream' ? r.method === 'PUT' && r.query.has('partNumber') : isCreate(r);
-    });
-    const flushing = fetch(`${d1.url}/v1/flush`, { method: 'POST' }).then(
-      (r) => r.status,
-      () => 'no answer',
-    );
-    const h = await within(15_000, 'the first data upload to reach the proxy', held);
+    const sent = samples(40, `crash-changed-${Date.now()}`);
+    const acknowledged = await postAll(d1.url, sent.map((x) => x.sent), 20);
+    const held = s.proxy.holdNext('before-upstream', isDataWrite);
+    void fetch(`${d1.url}/v1/flush`, { method: 'POST' }).catch(() => undefined);
+    await within(10_000, 'the first data upload', held);
     await kill9(d1);
-    expect(await flushing).toBe('no answer');
-
-    // What the dead daemon left: one plan of two batches (one per event date), nothing committed.
     const planned = readBatches(s.spoolPath, 'exp');
     expect(planned.map((b) => b.state)).toEqual(['planned', 'planned']);
-    expect(planned.reduce((n, b) => n + b.row_count, 0)).toBe(count);
-    expect(new Set(planned.map((b) => b.plan_to)).size).toBe(1);
-    expect(h.path).toBe(objectPath(planned[0]!.object_key));
-    if (point === 'before-upstream') expect(h.bodyBytes).toBeGreaterThan(0);
-    expect(spoolDepth(s.spoolPath)).toBe(count);
-    if (multipart) {
-      const before = s.proxy.requests.filter((r) => r.path === h.path);
-      expect(before.some((r) => r.method === 'PUT' && r.query.includes('partNumber='))).toBe(true);
-    }
-    if (point === 'after-upstream') {
-      expect(h.upstreamStatus).toBe(200);
-      expect(await listKeys(server, bucket, objectPrefix, 'dt=')).toEqual([planned[0]!.object_key]);
-    } else {
-      expect(await listKeys(server, bucket, objectPrefix, 'dt=')).toEqual([]);
-    }
+    for (const b of planned) expect(b.object_key).toMatch(/^dt=\d{4}-\d\d-\d\d\/crash-[0-9a-f]{8}-\d{12}-\d{12}\.ndjson$/);
 
-    // 3. Restart on the same config and spool (the proxy now only forwards), flush.
-    const mark = s.proxy.requests.length;
+    // The operator switches the export to Parquet and renames the writer, then restarts.
+    s.rewrite((c) => {
+      c.writerId = 'renamed';
+      c.exports[0] = { ...c.exports[0]!, format: 'parquet', compression: 'zstd' };
+    });
     const d2 = await s.start();
+    const more = samples(10, `crash-changed-more-${Date.now()}`);
+    const acknowledgedLater = await postAll(d2.url, more.map((x) => x.sent), 10);
     const flush = await flushOver(d2.url);
     expect(flush.status).toBe(200);
-    expect(flush.body.exports).toHaveLength(1);
-    expect(flush.body.exports[0]).toMatchObject({ export: 'exp', batches: 2, rows: count, keys: planned.map((b) => b.object_key) });
     expect(flush.body.exports[0].error).toBeUndefined();
     await stopCleanly(d2);
 
-    // The restarted daemon wrote exactly the planned keys, each created once.
-    const writes = s.proxy.requests.slice(mark).filter(isDataWrite);
-    expect([...new Set(writes.map((r) => r.path))].sort()).toEqual(planned.map((b) => objectPath(b.object_key)).sort());
-    const creates = writes.filter(isCreate);
-    expect(creates.map((r) => r.path).sort()).toEqual(planned.map((b) => objectPath(b.object_key)).sort());
-    if (point === 'after-upstream' && conditional) {
-      // S3 refused to overwrite the object the killed daemon delivered: 412, taken as delivered.
-      expect(creates.find((r) => r.path === h.path)?.status).toBe(412);
-    } else {
-      expect(creates.map((r) => r.status)).toEqual([200, 200]);
-    }
-
-    // 4. S3 holds exactly the planned objects; every acknowledged event once, every value as sent.
-    const { objects, rows } = await expectExactlyOnce(s.dir, objectPrefix, format, acknowledged);
-    expect(objects.map((o) => o.key).sort()).toEqual(planned.map((b) => b.object_key).sort());
-    const got = byEventId(rows);
-    for (const x of sent) expect(got.get(x.sent.EVENT_ID as string)).toEqual(x.expected);
-
-    // The spool: the same batches (same ids, same keys) done, nothing re-planned, nothing left.
-    const after = readBatches(s.spoolPath, 'exp');
-    expect(after.map((b) => [b.id, b.object_key, b.seq_from, b.seq_to, b.state])).toEqual(
-      planned.map((b) => [b.id, b.object_key, b.seq_from, b.seq_to, 'done']),
-    );
+    const objects = await downloadData(server, bucket, 'changed/exp/', join(s.dir, 'download-changed'));
+    const old = objects.filter((o) => o.key.endsWith('.ndjson'));
+    const fresh = objects.filter((o) => o.key.endsWith('.parquet'));
+    // The unfinished plan went out as planned: NDJSON, under the recorded keys of writer "crash".
+    expect(old.map((o) => o.key).sort()).toEqual(planned.map((b) => b.object_key).sort());
+    expect(fresh).toHaveLength(2);
+    for (const o of fresh) expect(o.key).toMatch(/\/renamed-[0-9a-f]{8}-\d{12}-\d{12}\.parquet$/);
+    const rows = [
+      ...(await readFiles(old.map((o) => ({ path: o.path, format: 'ndjson' })))),
+      ...(await readFiles(fresh.map((o) => ({ path: o.path, format: 'parquet' })))),
+    ];
+    expect(notExactlyOnce([...acknowledged, ...acknowledgedLater], rows.map((r) => r.EVENT_ID as string))).toEqual({
+      missing: [],
+      duplicated: [],
+      unexpected: [],
+    });
     expect(spoolDepth(s.spoolPath)).toBe(0);
-    },
-  );
+  });
 
   it('several kill -9 in a row at random points of a flush of 3000 events (NDJSON and Parquet exports)', async () => {
     const seed = Number(process.env.LOGBARGE_CRASH_SEED ?? Date.now() % 2 ** 31);
@@ -299,5 +357,6 @@ describe('kill -9 during the export cycle', () => {
       }
     }
     expect(spoolDepth(s.spoolPath), note).toBe(0);
+    expect(s.leftoverWork(), note).toEqual([]);
   });
 });

@@ -11,7 +11,7 @@ import type { ObjectStore } from '../src/store/store.js';
 import { startTestDaemon, tempDir, type TestDaemon } from './support/daemon.js';
 import { readFiles } from './support/duckdb.js';
 import { byEventId, samples, type Sample } from './support/events.js';
-import { downloadData, notExactlyOnce, runCliAsync, waitFor } from './support/export-check.js';
+import { downloadData, notExactlyOnce, runCliAsync, waitFor, within } from './support/export-check.js';
 import { writeConfig } from './support/process.js';
 import { openTestStore, startS3Server, type S3TestServer } from './support/s3.js';
 
@@ -70,6 +70,11 @@ async function startOutageDaemon(prefix: string, exports: readonly ExportSpec[],
   return { d, dir: temp.dir, configPath, status };
 }
 
+/** POST /v1/flush, bounded in time. */
+function flushIn(d: TestDaemon) {
+  return within(30_000, 'POST /v1/flush', d.request('/v1/flush', { method: 'POST' }));
+}
+
 async function postAll(d: TestDaemon, batch: readonly Sample[], perRequest: number): Promise<string[]> {
   const ids: string[] = [];
   for (let i = 0; i < batch.length; i += perRequest) {
@@ -112,7 +117,7 @@ describe('S3 outage', () => {
     // Before the outage: 30 events delivered.
     const before = samples(30, `outage-before-${Date.now()}`);
     await postAll(d, before, 15);
-    const first = await d.request('/v1/flush', { method: 'POST' });
+    const first = await flushIn(d);
     expect(first.status).toBe(200);
     expect(first.body.exports.map((r: { error?: string }) => r.error)).toEqual([undefined, undefined]);
     expect(d.snapshot().depth).toBe(0);
@@ -134,7 +139,7 @@ describe('S3 outage', () => {
     );
     expect(failing.spool.depth).toBe(100);
 
-    const refused = await d.request('/v1/flush', { method: 'POST' });
+    const refused = await flushIn(d);
     expect(refused.status).toBe(200);
     expect(refused.body.exports).toHaveLength(2);
     for (const r of refused.body.exports) {
@@ -166,7 +171,7 @@ describe('S3 outage', () => {
 
     // S3 returns: one flush delivers everything, every event once.
     await server.up();
-    const flush = await d.request('/v1/flush', { method: 'POST' });
+    const flush = await flushIn(d);
     expect(flush.status).toBe(200);
     expect(flush.body.exports.map((r: { error?: string }) => r.error)).toEqual([undefined, undefined]);
     expect(d.snapshot().depth).toBe(0);
@@ -203,7 +208,7 @@ describe('S3 outage', () => {
     await postAll(d, sent, 250);
 
     cutAt = puts + 4;
-    const flush = await d.request('/v1/flush', { method: 'POST' });
+    const flush = await flushIn(d);
     expect(server.isDown).toBe(true);
     expect(flush.status).toBe(200);
     expect(flush.body.exports.map((r: { error?: string }) => r.error)).toEqual([expect.stringMatching(/unreachable|ECONNRESET|socket/i), expect.stringMatching(/unreachable/)]);
@@ -219,7 +224,7 @@ describe('S3 outage', () => {
     expect(open.length).toBeGreaterThan(0);
 
     await server.up();
-    const again = await d.request('/v1/flush', { method: 'POST' });
+    const again = await flushIn(d);
     expect(again.status).toBe(200);
     expect(again.body.exports.map((r: { error?: string }) => r.error)).toEqual([undefined, undefined]);
     // The batches open at the outage were delivered under the keys planned before it.
@@ -244,14 +249,14 @@ describe('S3 outage', () => {
     expect(unready.body.reasons.join(' ')).toMatch(new RegExp(`s3://${bucket}/start-down/nd/ has not passed verify.*unreachable`));
     const sent = samples(40, `outage-start-${Date.now()}`);
     await postAll(d, sent, 20);
-    const refused = await d.request('/v1/flush', { method: 'POST' });
+    const refused = await flushIn(d);
     expect(refused.body.exports[0].error).toMatch(/not passed verify/);
     const s = await status();
     expect(s.spool.depth).toBe(40);
     expect(s.exports[0].lastError.message).toMatch(/not passed verify/);
 
     await server.up();
-    const flush = await d.request('/v1/flush', { method: 'POST' }); // re-verifies first
+    const flush = await flushIn(d); // re-verifies first
     expect(flush.status).toBe(200);
     expect(flush.body.exports[0]).toMatchObject({ export: 'nd', rows: 40, batches: 2 });
     expect(flush.body.exports[0].error).toBeUndefined();

@@ -13,20 +13,27 @@ export async function runCommand(options: ConfigOption): Promise<void> {
   // Process warnings (e.g. the AWS SDK's Node version notice) become one JSON log line each.
   process.removeAllListeners('warning');
   process.on('warning', (w) => logger.warn({ warning: w.name }, w.message.split('\n')[0] ?? w.name));
-  const daemon = await startDaemon({ config, logger });
-  await new Promise<void>((resolve) => {
-    let signals = 0;
-    const onSignal = (signal: NodeJS.Signals): void => {
-      signals++;
-      if (signals > 1) {
-        logger.warn({ signal }, 'second signal: exiting without finishing the drain');
-        process.exit(1);
-      }
-      daemon.stop(`received ${signal}`).then(resolve, resolve);
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-  });
+  // Signal handlers go in before the daemon starts listening, so a SIGTERM right after start-up
+  // still drains instead of killing the process with Node's default action.
+  let daemon: Awaited<ReturnType<typeof startDaemon>> | undefined;
+  let stopRequested: NodeJS.Signals | undefined;
+  let signals = 0;
+  let wake: () => void = () => {};
+  const stopped = new Promise<void>((resolve) => (wake = resolve));
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signals++;
+    if (signals > 1) {
+      logger.warn({ signal }, 'second signal: exiting without finishing the drain');
+      process.exit(1);
+    }
+    stopRequested = signal;
+    if (daemon) daemon.stop(`received ${signal}`).then(wake, wake);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  daemon = await startDaemon({ config, logger });
+  if (stopRequested) daemon.stop(`received ${stopRequested}`).then(wake, wake);
+  await stopped;
 }
 
 /** Registers the command. */

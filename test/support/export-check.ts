@@ -78,7 +78,12 @@ export async function postAll(url: string, events: readonly Record<string, unkno
   const acknowledged: string[] = [];
   for (let i = 0; i < events.length; i += perRequest) {
     const batch = events.slice(i, i + perRequest);
-    const res = await fetch(`${url}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(batch) });
+    const res = await fetch(`${url}/v1/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(batch),
+      signal: AbortSignal.timeout(20_000),
+    });
     const body = (await res.json()) as { accepted?: number; duplicates?: number };
     if (res.status !== 202 || body.accepted !== batch.length) {
       throw new Error(`POST /v1/events answered ${res.status} ${JSON.stringify(body)} for ${batch.length} new events`);
@@ -88,9 +93,9 @@ export async function postAll(url: string, events: readonly Record<string, unkno
   return acknowledged;
 }
 
-/** POSTs /v1/flush and returns status and body. */
-export async function flushOver(url: string): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${url}/v1/flush`, { method: 'POST' });
+/** POSTs /v1/flush and returns status and body; gives up after `timeoutMs`. */
+export async function flushOver(url: string, timeoutMs = 40_000): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${url}/v1/flush`, { method: 'POST', signal: AbortSignal.timeout(timeoutMs) });
   return { status: res.status, body: await res.json() };
 }
 

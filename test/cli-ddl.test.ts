@@ -1,0 +1,91 @@
+/**
+ * `logbarge ddl athena|snowflake|iam` as a user runs it: the same text as the generators, the
+ * first export by default, exit 2 naming the choices for an unknown export or a bad option.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { parseConfig } from '../src/config/load.js';
+import { generateAthenaDdl } from '../src/ddl/athena.js';
+import { loadSchema } from '../src/schema/schema.js';
+import { tempDir } from './support/daemon.js';
+import { runCli, writeConfig } from './support/process.js';
+
+describe('logbarge ddl', () => {
+  const temp = tempDir();
+  const raw = {
+    writerId: 'cli',
+    spool: { path: join(temp.dir, 'spool.db') },
+    s3: { region: 'eu-west-1', serverSideEncryption: 'aws:kms', kmsKeyId: 'arn:aws:kms:eu-west-1:111122223333:key/abcd' },
+    exports: [
+      { name: 'athena', format: 'parquet', destination: 's3://audit-bucket/airkit/parquet/' },
+      { name: 'snowflake', format: 'csv', compression: 'gzip', destination: 's3://audit-bucket/airkit/csv/' },
+    ],
+  };
+  let configPath: string;
+  beforeAll(() => {
+    configPath = writeConfig(temp.dir, raw);
+  });
+  afterAll(() => temp.remove());
+
+  it('prints the generated Athena DDL for the first export by default', () => {
+    const r = runCli(['ddl', 'athena', '-c', configPath, '--start-date', '2026-01-01']);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const config = parseConfig(raw, { env: {}, source: 'test' });
+    expect(r.stdout).toBe(
+      generateAthenaDdl({ schema: loadSchema(), exportConfig: config.exports[0]!, options: { table: 'airkit_audit_event', database: 'logbarge', startDate: '2026-01-01' } }),
+    );
+  });
+
+  it('takes --export, --table and --database', () => {
+    const r = runCli(['ddl', 'athena', '-c', configPath, '--export', 'snowflake', '--table', 'events', '--database', 'audit']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('CREATE EXTERNAL TABLE IF NOT EXISTS audit.events_raw (');
+    expect(r.stdout).toContain('CREATE OR REPLACE VIEW audit.events AS');
+    expect(r.stdout).toMatch(/'projection\.dt\.range' = '\d{4}-01-01,NOW'/);
+  });
+
+  it('prints the Snowflake DDL', () => {
+    const r = runCli(['ddl', 'snowflake', '-c', configPath, '--export', 'snowflake', '--table', 'AUDIT.PUBLIC.EVENTS']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('CREATE TABLE IF NOT EXISTS AUDIT.PUBLIC.EVENTS (');
+    expect(r.stdout).toContain("NULL_IF = ('\\\\N')");
+    expect(r.stdout).toContain("PATTERN = '.*dt=[0-9]{4}-[0-9]{2}-[0-9]{2}/[^/]+[.]csv[.]gz'");
+  });
+
+  it('prints the IAM policy as pure JSON on stdout and notes on stderr', () => {
+    const r = runCli(['ddl', 'iam', '-c', configPath]);
+    expect(r.status).toBe(0);
+    const policy = JSON.parse(r.stdout) as { Statement: { Sid: string; Resource: string }[] };
+    expect(policy.Statement.map((s) => s.Sid)).toEqual(['LogbargeWriteObjects', 'LogbargeUseKmsKey']);
+    expect(policy.Statement[1]!.Resource).toBe('arn:aws:kms:eu-west-1:111122223333:key/abcd');
+    expect(r.stderr).toMatch(/^note: Optional: --verify-extras/m);
+    const extras = runCli(['ddl', 'iam', '-c', configPath, '--verify-extras']);
+    expect((JSON.parse(extras.stdout) as { Statement: unknown[] }).Statement).toHaveLength(4);
+    expect(extras.stderr).toBe('');
+  });
+
+  it('exits 2 naming the exports for an unknown one', () => {
+    const r = runCli(['ddl', 'snowflake', '-c', configPath, '--export', 'nope']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('ddl snowflake: no export named nope (have: athena, snowflake)');
+  });
+
+  it('exits 2 for a bad option value or a destination that is not s3://', () => {
+    const bad = runCli(['ddl', 'athena', '-c', configPath, '--start-date', '14/03/2026']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('generate athena ddl: --start-date "14/03/2026" is not a YYYY-MM-DD date');
+    const local = runCli(['ddl', 'iam'], { cwd: temp.dir });
+    expect(local.status).toBe(2);
+    expect(local.stderr).toContain('export "default" writes to file://./data/exports/');
+    expect(local.stderr).toContain('Try: set the export\'s "destination" to s3://bucket/prefix/');
+  });
+
+  it('has help that ends in examples', () => {
+    for (const args of [['ddl', '--help'], ['ddl', 'athena', '--help'], ['ddl', 'snowflake', '--help'], ['ddl', 'iam', '--help']]) {
+      const r = runCli(args);
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(/Examples:\n(  logbarge .*\n|  aws .*\n)+$/);
+    }
+  });
+});
