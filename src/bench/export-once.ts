@@ -100,8 +100,14 @@ async function main(): Promise<void> {
     openStore: (d) => openStore(d, config.s3, { credentials }),
   });
   await exporter.verify();
+  const peaks = { rss: 0, heapUsed: 0, external: 0, arrayBuffers: 0 };
+  const sampler = setInterval(() => {
+    const m = process.memoryUsage();
+    for (const k of Object.keys(peaks) as (keyof typeof peaks)[]) peaks[k] = Math.max(peaks[k], Math.round(m[k] / 1048576));
+  }, 100);
   const started = performance.now();
   const [result] = await exporter.flush();
+  clearInterval(sampler);
   const seconds = (performance.now() - started) / 1000;
   await exporter.close();
   spool.close();
@@ -119,6 +125,7 @@ async function main(): Promise<void> {
       bytesPerRow: Number((result.bytes / rows).toFixed(1)),
       peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
       rssBeforeExportMB: Math.round(rssBefore / 1024),
+      sampledPeaksMB: peaks,
     })}\n`,
   );
 }

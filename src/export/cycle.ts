@@ -5,7 +5,8 @@
  * SIGTERM drain all call run(). A crash at any point leaves a plan that the next run finishes
  * with the same keys and rows.
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
@@ -18,7 +19,8 @@ import {
   noteBatchError,
   noteExportError,
   planExport,
-  pruneDelivered,
+  pruneFloor,
+  pruneStep,
   readBatchPage,
   type BatchRow,
 } from '../spool/exports.js';
@@ -44,8 +46,8 @@ export interface CycleResult {
 
 /** Rows read from the spool per page: large enough for few statements, small enough to keep each read under a few ms. */
 const pageRows = 5_000;
-/** Rows deleted per pruning transaction, so ingest never waits long for the write lock. */
-const pruneChunk = 10_000;
+/** Rows deleted per pruning transaction (a few ms each), so ingest never waits long for the write lock. */
+const pruneChunk = 2_000;
 /** Most rows one plan covers, so planning a large backlog stays a short transaction. */
 const maxRowsPerPlan = 2_000_000;
 
@@ -132,7 +134,19 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
       metrics.uploadSeconds.observe({ export: config.name }, (performance.now() - started) / 1000);
       return { bytes: put.bytes, alreadyExisted: put.alreadyExisted };
     } finally {
-      rmSync(staged, { force: true });
+      await rm(staged, { force: true }); // off the event loop: a staged file can be hundreds of MB
+    }
+  }
+
+  /** Prunes what every export delivered, yielding to the event loop between short transactions. */
+  async function prune(): Promise<number> {
+    const floor = pruneFloor(spool, deps.allExports());
+    let total = 0;
+    for (;;) {
+      const n = pruneStep(spool, floor, pruneChunk);
+      total += n;
+      if (n < pruneChunk) return total;
+      await yieldToLoop();
     }
   }
 
@@ -178,7 +192,7 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
         const cursor = spool.sql.readCursor.get(config.name);
         if (!untilCaughtUp || (cursor?.committed_seq ?? 0) >= target) break;
       }
-      result.pruned = pruneDelivered(spool, deps.allExports(), pruneChunk);
+      result.pruned = await prune();
       log.info(
         { reason, batches: result.batches, rows: result.rows, bytes: result.bytes, pruned: result.pruned, ms: Math.round(performance.now() - started), keys: result.keys },
         'export cycle done',

@@ -111,28 +111,37 @@ export function noteExportError(spool: Spool, exportName: string, message: strin
   spool.sql.noteCursorError.run(message, now, exportName);
 }
 
+/** The highest sequence number every export in `exportNames` has delivered (0: nothing to prune). */
+export function pruneFloor(spool: Spool, exportNames: readonly string[]): number {
+  let floor = Number.POSITIVE_INFINITY;
+  for (const name of exportNames) floor = Math.min(floor, spool.sql.readCursor.get(name)?.committed_seq ?? 0);
+  return Number.isFinite(floor) ? floor : 0;
+}
+
+/** Deletes up to `chunk` events at or below `floor` in one short transaction; returns how many. */
+export function pruneStep(spool: Spool, floor: number, chunk: number): number {
+  const { sql } = spool;
+  if (floor <= 0) return 0;
+  return spool.db
+    .transaction((): number => {
+      const stats = sql.pruneChunkStats.get(floor, chunk) as { n: number; bytes: number };
+      if (stats.n === 0) return 0;
+      sql.pruneChunk.run(floor, chunk);
+      sql.addStats.run(-stats.n, -stats.bytes);
+      return stats.n;
+    })
+    .immediate();
+}
+
 /**
- * Deletes events that every export in `exportNames` has delivered, in short transactions of
+ * Deletes every event that all exports in `exportNames` have delivered, in transactions of
  * `chunk` rows; returns how many. An export without a cursor yet holds everything back.
  */
 export function pruneDelivered(spool: Spool, exportNames: readonly string[], chunk: number): number {
-  const { sql } = spool;
-  let floor = Number.POSITIVE_INFINITY;
-  for (const name of exportNames) {
-    const cursor = sql.readCursor.get(name);
-    floor = Math.min(floor, cursor?.committed_seq ?? 0);
-  }
-  if (!Number.isFinite(floor) || floor <= 0) return 0;
+  const floor = pruneFloor(spool, exportNames);
   let total = 0;
-  const step = spool.db.transaction((): number => {
-    const stats = sql.pruneChunkStats.get(floor, chunk) as { n: number; bytes: number };
-    if (stats.n === 0) return 0;
-    sql.pruneChunk.run(floor, chunk);
-    sql.addStats.run(-stats.n, -stats.bytes);
-    return stats.n;
-  });
   for (;;) {
-    const n = step.immediate();
+    const n = pruneStep(spool, floor, chunk);
     total += n;
     if (n < chunk) return total;
   }

@@ -88,7 +88,8 @@ export function prepareStatements(db: Database.Database) {
       "SELECT object_key, destination, done_at, bytes, row_count FROM export_batches WHERE export = ? AND state = 'done' ORDER BY done_at DESC, id DESC LIMIT 1",
     ),
     pruneChunkStats: db.prepare<[number, number], { n: number; bytes: number }>(
-      'SELECT count(*) AS n, total(length(CAST(body AS BLOB))) AS bytes FROM (SELECT body FROM events WHERE seq <= ? ORDER BY seq LIMIT ?)',
+      // octet_length of a TEXT column is read from the record header; the body itself is not loaded.
+      'SELECT count(*) AS n, total(octet_length(body)) AS bytes FROM (SELECT body FROM events WHERE seq <= ? ORDER BY seq LIMIT ?)',
     ),
     pruneChunk: db.prepare<[number, number]>(
       'DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE seq <= ? ORDER BY seq LIMIT ?)',
