@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { exitCodeFor, exitCodes, printError } from './common.js';
+import { register as registerDdl } from './ddl.js';
 import { register as registerFlush } from './flush.js';
 import { register as registerIngest } from './ingest.js';
 import { register as registerRun } from './run.js';
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerFlush(program);
   registerIngest(program);
   registerStatus(program);
+  registerDdl(program);
   return program;
 }
 

@@ -1,0 +1,172 @@
+/**
+ * `logbarge ddl athena|snowflake|iam [-c FILE] [--export NAME] …`: prints the DDL (or IAM policy)
+ * for an export's files, generated from the schema. Exit 0, or 2 for a bad option or config.
+ */
+import type { Command } from 'commander';
+import type { Config, ExportConfig } from '../config/schema.js';
+import { generateAthenaDdl } from '../ddl/athena.js';
+import { generateIamPolicy, policyText } from '../ddl/iam.js';
+import { generateSnowflakeDdl } from '../ddl/snowflake.js';
+import { loadSchema } from '../schema/schema.js';
+import { commandConfig, ExitError, exitCodes, type ConfigOption } from './common.js';
+
+/** Options every ddl subcommand takes. */
+export interface DdlOptions extends ConfigOption {
+  readonly export?: string;
+}
+
+/** Options of `ddl athena`. */
+export interface AthenaOptions extends DdlOptions {
+  readonly table?: string;
+  readonly database?: string;
+  readonly startDate?: string;
+}
+
+/** Options of `ddl snowflake`. */
+export interface SnowflakeOptions extends DdlOptions {
+  readonly table?: string;
+  readonly integration?: string;
+}
+
+/** Options of `ddl iam`. */
+export interface IamOptions extends DdlOptions {
+  readonly reader?: boolean;
+  readonly verifyExtras?: boolean;
+}
+
+/** The first of January of last year (UTC): partition projection then covers a year of late events. */
+export function defaultStartDate(now: Date = new Date()): string {
+  return `${now.getUTCFullYear() - 1}-01-01`;
+}
+
+/** The config and the export a ddl subcommand works on: `--export NAME`, else the first. */
+function selectExport(command: string, options: DdlOptions): { config: Config; exportConfig: ExportConfig } {
+  const config = commandConfig(options);
+  const exportConfig = options.export === undefined ? config.exports[0] : config.exports.find((e) => e.name === options.export);
+  if (!exportConfig) {
+    throw new ExitError(exitCodes.usage, `ddl ${command}: no export named ${options.export} (have: ${config.exports.map((e) => e.name).join(', ')})`);
+  }
+  return { config, exportConfig };
+}
+
+/** Prints the Athena DDL. */
+export function athenaCommand(options: AthenaOptions): void {
+  const { exportConfig } = selectExport('athena', options);
+  const schema = loadSchema();
+  const text = generateAthenaDdl({
+    schema,
+    exportConfig,
+    options: {
+      table: options.table ?? schema.name,
+      database: options.database ?? 'logbarge',
+      startDate: options.startDate ?? defaultStartDate(),
+    },
+  });
+  process.stdout.write(text);
+}
+
+/** Prints the Snowflake DDL. */
+export function snowflakeCommand(options: SnowflakeOptions): void {
+  const { exportConfig } = selectExport('snowflake', options);
+  const schema = loadSchema();
+  const text = generateSnowflakeDdl({
+    schema,
+    exportConfig,
+    options: { table: options.table ?? schema.name.toUpperCase(), integration: options.integration ?? 'LOGBARGE_S3' },
+  });
+  process.stdout.write(text);
+}
+
+/** Prints the IAM policy on stdout and notes on stderr. */
+export function iamCommand(options: IamOptions): void {
+  const { config, exportConfig } = selectExport('iam', options);
+  const { policy, notes } = generateIamPolicy({
+    exportConfig,
+    s3: config.s3,
+    options: { role: options.reader ? 'reader' : 'writer', verifyExtras: options.verifyExtras ?? false },
+  });
+  process.stdout.write(policyText(policy));
+  for (const note of notes) process.stderr.write(`note: ${note}\n`);
+}
+
+const configHelp = 'config file (default: $LOGBARGE_CONFIG, else built-in defaults)';
+const exportHelp = 'the export to describe (default: the first)';
+
+/** Registers `ddl` and its subcommands. */
+export function register(program: Command): void {
+  const ddl = program
+    .command('ddl')
+    .description('print the Athena or Snowflake DDL, or the IAM policy, for an export\'s files')
+    .addHelpText(
+      'after',
+      `
+Everything is generated from the schema and the export's config; docs/athena.md and
+docs/snowflake.md walk through using it.
+
+Examples:
+  logbarge ddl athena -c prod.json --export athena
+  logbarge ddl snowflake -c prod.json --export snowflake --table AUDIT.PUBLIC.AIRKIT_AUDIT_EVENT
+  logbarge ddl iam -c prod.json > logbarge-writer-policy.json`,
+    );
+
+  ddl
+    .command('athena')
+    .description('CREATE EXTERNAL TABLE (and for CSV a typed view) with dt partition projection')
+    .option('-c, --config <file>', configHelp)
+    .option('--export <name>', exportHelp)
+    .option('--table <name>', 'table name (default: airkit_audit_event; for CSV the view, over <name>_raw)')
+    .option('--database <name>', 'database, created if missing (default: logbarge)')
+    .option('--start-date <YYYY-MM-DD>', 'first dt partition to project (default: January 1st of last year)')
+    .addHelpText(
+      'after',
+      `
+Events dated before --start-date are not visible; widen the range later with
+ALTER TABLE … SET TBLPROPERTIES ('projection.dt.range' = '2020-01-01,NOW').
+Exit codes: 0 ok, 2 bad option, unknown export or a destination that is not s3://.
+
+Examples:
+  logbarge ddl athena -c prod.json
+  logbarge ddl athena --export athena --database audit --start-date 2026-01-01`,
+    )
+    .action(athenaCommand);
+
+  ddl
+    .command('snowflake')
+    .description('storage integration, stage, file format, table, COPY INTO, Snowpipe and external table')
+    .option('-c, --config <file>', configHelp)
+    .option('--export <name>', exportHelp)
+    .option('--table <name>', 'target table, optionally DB.SCHEMA.TABLE (default: AIRKIT_AUDIT_EVENT)')
+    .option('--integration <name>', 'storage integration name (default: LOGBARGE_S3)')
+    .addHelpText(
+      'after',
+      `
+Replace <AWS_ROLE_ARN> with the role Snowflake assumes (docs/snowflake.md).
+Exit codes: 0 ok, 2 bad option, unknown export or a destination that is not s3://.
+
+Examples:
+  logbarge ddl snowflake -c prod.json --export snowflake
+  logbarge ddl snowflake --table AUDIT.PUBLIC.AIRKIT_AUDIT_EVENT > snowflake.sql`,
+    )
+    .action(snowflakeCommand);
+
+  ddl
+    .command('iam')
+    .description('the least-privilege IAM policy JSON for the writer (or, with --reader, a query engine)')
+    .option('-c, --config <file>', configHelp)
+    .option('--export <name>', exportHelp)
+    .option('--verify-extras', 'also allow s3:GetObject and s3:DeleteObject on _verify/ (verify read-back, --cleanup)')
+    .option('--reader', 'the read-only policy for a query engine\'s role instead (e.g. Snowflake\'s storage integration)')
+    .addHelpText(
+      'after',
+      `
+The policy JSON goes to stdout, notes to stderr. KMS actions are included when
+s3.serverSideEncryption is aws:kms or aws:kms:dsse with an s3.kmsKeyId.
+Exit codes: 0 ok, 2 bad option, unknown export or a destination that is not s3://.
+
+Examples:
+  logbarge ddl iam -c prod.json > writer-policy.json
+  aws iam put-role-policy --role-name logbarge --policy-name logbarge-writer --policy-document file://writer-policy.json
+  logbarge ddl iam -c prod.json --export snowflake --reader > snowflake-reader-policy.json`,
+    )
+    .action(iamCommand);
+}

@@ -1,0 +1,149 @@
+/**
+ * Athena DDL for an export's files, generated from the schema: a CREATE EXTERNAL TABLE with
+ * lowercase columns, `dt` partition projection under the destination, and a SerDe per format.
+ *
+ * CSV: Athena's OpenCSVSerde reads every column as a string (it cannot type int/date/timestamp
+ * values written as text, and has no NULL marker), so CSV gets a string table plus a typed view
+ * that maps the unquoted `\N` marker to NULL and casts each column. Table DDL is Hive syntax,
+ * where backslashes in string literals are escapes; the view is Trino SQL, where they are not.
+ */
+import type { ExportConfig } from '../config/schema.js';
+import type { Column, ColumnType, Schema } from '../schema/schema.js';
+import { checkDate, checkIdentifier, headerLines, s3Location } from './common.js';
+
+/** Athena (Hive DDL) column type of each schema type. */
+export const athenaTypes: Readonly<Record<ColumnType, string>> = {
+  VARCHAR: 'string',
+  NUMBER: 'int',
+  DATE: 'date',
+  TIMESTAMPNTZ: 'timestamp',
+};
+
+/** Trino type each CSV view column is cast to (VARCHAR columns are not cast). */
+const viewCasts: Readonly<Record<ColumnType, string | undefined>> = {
+  VARCHAR: undefined,
+  NUMBER: 'integer',
+  DATE: 'date',
+  TIMESTAMPNTZ: 'timestamp',
+};
+
+/** Options of generateAthenaDdl. */
+export interface AthenaDdlOptions {
+  /** Table name (lowercase); for CSV the typed view gets it and the string table `<table>_raw`. */
+  readonly table: string;
+  /** Database (created if missing). */
+  readonly database: string;
+  /** First `dt` partition, `YYYY-MM-DD`; partition projection ranges from it to NOW. */
+  readonly startDate: string;
+}
+
+/** Inputs of generateAthenaDdl. */
+export interface AthenaDdlInput {
+  readonly schema: Schema;
+  readonly exportConfig: ExportConfig;
+  readonly options: AthenaDdlOptions;
+}
+
+const action = 'generate athena ddl';
+
+/**
+ * OpenCSVSerde escape character. Its default, `\`, silently drops every backslash not followed by
+ * a quote (so `\N` would read as `N`), and setting it to `"` makes Hive fall back to `\` (Trino
+ * keeps that behaviour). U+0001 (Hive's Ctrl-A) disables escaping for all data without it.
+ */
+const csvEscapeChar = '\\u0001';
+
+function columnList(columns: readonly Column[], type: (c: Column) => string): string {
+  return columns.map((c) => `  \`${c.name.toLowerCase()}\` ${type(c)}`).join(',\n');
+}
+
+function projectionProperties(location: string, startDate: string): string[] {
+  return [
+    `  'projection.enabled' = 'true',`,
+    `  'projection.dt.type' = 'date',`,
+    `  'projection.dt.format' = 'yyyy-MM-dd',`,
+    `  'projection.dt.range' = '${startDate},NOW',`,
+    `  'projection.dt.interval' = '1',`,
+    `  'projection.dt.interval.unit' = 'DAYS',`,
+    `  'storage.location.template' = '${location}dt=\${dt}/'`,
+  ];
+}
+
+function rowFormat(format: string): string[] {
+  switch (format) {
+    case 'parquet':
+      return ['STORED AS PARQUET'];
+    case 'ndjson':
+      // OpenX lowercases JSON keys (case.insensitive), so EVENT_TIME fills event_time.
+      return [
+        `ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'`,
+        `WITH SERDEPROPERTIES ('case.insensitive' = 'true', 'ignore.malformed.json' = 'false')`,
+      ];
+    default:
+      return [
+        `ROW FORMAT SERDE 'org.apache.hadoop.hive.serde2.OpenCSVSerde'`,
+        `WITH SERDEPROPERTIES ('separatorChar' = ',', 'quoteChar' = '"', 'escapeChar' = '${csvEscapeChar}')`,
+      ];
+  }
+}
+
+function csvNotes(): string[] {
+  return [
+    '--',
+    '-- CSV in Athena: OpenCSVSerde reads every column as a string, so the table below holds strings',
+    '-- and the view after it maps the NULL marker \\N to NULL and casts to int, date and timestamp.',
+    '-- Limits of Athena\'s CSV reader (prefer the parquet or ndjson format for Athena):',
+    '--   * it reads line by line: a value containing a line break (CR or LF) splits its row;',
+    '--   * it cannot tell \\N (NULL) from "\\N" (a string that is literally \\N): both read as NULL;',
+    '--   * a value containing U+0001 (the escape character set below) loses that character.',
+  ];
+}
+
+function viewSql(schema: Schema, qualifiedView: string, qualifiedTable: string): string {
+  const items = schema.columns.map((c) => {
+    const name = `"${c.name.toLowerCase()}"`;
+    const value = `NULLIF(${name}, '\\N')`;
+    const cast = viewCasts[c.type];
+    return `  ${cast ? `CAST(${value} AS ${cast})` : value} AS ${name}`;
+  });
+  return [`CREATE OR REPLACE VIEW ${qualifiedView} AS`, 'SELECT', [...items, '  "dt"'].join(',\n'), `FROM ${qualifiedTable};`].join('\n');
+}
+
+/** Generates the Athena statements for one export, ready to run in order in the Athena console. */
+export function generateAthenaDdl({ schema, exportConfig, options }: AthenaDdlInput): string {
+  const table = checkIdentifier(action, '--table', options.table, { lowercase: true });
+  const database = checkIdentifier(action, '--database', options.database, { lowercase: true });
+  const startDate = checkDate(action, '--start-date', options.startDate);
+  const location = s3Location(action, exportConfig);
+  const isCsv = exportConfig.format === 'csv';
+  const tableName = `${database}.${isCsv ? `${table}_raw` : table}`;
+
+  const out: string[] = [...headerLines('--', 'Athena DDL', schema, exportConfig)];
+  out.push(`-- Partition projection finds dt=YYYY-MM-DD/ folders from ${startDate} to today: no crawler or MSCK REPAIR.`);
+  if (exportConfig.format !== 'parquet' && exportConfig.compression === 'gzip') {
+    out.push('-- Athena decompresses the objects by their lowercase .gz extension.');
+  }
+  if (isCsv) out.push(...csvNotes());
+  out.push('', `CREATE DATABASE IF NOT EXISTS ${database};`, '');
+  out.push(
+    `CREATE EXTERNAL TABLE IF NOT EXISTS ${tableName} (`,
+    columnList(schema.columns, (c) => (isCsv ? 'string' : athenaTypes[c.type])),
+    ')',
+    'PARTITIONED BY (`dt` string)',
+    ...rowFormat(exportConfig.format),
+    `LOCATION '${location.url}'`,
+    'TBLPROPERTIES (',
+    ...(isCsv ? [`  'skip.header.line.count' = '1',`] : []),
+    ...projectionProperties(location.url, startDate),
+    ');',
+  );
+  if (isCsv) out.push('', viewSql(schema, `${database}.${table}`, tableName));
+  out.push(
+    '',
+    '-- First query:',
+    `-- SELECT event_type, count(*) AS events FROM ${database}.${table}`,
+    "--   WHERE dt >= date_format(current_date - INTERVAL '7' DAY, '%Y-%m-%d')",
+    '--   GROUP BY event_type ORDER BY events DESC;',
+  );
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,124 @@
+/**
+ * Table tests of the DDL generators' rules: type mappings, the data-object pattern, refused
+ * inputs (file:// destinations, bad identifiers and dates), and the IAM policy's shape.
+ */
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../config/load.js';
+import { isCode } from '../errors.js';
+import { columnTypes, loadSchema } from '../schema/schema.js';
+import { athenaTypes, generateAthenaDdl } from './athena.js';
+import { checkDate, dataObjectPattern } from './common.js';
+import { generateIamPolicy } from './iam.js';
+import { generateSnowflakeDdl, snowflakeTypes } from './snowflake.js';
+
+const schema = loadSchema();
+
+function exportOf(exp: Record<string, unknown>, s3: Record<string, unknown> = {}) {
+  const config = parseConfig({ s3, exports: [{ name: 'e', ...exp }] }, { env: {}, source: 'test', hostname: 'h' });
+  return { exportConfig: config.exports[0]!, s3: config.s3 };
+}
+
+const athena = { table: 'airkit_audit_event', database: 'logbarge', startDate: '2026-01-01' };
+const snowflake = { table: 'AIRKIT_AUDIT_EVENT', integration: 'LOGBARGE_S3' };
+
+describe('type mappings', () => {
+  it('cover every schema type', () => {
+    for (const t of columnTypes) {
+      expect(athenaTypes[t]).toBeTruthy();
+      expect(snowflakeTypes[t]).toBeTruthy();
+    }
+  });
+});
+
+describe('dataObjectPattern', () => {
+  it.each([
+    ['parquet', 'zstd', 'dt=2026-03-14/pod-a-1a2b3c4d-000000000001-000000000009.parquet', true],
+    ['ndjson', 'gzip', 'airkit/ndjson/dt=2026-03-14/pod-a-1a2b3c4d-000000000001-000000000009.ndjson.gz', true],
+    ['ndjson', 'gzip', 'dt=2026-03-14/pod-a-1a2b3c4d-000000000001-000000000009.ndjson', false],
+    ['csv', 'none', 'dt=2026-03-14/x.csv', true],
+    ['csv', 'none', 'dt=2026-03-14/xcsv', false],
+    ['csv', 'none', '_verify/logbarge-verify-test-20260314T092653Z', false],
+    ['parquet', 'zstd', 'dt=2026-03-14/sub/x.parquet', false],
+  ])('%s/%s matches %s: %s', (format, compression, path, matches) => {
+    const { exportConfig } = exportOf({ format, compression, destination: 's3://bkt/p/' });
+    expect(new RegExp(`^${dataObjectPattern(exportConfig)}$`).test(path)).toBe(matches);
+  });
+});
+
+describe('refused inputs', () => {
+  const local = exportOf({ destination: 'file:///var/lib/logbarge/' }).exportConfig;
+  const s3 = exportOf({ destination: 's3://audit-bucket/airkit/' }).exportConfig;
+  it.each([
+    ['athena with a file:// destination', () => generateAthenaDdl({ schema, exportConfig: local, options: athena }), /generate athena ddl: export "e" writes to file:\/\/\/var\/lib\/logbarge\/; .* need an s3:\/\/ destination/],
+    ['snowflake with a file:// destination', () => generateSnowflakeDdl({ schema, exportConfig: local, options: snowflake }), /generate snowflake ddl: export "e" writes to file:/],
+    ['iam with a file:// destination', () => generateIamPolicy({ exportConfig: local, s3: exportOf({ destination: 's3://bkt/' }).s3, options: { role: 'writer', verifyExtras: false } }), /generate iam policy: /],
+    ['an uppercase Athena table', () => generateAthenaDdl({ schema, exportConfig: s3, options: { ...athena, table: 'Audit' } }), /--table "Audit" is not a plain identifier/],
+    ['an Athena database with a dash', () => generateAthenaDdl({ schema, exportConfig: s3, options: { ...athena, database: 'my-db' } }), /--database "my-db"/],
+    ['a start date that is not a date', () => generateAthenaDdl({ schema, exportConfig: s3, options: { ...athena, startDate: '2026-02-30' } }), /--start-date "2026-02-30" is not a YYYY-MM-DD date/],
+    ['a Snowflake table with a quote', () => generateSnowflakeDdl({ schema, exportConfig: s3, options: { ...snowflake, table: 'A"B' } }), /--table "A"B"/],
+    ['a prefix with dt=', () => generateSnowflakeDdl({ schema, exportConfig: exportOf({ destination: 's3://bkt/dt=x/' }).exportConfig, options: snowflake }), /contains "dt="/],
+  ])('%s', (_what, run, message) => {
+    let thrown: unknown;
+    try {
+      run();
+    } catch (err) {
+      thrown = err;
+    }
+    expect(isCode(thrown, 'USAGE')).toBe(true);
+    expect((thrown as Error).message).toMatch(message);
+  });
+
+  it('accepts qualified Snowflake names and real dates', () => {
+    expect(generateSnowflakeDdl({ schema, exportConfig: s3, options: { ...snowflake, table: 'AUDIT.PUBLIC.EVENTS' } })).toContain('CREATE STAGE IF NOT EXISTS AUDIT.PUBLIC.EVENTS_STAGE');
+    expect(checkDate('x', '--start-date', '2024-02-29')).toBe('2024-02-29');
+  });
+});
+
+describe('generateIamPolicy', () => {
+  const sids = (s3: Record<string, unknown>, role: 'writer' | 'reader', verifyExtras = false) => {
+    const e = exportOf({ destination: 's3://audit-bucket/airkit/parquet' }, s3);
+    return generateIamPolicy({ exportConfig: e.exportConfig, s3: e.s3, options: { role, verifyExtras } });
+  };
+
+  it('grants only PutObject and AbortMultipartUpload on the prefix without SSE-KMS', () => {
+    const { policy } = sids({}, 'writer');
+    expect(policy.Statement).toEqual([
+      { Sid: 'LogbargeWriteObjects', Effect: 'Allow', Action: ['s3:PutObject', 's3:AbortMultipartUpload'], Resource: 'arn:aws:s3:::audit-bucket/airkit/parquet/*' },
+    ]);
+  });
+
+  it.each([
+    [{ serverSideEncryption: 'AES256' }, ['LogbargeWriteObjects']],
+    [{ serverSideEncryption: 'aws:kms' }, ['LogbargeWriteObjects']],
+    [{ serverSideEncryption: 'aws:kms', kmsKeyId: '1234abcd-12ab-34cd-56ef-1234567890ab', region: 'eu-west-1' }, ['LogbargeWriteObjects', 'LogbargeUseKmsKey']],
+    [{ serverSideEncryption: 'aws:kms:dsse', kmsKeyId: 'alias/logs' }, ['LogbargeWriteObjects', 'LogbargeUseKmsKey']],
+  ])('KMS statement for %j', (s3, expected) => {
+    expect(sids(s3, 'writer').policy.Statement.map((s) => s.Sid)).toEqual(expected);
+  });
+
+  it('uses GenerateDataKey and Decrypt on the key, through S3 in its region', () => {
+    const kms = sids({ serverSideEncryption: 'aws:kms', kmsKeyId: '1234abcd-12ab-34cd-56ef-1234567890ab', region: 'cn-north-1' }, 'writer').policy.Statement[1]!;
+    expect(kms).toEqual({
+      Sid: 'LogbargeUseKmsKey',
+      Effect: 'Allow',
+      Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+      Resource: 'arn:aws-cn:kms:cn-north-1:<ACCOUNT_ID>:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+      Condition: { StringEquals: { 'kms:ViaService': 's3.cn-north-1.amazonaws.com' } },
+    });
+  });
+
+  it('keeps verify extras apart and scoped to _verify/', () => {
+    const { policy, notes } = sids({}, 'writer', true);
+    expect(policy.Statement.slice(1)).toEqual([
+      { Sid: 'OptionalVerifyReadBack', Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::audit-bucket/airkit/parquet/_verify/*' },
+      { Sid: 'OptionalVerifyCleanup', Effect: 'Allow', Action: 's3:DeleteObject', Resource: 'arn:aws:s3:::audit-bucket/airkit/parquet/_verify/*' },
+    ]);
+    expect(notes).toEqual([]);
+    expect(sids({}, 'writer').notes.join()).toMatch(/--verify-extras/);
+  });
+
+  it('gives a reader Get/List on the prefix and never a write', () => {
+    const actions = sids({}, 'reader').policy.Statement.flatMap((s) => s.Action);
+    expect(actions).toEqual(['s3:GetObject', 's3:GetObjectVersion', 's3:ListBucket', 's3:GetBucketLocation']);
+  });
+});

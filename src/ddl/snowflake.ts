@@ -1,0 +1,205 @@
+/**
+ * Snowflake DDL for an export's files, generated from the schema: storage integration, file
+ * format(s), stage, target table, COPY INTO, the Snowpipe variant, and an external table
+ * partitioned by the `dt=` folder of each object.
+ *
+ * Snowflake string literals treat `\` as an escape, so the NULL marker `\N` is written '\\N'.
+ */
+import type { ExportConfig } from '../config/schema.js';
+import type { Column, ColumnType, Schema } from '../schema/schema.js';
+import { checkIdentifier, dataObjectPattern, ddlError, headerLines, s3Location, type S3Location } from './common.js';
+
+/** Snowflake column type of each schema type; NUMBER(10,0) holds every Parquet INT32. */
+export const snowflakeTypes: Readonly<Record<ColumnType, string>> = {
+  VARCHAR: 'VARCHAR',
+  NUMBER: 'NUMBER(10,0)',
+  DATE: 'DATE',
+  TIMESTAMPNTZ: 'TIMESTAMP_NTZ(3)',
+};
+
+/** Placeholder for the IAM role Snowflake assumes; the guide says where it comes from. */
+export const roleArnPlaceholder = '<AWS_ROLE_ARN>';
+
+/** Snowflake format of the text dates and timestamps (docs/formats.md). */
+const dateFormat = 'YYYY-MM-DD';
+const timestampFormat = 'YYYY-MM-DD HH24:MI:SS.FF3';
+
+/** Options of generateSnowflakeDdl. */
+export interface SnowflakeDdlOptions {
+  /** Target table, optionally qualified (`DB.SCHEMA.TABLE`); other objects are named after it. */
+  readonly table: string;
+  /** Storage integration name. */
+  readonly integration: string;
+}
+
+/** Inputs of generateSnowflakeDdl. */
+export interface SnowflakeDdlInput {
+  readonly schema: Schema;
+  readonly exportConfig: ExportConfig;
+  readonly options: SnowflakeDdlOptions;
+}
+
+const action = 'generate snowflake ddl';
+
+/** A Snowflake single-quoted string literal. */
+function sfString(text: string): string {
+  return `'${text.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+}
+
+/** Format-type options of the export's file format, one per line. */
+function formatOptions(exportConfig: ExportConfig, header: 'parse' | 'skip'): string[] {
+  const compression = exportConfig.compression === 'gzip' ? 'GZIP' : 'NONE';
+  switch (exportConfig.format) {
+    case 'parquet':
+      // USE_LOGICAL_TYPE: our INT64 TIMESTAMP(MILLIS, isAdjustedToUTC=false) loads as TIMESTAMP_NTZ.
+      return ['TYPE = PARQUET', 'COMPRESSION = AUTO', 'USE_LOGICAL_TYPE = TRUE', 'BINARY_AS_TEXT = TRUE', 'NULL_IF = ()'];
+    case 'ndjson':
+      // NULL_IF = (): only JSON null is NULL; a string that is literally \N stays a string.
+      return [
+        'TYPE = JSON',
+        `COMPRESSION = ${compression}`,
+        `DATE_FORMAT = ${sfString(dateFormat)}`,
+        `TIMESTAMP_FORMAT = ${sfString(timestampFormat)}`,
+        'NULL_IF = ()',
+      ];
+    default:
+      return [
+        'TYPE = CSV',
+        `COMPRESSION = ${compression}`,
+        `FIELD_DELIMITER = ','`,
+        `RECORD_DELIMITER = '\\n'`,
+        header === 'parse' ? 'PARSE_HEADER = TRUE' : 'SKIP_HEADER = 1',
+        `FIELD_OPTIONALLY_ENCLOSED_BY = '"'`,
+        'ESCAPE = NONE',
+        'ESCAPE_UNENCLOSED_FIELD = NONE',
+        `NULL_IF = (${sfString('\\N')})`,
+        'EMPTY_FIELD_AS_NULL = FALSE',
+        'TRIM_SPACE = FALSE',
+        `DATE_FORMAT = ${sfString(dateFormat)}`,
+        `TIMESTAMP_FORMAT = ${sfString(timestampFormat)}`,
+        `ENCODING = 'UTF8'`,
+      ];
+  }
+}
+
+function fileFormat(name: string, lines: readonly string[]): string {
+  return [`CREATE OR REPLACE FILE FORMAT ${name}`, ...lines.map((l) => `  ${l}`)].join('\n') + ';';
+}
+
+/** The external-table expression that reads one column from VALUE with the table's type. */
+function externalValue(format: string, column: Column): string {
+  const type = snowflakeTypes[column.type];
+  const field = format === 'csv' ? `VALUE:c${column.index + 1}` : `VALUE:${column.name}`;
+  if (format === 'parquet') return `${field}::${type}`;
+  switch (column.type) {
+    case 'DATE':
+      return `TO_DATE(${field}::VARCHAR, ${sfString(dateFormat)})`;
+    case 'TIMESTAMPNTZ':
+      return `TO_TIMESTAMP_NTZ(${field}::VARCHAR, ${sfString(timestampFormat)})`;
+    default:
+      return `${field}::${type}`;
+  }
+}
+
+function copyInto(table: string, stage: string, format: string, pattern: string): string {
+  return [
+    `COPY INTO ${table}`,
+    `  FROM @${stage}`,
+    `  FILE_FORMAT = (FORMAT_NAME = ${sfString(format)})`,
+    '  MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE',
+    `  PATTERN = ${sfString(pattern)};`,
+  ].join('\n');
+}
+
+/** The partition expression: the date in the object's `dt=YYYY-MM-DD/` folder. */
+function partitionExpression(location: S3Location): string {
+  if (location.prefix.includes('dt=')) {
+    throw ddlError(action, `the destination prefix "${location.prefix}" contains "dt=", which the external table's partition expression splits on`, 'choose a prefix without "dt="');
+  }
+  return `TO_DATE(SPLIT_PART(SPLIT_PART(METADATA$FILENAME, 'dt=', 2), '/', 1), ${sfString(dateFormat)})`;
+}
+
+/** Generates the Snowflake statements for one export, in the order they are run. */
+export function generateSnowflakeDdl({ schema, exportConfig, options }: SnowflakeDdlInput): string {
+  const table = checkIdentifier(action, '--table', options.table, { qualified: true });
+  const integration = checkIdentifier(action, 'integration', options.integration);
+  const location = s3Location(action, exportConfig);
+  const qualifier = table.includes('.') ? table.slice(0, table.lastIndexOf('.') + 1) : '';
+  const base = table.slice(qualifier.length);
+  const names = {
+    format: `${qualifier}${base}_FORMAT`,
+    positional: `${qualifier}${base}_FORMAT_POSITIONAL`,
+    stage: `${qualifier}${base}_STAGE`,
+    pipe: `${qualifier}${base}_PIPE`,
+    external: `${qualifier}${base}_EXTERNAL`,
+  };
+  const isCsv = exportConfig.format === 'csv';
+  const pattern = dataObjectPattern(exportConfig);
+  const out: string[] = [...headerLines('--', 'Snowflake DDL', schema, exportConfig)];
+  out.push(
+    `-- Replace ${roleArnPlaceholder} with the IAM role Snowflake assumes to read the bucket (docs/snowflake.md).`,
+    '-- Step 1 needs ACCOUNTADMIN (or CREATE INTEGRATION); run the rest in the database and schema',
+    '-- that should hold the table.',
+    '',
+    '-- 1. Storage integration: Snowflake reads the bucket through an IAM role of yours.',
+    `CREATE STORAGE INTEGRATION IF NOT EXISTS ${integration}`,
+    '  TYPE = EXTERNAL_STAGE',
+    `  STORAGE_PROVIDER = 'S3'`,
+    '  ENABLED = TRUE',
+    `  STORAGE_AWS_ROLE_ARN = ${sfString(roleArnPlaceholder)}`,
+    `  STORAGE_ALLOWED_LOCATIONS = (${sfString(location.url)});`,
+    `-- DESC INTEGRATION ${integration};  -- STORAGE_AWS_IAM_USER_ARN and STORAGE_AWS_EXTERNAL_ID go in the role's trust policy`,
+    '',
+    `-- 2. File format: the export's ${exportConfig.format.toUpperCase()} files${isCsv ? ' (docs/formats.md dialect; the header names the columns)' : ''}.`,
+    fileFormat(names.format, formatOptions(exportConfig, 'parse')),
+  );
+  if (isCsv) {
+    out.push(
+      '-- The external table reads CSV columns by position, so it skips the header instead of parsing it.',
+      fileFormat(names.positional, formatOptions(exportConfig, 'skip')),
+    );
+  }
+  out.push(
+    '',
+    '-- 3. Stage on the destination (not replaced when it exists: the pipe and external table refer to it).',
+    `CREATE STAGE IF NOT EXISTS ${names.stage}`,
+    `  URL = ${sfString(location.url)}`,
+    `  STORAGE_INTEGRATION = ${integration}`,
+    `  FILE_FORMAT = ${names.format};`,
+    '',
+    '-- 4. Target table.',
+    `CREATE TABLE IF NOT EXISTS ${table} (`,
+    schema.columns.map((c) => `  ${c.name} ${snowflakeTypes[c.type]} COMMENT ${sfString(c.description)}`).join(',\n'),
+    ');',
+    '',
+    '-- 5. Load the objects there now; COPY skips objects it has loaded before. PATTERN leaves out _verify/.',
+    copyInto(table, names.stage, names.format, pattern),
+    '',
+    '-- 6. Or load continuously: Snowpipe runs the same COPY for each new object.',
+    `CREATE PIPE IF NOT EXISTS ${names.pipe}`,
+    '  AUTO_INGEST = TRUE',
+    '  AS',
+    copyInto(table, names.stage, names.format, pattern),
+    `-- SHOW PIPES LIKE '${base}_PIPE';  -- send the bucket's s3:ObjectCreated:* events for prefix "${location.prefix}"`,
+    '-- to its notification_channel (an SQS queue ARN): S3 console > bucket > Properties > Event notifications.',
+    '',
+    '-- 7. Or query the objects in place: an external table partitioned by their dt= folder.',
+    `CREATE OR REPLACE EXTERNAL TABLE ${names.external} (`,
+    [
+      `  DT DATE AS (${partitionExpression(location)})`,
+      ...schema.columns.map((c) => `  ${c.name} ${snowflakeTypes[c.type]} AS (${externalValue(exportConfig.format, c)})`),
+    ].join(',\n'),
+    ')',
+    'PARTITION BY (DT)',
+    `LOCATION = @${names.stage}`,
+    `PATTERN = ${sfString(pattern)}`,
+    `FILE_FORMAT = (FORMAT_NAME = ${sfString(isCsv ? names.positional : names.format)})`,
+    'AUTO_REFRESH = TRUE;',
+    `-- SHOW EXTERNAL TABLES LIKE '${base}_EXTERNAL';  -- its notification_channel takes the same S3 events`,
+    '',
+    '-- First query:',
+    `-- SELECT EVENT_TYPE, COUNT(*) AS EVENTS FROM ${table}`,
+    '--   WHERE EVENT_DATE >= DATEADD(DAY, -7, CURRENT_DATE()) GROUP BY EVENT_TYPE ORDER BY EVENTS DESC;',
+  );
+  return `${out.join('\n')}\n`;
+}
