@@ -19,9 +19,12 @@ export interface ConfigOption {
   readonly config?: string;
 }
 
-/** Loads the config for a command from `-c`, `$LOGBARGE_CONFIG` or the defaults. */
-export function commandConfig(options: ConfigOption): Config {
-  return loadConfig({ path: options.config, env: process.env });
+/**
+ * Loads the config for a command from `-c`, `$LOGBARGE_CONFIG` or the defaults. Commands that
+ * only print derived text pass `keepUnsetPlaceholders` so unrelated `${VAR}`s need not be set.
+ */
+export function commandConfig(options: ConfigOption, load: { keepUnsetPlaceholders?: boolean } = {}): Config {
+  return loadConfig({ path: options.config, env: process.env, ...load });
 }
 
 /** Error that carries the exit code a command should end with. */

@@ -41,7 +41,7 @@ export function defaultStartDate(now: Date = new Date()): string {
 
 /** The config and the export a ddl subcommand works on: `--export NAME`, else the first. */
 function selectExport(command: string, options: DdlOptions): { config: Config; exportConfig: ExportConfig } {
-  const config = commandConfig(options);
+  const config = commandConfig(options, { keepUnsetPlaceholders: true });
   const exportConfig = options.export === undefined ? config.exports[0] : config.exports.find((e) => e.name === options.export);
   if (!exportConfig) {
     throw new ExitError(exitCodes.usage, `ddl ${command}: no export named ${options.export} (have: ${config.exports.map((e) => e.name).join(', ')})`);

@@ -142,3 +142,12 @@ describe('config.example.json', () => {
     expect(() => loadConfig({ path, env: {} })).toThrow('server.apiKeys[0]: environment variable LOGBARGE_API_KEY is not set');
   });
 });
+
+describe('keepUnsetPlaceholders', () => {
+  it('leaves unset ${VAR}s as written instead of refusing the config (ddl prints without secrets)', () => {
+    const path = new URL('../../config.example.json', import.meta.url).pathname;
+    const c = loadConfig({ path, env: {}, keepUnsetPlaceholders: true });
+    expect(c.server.apiKeys).toEqual(['${LOGBARGE_API_KEY}']);
+    expect(c.exports[0]?.destination).toBe('s3://audit-bucket/airkit/parquet/');
+  });
+});

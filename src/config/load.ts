@@ -17,6 +17,11 @@ export interface LoadConfigOptions {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Host name for the default writer id. */
   readonly hostname?: string;
+  /**
+   * Leave `${VAR}` of unset variables as they are instead of refusing the config: for commands
+   * that only print derived text (`ddl`) and must not need, say, the API key to be set.
+   */
+  readonly keepUnsetPlaceholders?: boolean;
 }
 
 const placeholder = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
@@ -41,13 +46,14 @@ export function interpolate(
   value: unknown,
   env: Readonly<Record<string, string | undefined>>,
   path: PropertyKey[] = [],
-  missing: string[] = [],
+  missing?: string[],
 ): unknown {
   if (typeof value === 'string') {
-    return value.replace(placeholder, (_match, name: string, fallback: string | undefined) => {
+    return value.replace(placeholder, (match: string, name: string, fallback: string | undefined) => {
       const found = env[name];
       if (found !== undefined) return found;
       if (fallback !== undefined) return fallback;
+      if (!missing) return match; // kept as written
       missing.push(`${formatPath(path)}: environment variable ${name} is not set`);
       return '';
     });
@@ -83,10 +89,10 @@ function sanitizeWriterId(name: string): string {
 /** Parses and checks a config object (already read from JSON); throws CONFIG_INVALID naming each bad field. */
 export function parseConfig(
   raw: unknown,
-  options: { env: Readonly<Record<string, string | undefined>>; source: string; hostname?: string },
+  options: { env: Readonly<Record<string, string | undefined>>; source: string; hostname?: string; keepUnsetPlaceholders?: boolean },
 ): Config {
   const missing: string[] = [];
-  const interpolated = interpolate(raw, options.env, [], missing);
+  const interpolated = interpolate(raw, options.env, [], options.keepUnsetPlaceholders ? undefined : missing);
   if (missing.length > 0) throw configError(options.source, missing);
   const parsed = configSchema.safeParse(interpolated);
   if (!parsed.success) {
@@ -115,7 +121,11 @@ export function parseConfig(
 /** Loads the config from `-c`, `$LOGBARGE_CONFIG` or the defaults. */
 export function loadConfig(options: LoadConfigOptions): Config {
   const path = options.path ?? options.env.LOGBARGE_CONFIG;
-  const base = { env: options.env, ...(options.hostname ? { hostname: options.hostname } : {}) };
+  const base = {
+    env: options.env,
+    ...(options.hostname ? { hostname: options.hostname } : {}),
+    ...(options.keepUnsetPlaceholders ? { keepUnsetPlaceholders: true } : {}),
+  };
   if (path === undefined || path === '') return parseConfig({}, { ...base, source: '(built-in defaults)' });
   let text: string;
   try {

@@ -8,7 +8,7 @@
  * also needs kms:GenerateDataKey, and kms:Decrypt for multipart uploads and for reading back.
  */
 import type { Config, ExportConfig } from '../config/schema.js';
-import { verifyPrefix } from '../export/keys.js';
+import { verifyFolder } from '../store/verify.js';
 import { s3Location } from './common.js';
 
 /** One IAM policy statement. */
@@ -93,7 +93,7 @@ export function generateIamPolicy({ exportConfig, s3, options }: IamPolicyInput)
   const location = s3Location(action, exportConfig);
   const partition = arnPartition(s3.region);
   const objects = `arn:${partition}:s3:::${location.bucket}/${location.prefix}*`;
-  const verifyObjects = `arn:${partition}:s3:::${location.bucket}/${location.prefix}${verifyPrefix}*`;
+  const verifyObjects = `arn:${partition}:s3:::${location.bucket}/${location.prefix}${verifyFolder}*`;
   const notes: string[] = [];
   const statements: PolicyStatement[] = [];
   if (options.role === 'writer') {

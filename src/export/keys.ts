@@ -29,6 +29,3 @@ export function objectKey(parts: KeyParts): string {
   const pad = (n: number): string => String(n).padStart(seqDigits, '0');
   return `dt=${parts.dt}/${parts.writerId}-${parts.spoolId}-${pad(parts.seqFrom)}-${pad(parts.seqTo)}${extensionOf(parts.format, parts.compression)}`;
 }
-
-/** The prefix of verify-test objects, outside every `dt=` partition. */
-export const verifyPrefix = '_verify/';

@@ -160,7 +160,7 @@ export function s3Hint(reason: StoreFailure, op: S3Operation, ctx: S3Context, bu
     case 'invalid_credentials':
       return 'check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, AWS_PROFILE, or the role of the pod or instance; session tokens expire and must be refreshed';
     case 'kms_denied':
-      return `allow kms:GenerateDataKey (and kms:Decrypt for reads) on ${ctx.kmsKeyId ?? "the bucket's default KMS key"} for the identity logbarge runs as; check that s3.kmsKeyId names an enabled key in the bucket's region`;
+      return `allow kms:GenerateDataKey and kms:Decrypt (multipart uploads need it) on ${ctx.kmsKeyId ?? "the bucket's default KMS key"} for the identity logbarge runs as; check that s3.kmsKeyId names an enabled key in the bucket's region`;
     case 'unreachable':
       return `check s3.endpoint (${ctx.endpoint ?? 'the AWS default, or AWS_ENDPOINT_URL_S3'}), DNS and network egress; from a private VPC, add an S3 gateway endpoint`;
     default:

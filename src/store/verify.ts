@@ -74,7 +74,7 @@ const genericHints: Partial<Record<StoreFailure, string>> = {
   access_denied: 'grant s3:PutObject on the destination prefix (arn:aws:s3:::BUCKET/PREFIX/*), or write access to the directory',
   wrong_region: "set s3.region to the bucket's region",
   invalid_credentials: 'check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or the role logbarge runs as',
-  kms_denied: 'allow kms:GenerateDataKey on the key named by s3.kmsKeyId',
+  kms_denied: 'allow kms:GenerateDataKey and kms:Decrypt (multipart uploads of files over 8 MiB need it) on the key named by s3.kmsKeyId',
   unreachable: 'check s3.endpoint, DNS, network egress and (in a private VPC) the S3 VPC endpoint',
 };
 
@@ -138,7 +138,7 @@ export async function verifyStore({ store, writerId, now, signal }: VerifyOption
       readBack = 'denied';
       notes.push(
         failure === 'kms_denied'
-          ? 'read-back was not permitted by KMS (no kms:Decrypt); writing needs only kms:GenerateDataKey, so this is fine'
+          ? 'read-back was not permitted by KMS (no kms:Decrypt): this small object was written, but multipart uploads of data files over 8 MiB also need kms:Decrypt on the key (see logbarge ddl iam)'
           : 'read-back was not permitted (no s3:GetObject); expected for a policy that grants only s3:PutObject',
       );
     } else {
