@@ -112,7 +112,7 @@ export function createExporter(options: {
     if (!encoder) {
       encoder =
         format === 'parquet'
-          ? createParquetEncoder({ schema, workDir, memoryLimit: duckdbMemoryLimit, threads: duckdbThreads })
+          ? createParquetEncoder({ schema, memoryLimit: duckdbMemoryLimit, threads: duckdbThreads })
           : format === 'csv'
             ? createCsvEncoder(schema)
             : createNdjsonEncoder();

@@ -101,13 +101,17 @@ async function main(): Promise<void> {
   });
   await exporter.verify();
   const peaks = { rss: 0, heapUsed: 0, external: 0, arrayBuffers: 0 };
+  const timeline: string[] = [];
+  const t0 = performance.now();
   const sampler = setInterval(() => {
     const m = process.memoryUsage();
+    if (process.env.BENCH_TIMELINE) timeline.push(`${((performance.now() - t0) / 1000).toFixed(1)}s rss=${Math.round(m.rss / 1048576)} heap=${Math.round(m.heapUsed / 1048576)}/${Math.round(m.heapTotal / 1048576)} ext=${Math.round(m.external / 1048576)}`);
     for (const k of Object.keys(peaks) as (keyof typeof peaks)[]) peaks[k] = Math.max(peaks[k], Math.round(m[k] / 1048576));
   }, 100);
   const started = performance.now();
   const [result] = await exporter.flush();
   clearInterval(sampler);
+  if (process.env.BENCH_TIMELINE) process.stderr.write(`${timeline.filter((_, i) => i % 5 === 0).join('\n')}\n`);
   const seconds = (performance.now() - started) / 1000;
   await exporter.close();
   spool.close();
