@@ -15,6 +15,7 @@ import { createExporter } from '../app/exporter.js';
 import { parseConfig } from '../config/load.js';
 import { createPreparer } from '../ingest/prepare.js';
 import { createLogger } from '../log.js';
+import { pino } from 'pino';
 import { createMetrics } from '../metrics.js';
 import { loadSchema } from '../schema/schema.js';
 import { openSpool } from '../spool/spool.js';
@@ -95,7 +96,7 @@ async function main(): Promise<void> {
   const exporter = createExporter({
     config,
     spool,
-    logger: createLogger('silent'),
+    logger: createLogger(process.env.BENCH_LOG ?? 'silent', process.env.BENCH_LOG ? pino.destination(2) : undefined),
     metrics: createMetrics({ defaultMetrics: false }),
     openStore: (d) => openStore(d, config.s3, { credentials }),
   });
@@ -125,6 +126,8 @@ async function main(): Promise<void> {
       rows,
       seconds: Number(seconds.toFixed(3)),
       rowsPerSecond: Math.round(rows / seconds),
+      deliveredSeconds: (result.deliveredMs ?? 0) / 1000,
+      deliveredRowsPerSecond: Math.round(rows / ((result.deliveredMs ?? 1) / 1000)),
       bytes: result.bytes,
       bytesPerRow: Number((result.bytes / rows).toFixed(1)),
       peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),

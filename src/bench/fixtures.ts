@@ -2,19 +2,25 @@
  * Benchmark fixtures: realistic audit events (UUIDv4 ids, the columns an Airkit event fills),
  * the same rows for every contender in a run.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 
 const types = ['user_login', 'app_deployed', 'modified_datastore', 'new_api_key', 'portal_page_view', 'request_state'];
 
-/** One realistic event; `i` spreads times over three days. */
-export function benchEvent(i: number): Record<string, unknown> {
+/** A UUID-shaped id that is a pure function of (seed, i): the same rows for every contender. */
+export function benchId(seed: string, i: number): string {
+  const h = createHash('md5').update(`${seed}:${i}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+/** One realistic event; `i` spreads times over three days; ids are random unless `seed` is given. */
+export function benchEvent(i: number, seed?: string): Record<string, unknown> {
   const ms = Date.UTC(2026, 2, 12) + (i * 1297) % (3 * 86_400_000);
   return {
     ORGANIZATION_ID: `org-${(i % 17).toString().padStart(4, '0')}`,
-    EVENT_ID: randomUUID(),
+    EVENT_ID: seed === undefined ? randomUUID() : benchId(seed, i),
     EVENT_TIME: new Date(ms).toISOString(),
     EVENT_TYPE: types[i % types.length],
-    USER_ID: `usr-${randomUUID()}`,
+    USER_ID: `usr-${(i * 7919) % 100_003}`,
     EMAIL: `user${i % 5000}@example.com`,
     APP_ID: `app-${i % 113}`,
     BRANCH_ID: 'main',
@@ -26,7 +32,7 @@ export function benchEvent(i: number): Record<string, unknown> {
   };
 }
 
-/** `n` events. */
-export function benchEvents(n: number, offset = 0): Record<string, unknown>[] {
-  return Array.from({ length: n }, (_, i) => benchEvent(offset + i));
+/** `n` events starting at index `offset`. */
+export function benchEvents(n: number, offset = 0, seed?: string): Record<string, unknown>[] {
+  return Array.from({ length: n }, (_, i) => benchEvent(offset + i, seed));
 }

@@ -40,6 +40,8 @@ export interface CycleResult {
   readonly bytes: number;
   readonly keys: string[];
   readonly pruned: number;
+  /** Milliseconds from the start of the run until the last object was committed (pruning follows). */
+  readonly deliveredMs?: number;
   /** Set when the run stopped on an error (what was delivered before it stays delivered). */
   readonly error?: string;
 }
@@ -125,6 +127,7 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
           `encode ${batch.object_key}: read ${encoded.rows} rows from the spool, the plan recorded ${batch.row_count}`,
         );
       }
+      const encodedAt = performance.now();
       const store = deps.storeFor(batch.destination);
       const put = await store.putFile(batch.object_key, staged, {
         ...contentTypeOf(format, compression),
@@ -132,6 +135,10 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
         ...(signal ? { signal } : {}),
       });
       metrics.uploadSeconds.observe({ export: config.name }, (performance.now() - started) / 1000);
+      log.debug(
+        { key: batch.object_key, rows: encoded.rows, bytes: put.bytes, encodeMs: Math.round(encodedAt - started), ...encoded.timings, uploadMs: Math.round(performance.now() - encodedAt) },
+        'object delivered',
+      );
       return { bytes: put.bytes, alreadyExisted: put.alreadyExisted };
     } finally {
       await rm(staged, { force: true }); // off the event loop: a staged file can be hundreds of MB
@@ -192,12 +199,13 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
         const cursor = spool.sql.readCursor.get(config.name);
         if (!untilCaughtUp || (cursor?.committed_seq ?? 0) >= target) break;
       }
+      const deliveredMs = Math.round(performance.now() - started);
       result.pruned = await prune();
       log.info(
-        { reason, batches: result.batches, rows: result.rows, bytes: result.bytes, pruned: result.pruned, ms: Math.round(performance.now() - started), keys: result.keys },
+        { reason, batches: result.batches, rows: result.rows, bytes: result.bytes, pruned: result.pruned, deliveredMs, ms: Math.round(performance.now() - started), keys: result.keys },
         'export cycle done',
       );
-      return result;
+      return { ...result, deliveredMs };
     } catch (err) {
       const message = describeError(err);
       if (result.batches === 0) noteExportError(spool, config.name, message, now());

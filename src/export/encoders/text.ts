@@ -46,6 +46,9 @@ async function writeText(input: EncodeInput, render: (page: readonly string[]) =
   } else {
     done = once(file, 'close').then(() => undefined);
   }
+  // A write error (EPIPE from a closed pipe, ENOSPC) may reject `done` before it is awaited;
+  // mark it handled now, the error still surfaces from `await done` or from the write below.
+  done.catch(() => undefined);
   let rows = 0;
   const write = async (text: string): Promise<void> => {
     if (!sink.write(text)) await once(sink, 'drain');

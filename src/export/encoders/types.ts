@@ -24,6 +24,8 @@ export interface EncodeResult {
   readonly rows: number;
   /** Size of the staged file in bytes. */
   readonly bytes: number;
+  /** Where the time went, in ms, for the per-batch debug log (e.g. `{ stage: 410, copy: 380 }`). */
+  readonly timings?: Readonly<Record<string, number>>;
 }
 
 /** Encodes a batch to a staged file. */

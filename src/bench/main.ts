@@ -1,0 +1,273 @@
+/**
+ * `npm run bench`: logbarge against its baselines, side by side in one run on this machine.
+ * Every measurement runs in its own child process (so peak RSS and CPU are its own), after a
+ * warm-up, several times; the table shows medians, the spread (min–max) and the ratio to the
+ * baseline measured in the same run. Writes bench/results.json.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..');
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, reps: { type: 'string' } } });
+/** Repetitions per measurement (3; `--quick` runs 1 and smaller sizes, for trying the harness). */
+const reps = Number(values.reps ?? (values.quick ? 1 : 3));
+const scale = values.quick ? 0.1 : 1;
+
+type Json = Record<string, any>;
+
+/** Runs a bench script in a child process and returns its last JSON line. */
+function child(script: string, args: string[], env: Record<string, string> = {}): Promise<Json> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, ['--no-warnings', join(here, script), ...args], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, ...env },
+    });
+    let out = '';
+    proc.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+    proc.on('exit', (code) => {
+      const line = out.trim().split('\n').at(-1) ?? '';
+      if (code !== 0) return reject(new Error(`${script} ${args.join(' ')} exited ${code}: ${out}`));
+      try {
+        resolve(JSON.parse(line) as Json);
+      } catch {
+        reject(new Error(`${script}: no JSON result in ${out}`));
+      }
+    });
+  });
+}
+
+/** Starts a server child (bare server or logbarge) and returns its events URL and a stop function. */
+function server(args: string[], urlFrom: (out: string) => string | undefined, cwd?: string): Promise<{ url: string; stop: () => Promise<void> }> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, ['--no-warnings', ...args], { stdio: ['ignore', 'pipe', 'inherit'], cwd });
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 20_000);
+    proc.stdout.setEncoding('utf8').on('data', (c: string) => {
+      out += c;
+      const url = urlFrom(out);
+      if (url) {
+        clearTimeout(timer);
+        resolve({ url, stop: () => new Promise((r) => (proc.on('exit', () => r()), proc.kill('SIGTERM'))) });
+      }
+    });
+  });
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/** One line of the results. */
+interface Line {
+  name: string;
+  unit: string;
+  logbarge: number;
+  baseline: number | null;
+  baselineName: string | null;
+  ratio: number | null;
+  goal: string;
+  met: boolean | null;
+  spread: { logbarge: [number, number]; baseline: [number, number] | null };
+  samples: { logbarge: number[]; baseline: number[] };
+  note?: string;
+}
+
+const lines: Line[] = [];
+
+function record(
+  name: string,
+  unit: string,
+  ours: number[],
+  base: number[] | null,
+  baselineName: string | null,
+  goal: string,
+  check: ((ratio: number, value: number) => boolean) | null,
+  note?: string,
+): void {
+  const logbarge = median(ours);
+  const baseline = base ? median(base) : null;
+  const ratio = baseline ? logbarge / baseline : null;
+  lines.push({
+    name,
+    unit,
+    logbarge,
+    baseline,
+    baselineName,
+    ratio,
+    goal,
+    met: check ? check(ratio ?? logbarge, logbarge) : null,
+    spread: { logbarge: [Math.min(...ours), Math.max(...ours)], baseline: base ? [Math.min(...base), Math.max(...base)] : null },
+    samples: { logbarge: ours, baseline: base ?? [] },
+    ...(note ? { note } : {}),
+  });
+  const l = lines.at(-1)!;
+  process.stderr.write(`  ${name}: ${fmt(l.logbarge)} ${unit}${l.baseline !== null ? ` vs ${fmt(l.baseline)} → ${l.ratio!.toFixed(2)}` : ''}\n`);
+}
+
+function fmt(n: number): string {
+  return n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(2);
+}
+
+async function benchIngest(): Promise<void> {
+  process.stderr.write('ingest: 100-event JSON requests, 16 connections, 127.0.0.1\n');
+  const requests = String(Math.round(1500 * scale));
+  const dir = mkdtempSync(join(tmpdir(), 'logbarge-bench-ingest-'));
+  try {
+    writeFileSync(
+      join(dir, 'config.json'),
+      JSON.stringify({
+        writerId: 'bench',
+        server: { port: 0 },
+        spool: { path: join(dir, 'spool.db'), minFreeBytes: 0 },
+        exports: [{ name: 'off', destination: `file://${dir}/out/`, schedule: '0 0 1 1 *', maxRowsPerFile: 50_000_000 }],
+        log: { level: 'info' },
+      }),
+    );
+    const bare = await server([join(here, 'bare-server.js')], (out) => out.split('\n').find((l) => l.startsWith('http')));
+    const ours = await server([join(root, 'dist/cli/main.js'), 'run', '-c', join(dir, 'config.json')], (out) => {
+      const m = /"address":"([^"]+)"/.exec(out);
+      return m ? `http://${m[1]}/v1/events` : undefined;
+    });
+    const load = (url: string, seed: string, n = requests) => child('load.js', ['--url', url, '--requests', n, '--concurrency', '16', '--seed', seed]);
+    await load(bare.url, 'warm-bare', '200');
+    await load(ours.url, 'warm-ours', '200');
+    const b: number[] = [];
+    const o: number[] = [];
+    for (let i = 0; i < reps; i++) {
+      // Same seed for both: byte-identical requests; a new seed per repetition: new EVENT_IDs.
+      b.push((await load(bare.url, `ingest-${i}`)).eventsPerSecond);
+      const r = await load(ours.url, `ingest-${i}`);
+      if (r.statuses['202'] !== Number(requests)) throw new Error(`bench ingest: not every request got 202: ${JSON.stringify(r.statuses)}`);
+      o.push(r.eventsPerSecond);
+    }
+    await bare.stop();
+    await ours.stop();
+    record('ingest (durable, synchronous=FULL)', 'events/s', o, b, 'bare node:http + JSON.parse, no storage', '≥ 0.5', (r) => r >= 0.5);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function benchSpool(): Promise<void> {
+  process.stderr.write('spool: append path vs raw better-sqlite3, same rows and indexes\n');
+  const rows = String(Math.round(200_000 * scale));
+  await child('spool-bench.js', ['--mode', 'raw', '--rows', String(Math.round(20_000 * scale))]);
+  const raw: number[] = [];
+  const ours: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    raw.push((await child('spool-bench.js', ['--mode', 'raw', '--rows', rows, '--seed', `spool-${i}`])).rowsPerSecond);
+    ours.push((await child('spool-bench.js', ['--mode', 'logbarge', '--rows', rows, '--seed', `spool-${i}`])).rowsPerSecond);
+  }
+  record('spool append (10,000-row transactions)', 'rows/s', ours, raw, 'raw better-sqlite3 inserts', '≥ 0.8', (r) => r >= 0.8);
+}
+
+async function benchExport(): Promise<void> {
+  process.stderr.write('export: spool → Parquet (zstd) object on a loopback S3 server\n');
+  const sizes = [Math.round(200_000 * scale), Math.round(1_000_000 * scale)];
+  await child('export-once.js', ['--rows', String(Math.round(20_000 * scale)), '--format', 'parquet', '--compression', 'zstd']);
+  const rss: Record<number, number[]> = {};
+  for (const rows of sizes) {
+    const n = rows === sizes[0] ? reps : 1; // 1M rows once: it is the slow line
+    const ours: number[] = [];
+    const delivered: number[] = [];
+    const duck: number[] = [];
+    const pjs: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const r = await child('export-once.js', ['--rows', String(rows), '--format', 'parquet', '--compression', 'zstd']);
+      ours.push(r.rowsPerSecond);
+      delivered.push(r.deliveredRowsPerSecond);
+      (rss[rows] ??= []).push(r.peakRssMB);
+      duck.push((await child('duckdb-copy.js', ['--rows', String(rows)])).rowsPerSecond);
+    }
+    pjs.push((await child('parquetjs.js', ['--rows', String(rows)])).rowsPerSecond);
+    const label = `${rows.toLocaleString('en-US')} rows`;
+    record(`export ${label}, cycle with pruning`, 'rows/s', ours, duck, 'DuckDB COPY from an NDJSON file', '≥ 0.5', (r) => r >= 0.5);
+    record(`export ${label}, until the last object is committed`, 'rows/s', delivered, duck, 'DuckDB COPY from an NDJSON file', '≥ 0.5', (r) => r >= 0.5);
+    record(`export ${label} until committed vs parquetjs-lite`, 'rows/s', delivered, pjs, 'parquetjs-lite 0.8.7 writing the same rows to a local file', '≥ 10×', (r) => r >= 10);
+  }
+  const small = Math.round(100_000 * scale);
+  const r100k = await child('export-once.js', ['--rows', String(small), '--format', 'parquet', '--compression', 'zstd']);
+  record(
+    `memory: peak RSS exporting ${sizes[1]!.toLocaleString('en-US')} vs ${small.toLocaleString('en-US')} rows`,
+    'MB',
+    rss[sizes[1]!]!,
+    [r100k.peakRssMB],
+    `peak RSS at ${small.toLocaleString('en-US')} rows`,
+    '≤ 1.5',
+    (r) => r <= 1.5,
+  );
+}
+
+async function benchResponsiveness(): Promise<void> {
+  process.stderr.write('responsiveness: event-loop stalls while exporting under ingest load\n');
+  const r = await child('responsiveness.js', ['--rows', String(Math.round(1_000_000 * scale))]);
+  record(
+    `longest event-loop stall, ${Math.round(1_000_000 * scale).toLocaleString('en-US')}-row export under ingest load`,
+    'ms',
+    [r.maxStallMs],
+    null,
+    null,
+    '< 100 ms',
+    (_r, v) => v < 100,
+    `p99 ${r.p99StallMs.toFixed(1)} ms; ingest during the export ${Math.round(r.load?.eventsPerSecond ?? 0)} events/s, all 202`,
+  );
+}
+
+async function benchSizes(): Promise<void> {
+  process.stderr.write('size: bytes per event in the object store\n');
+  const rows = String(Math.round(100_000 * scale));
+  const combos: [string, string][] = [
+    ['parquet', 'zstd'], ['parquet', 'snappy'], ['parquet', 'gzip'],
+    ['ndjson', 'gzip'], ['ndjson', 'none'], ['csv', 'gzip'], ['csv', 'none'],
+  ];
+  for (const [format, compression] of combos) {
+    const r = await child('export-once.js', ['--rows', rows, '--format', format, '--compression', compression]);
+    record(`size ${format}/${compression}`, 'bytes/event', [r.bytes / r.rows], null, null, '(reported)', null, `${Math.round(r.rowsPerSecond).toLocaleString('en-US')} rows/s spool → object`);
+  }
+}
+
+function printTable(): void {
+  const rows = lines.map((l) => [
+    l.name,
+    `${fmt(l.logbarge)} ${l.unit}`,
+    l.baseline === null ? '' : `${fmt(l.baseline)}`,
+    l.ratio === null ? '' : l.ratio.toFixed(2),
+    l.goal,
+    l.met === null ? '' : l.met ? 'met' : 'NOT MET',
+    `${fmt(l.spread.logbarge[0])}–${fmt(l.spread.logbarge[1])}${l.spread.baseline ? ` / ${fmt(l.spread.baseline[0])}–${fmt(l.spread.baseline[1])}` : ''}`,
+  ]);
+  const header = ['measurement', 'logbarge (median)', 'baseline', 'ratio', 'goal', '', 'spread min–max (ours / baseline)'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const render = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  process.stdout.write(`\n${render(header)}\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|\n${rows.map(render).join('\n')}\n`);
+  process.stdout.write('\nBaselines: ');
+  process.stdout.write([...new Set(lines.filter((l) => l.baselineName).map((l) => l.baselineName))].join('; '));
+  process.stdout.write(`\nRepetitions: ${reps} (1M-row exports and parquetjs-lite: 1); medians shown.\n`);
+}
+
+const started = new Date();
+const t0 = performance.now();
+await benchIngest();
+await benchSpool();
+await benchExport();
+await benchResponsiveness();
+await benchSizes();
+printTable();
+mkdirSync(join(root, 'bench'), { recursive: true });
+const results = {
+  startedAt: started.toISOString(),
+  seconds: Math.round((performance.now() - t0) / 1000),
+  machine: { node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown' },
+  repetitions: reps,
+  quick: values.quick,
+  lines,
+};
+writeFileSync(join(root, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+process.stdout.write(`\nwrote bench/results.json (${results.seconds} s)\n`);

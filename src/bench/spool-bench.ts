@@ -1,0 +1,69 @@
+/**
+ * Spool append rate (a child process of the bench): logbarge's append path (group commit,
+ * 100-row groups, idempotency, counters) against raw better-sqlite3 inserting the same rows into
+ * the same tables and indexes in 10,000-row transactions. Both synchronous=FULL, WAL.
+ *
+ *   node dist/bench/spool-bench.js --mode logbarge|raw --rows 200000
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import Database from 'better-sqlite3';
+import { createPreparer } from '../ingest/prepare.js';
+import { loadSchema } from '../schema/schema.js';
+import { createGroupCommitter } from '../spool/group-commit.js';
+import { migrate } from '../spool/migrate.js';
+import { openSpool, type SpoolRow } from '../spool/spool.js';
+import { benchEvents } from './fixtures.js';
+
+const { values } = parseArgs({ options: { mode: { type: 'string' }, rows: { type: 'string', default: '200000' }, seed: { type: 'string', default: 'spool' } } });
+const rows = Number(values.rows);
+const dir = mkdtempSync(join(tmpdir(), 'logbarge-spoolbench-'));
+const path = join(dir, 'spool.db');
+
+const preparer = createPreparer(loadSchema(), { strictEventTypes: false, unknownFields: 'drop', maxStringLength: 4096, organizationId: null });
+const data: SpoolRow[] = [];
+for (let i = 0; i < rows; i += 10_000) data.push(...preparer.prepare(benchEvents(Math.min(10_000, rows - i), i, values.seed)).rows);
+
+async function logbarge(): Promise<number> {
+  const spool = openSpool({ path, synchronous: 'FULL' });
+  const committer = createGroupCommitter({ spool, limits: { maxEvents: 1e9, maxBytes: 1e13 } });
+  const started = performance.now();
+  // 100 requests of 100 rows in flight at once: one 10,000-row group commit, like 100 concurrent POSTs.
+  for (let i = 0; i < data.length; i += 10_000) {
+    const groups: Promise<unknown>[] = [];
+    for (let j = i; j < Math.min(i + 10_000, data.length); j += 100) groups.push(committer.append(data.slice(j, j + 100)));
+    await Promise.all(groups);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  spool.close();
+  return seconds;
+}
+
+function raw(): number {
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  migrate(db); // the same tables and indexes as the spool
+  const id = db.prepare('INSERT INTO event_ids (event_id, accepted_at) VALUES (?, ?)');
+  const ev = db.prepare('INSERT INTO events (dt, received_at, body) VALUES (?, ?, ?)');
+  const insert = db.transaction((chunk: SpoolRow[], now: number) => {
+    for (const r of chunk) {
+      id.run(r.eventId, now);
+      ev.run(r.dt, now, r.body);
+    }
+  });
+  const started = performance.now();
+  for (let i = 0; i < data.length; i += 10_000) insert(data.slice(i, i + 10_000), Date.now());
+  const seconds = (performance.now() - started) / 1000;
+  db.close();
+  return seconds;
+}
+
+try {
+  const seconds = values.mode === 'raw' ? raw() : await logbarge();
+  process.stdout.write(`${JSON.stringify({ mode: values.mode, rows, seconds, rowsPerSecond: rows / seconds })}\n`);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
