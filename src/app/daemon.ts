@@ -14,7 +14,7 @@ import { createMetrics, type Metrics } from '../metrics.js';
 import { loadSchema } from '../schema/schema.js';
 import { createGroupCommitter } from '../spool/group-commit.js';
 import type { ObjectStore } from '../store/store.js';
-import { createExporter, exportFigures, type Exporter } from './exporter.js';
+import { createExporter, exportLag, exportVerified, type Exporter } from './exporter.js';
 import { openSpool, type Spool } from '../spool/spool.js';
 
 /** A running daemon. */
@@ -50,8 +50,8 @@ export async function startDaemon(options: {
     sources: {
       spool: () => stats,
       full: () => capacityProblem() !== undefined,
-      exportLag: () => exportFigures(spool, exporter, config, Date.now()),
-      verified: () => exportFigures(spool, exporter, config, Date.now()),
+      exportLag: () => exportLag(spool, config, Date.now()),
+      verified: () => exportVerified(exporter, config),
     },
   });
   const exporter = createExporter({ config, spool, logger, metrics, ...(options.openStore ? { openStore: options.openStore } : {}) });

@@ -16,7 +16,7 @@ import { createCsvEncoder, createNdjsonEncoder } from '../export/encoders/text.j
 import type { Encoder, Format } from '../export/encoders/types.js';
 import type { Metrics } from '../metrics.js';
 import { loadSchema } from '../schema/schema.js';
-import { exportState } from '../spool/exports.js';
+import { oldestPendingAt } from '../spool/exports.js';
 import type { Spool } from '../spool/spool.js';
 import { openStore } from '../store/open.js';
 import type { ObjectStore } from '../store/store.js';
@@ -152,9 +152,9 @@ export function createExporter(options: {
     );
   }
 
-  async function verifyDestination(state: DestinationState): Promise<VerifyResult> {
+  async function verifyDestination(state: DestinationState, signal?: AbortSignal): Promise<VerifyResult> {
     state.attempts++;
-    const result = await verifyStore({ store: storeFor(state.destination), writerId: config.writerId, now: new Date() });
+    const result = await verifyStore({ store: storeFor(state.destination), writerId: config.writerId, now: new Date(), ...(signal ? { signal } : {}) });
     state.last = result;
     state.ok = result.ok;
     const fields = { destination: state.destination, key: result.key, notes: result.notes };
@@ -251,7 +251,7 @@ export function createExporter(options: {
         const runner = runners.get(name);
         if (!runner) throw new Error(`flush: no export named ${name}`);
         const destination = config.exports.find((e) => e.name === name)!.destination;
-        if (gate(destination)) await verifyDestination(destinations.get(destination)!);
+        if (gate(destination)) await verifyDestination(destinations.get(destination)!, flushOptions.signal);
         results.push(
           await runner.run(flushOptions.reason ?? 'flush', {
             untilCaughtUp: true,
@@ -277,15 +277,15 @@ export function createExporter(options: {
   };
 }
 
-/** Per-export lag and verify figures for /metrics and status. */
-export function exportFigures(spool: Spool, exporter: Exporter, config: Config, now: number) {
+/** Per-export age of the oldest undelivered event, for /metrics (no counting scans). */
+export function exportLag(spool: Spool, config: Config, now: number): { export: string; seconds: number }[] {
   return config.exports.map((e) => {
-    const state = exportState(spool, e.name);
-    return {
-      export: e.name,
-      seconds: state.oldestPendingAt === null ? 0 : Math.max(0, (now - state.oldestPendingAt) / 1000),
-      ok: exporter.destinations.get(e.destination)?.ok ?? false,
-      state,
-    };
+    const oldest = oldestPendingAt(spool, e.name);
+    return { export: e.name, seconds: oldest === null ? 0 : Math.max(0, (now - oldest) / 1000) };
   });
+}
+
+/** Per-export verify state, for /metrics. */
+export function exportVerified(exporter: Exporter, config: Config): { export: string; ok: boolean }[] {
+  return config.exports.map((e) => ({ export: e.name, ok: exporter.destinations.get(e.destination)?.ok ?? false }));
 }

@@ -163,7 +163,13 @@ export interface ExportState {
   readonly lastUpload: { key: string; destination: string; at: number; bytes: number; rows: number } | null;
 }
 
-/** Reads the state of one export (works on a read-only spool). */
+/** Epoch ms when the oldest event `exportName` has not delivered was accepted, or null: two indexed reads, cheap enough for every scrape. */
+export function oldestPendingAt(spool: Spool, exportName: string): number | null {
+  const committed = spool.sql.readCursor.get(exportName)?.committed_seq ?? 0;
+  return (spool.sql.oldestPending.get(committed) as number | undefined) ?? null;
+}
+
+/** Reads the state of one export (works on a read-only spool); counts pending rows, so not for hot paths. */
 export function exportState(spool: Spool, name: string): ExportState {
   const { sql } = spool;
   const cursor = sql.readCursor.get(name);
