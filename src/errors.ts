@@ -10,10 +10,7 @@ export type ErrorCode =
   | 'INPUT_REJECTED'
   | 'SPOOL_FULL'
   | 'SPOOL_UNAVAILABLE'
-  | 'DRAINING'
-  | 'VERIFY_FAILED'
   | 'EXPORT_FAILED'
-  | 'STORE_FAILED'
   | 'USAGE';
 
 /** An error with a stable code and an optional operator hint ("Try: …"). */

@@ -99,6 +99,28 @@ describe('logbarge CLI', () => {
     expect(depth()).toBe(before);
   });
 
+  it('exits 2 naming server.tls.cert when the certificate file is missing', () => {
+    const cfg = writeConfig(temp.dir, { server: { port: 0, tls: { cert: join(temp.dir, 'nope.pem'), key: join(temp.dir, 'nope.key') } }, spool: { path: join(temp.dir, 'tls', 'spool.db') } }, 'tls.json');
+    const r = runCli(['run', '-c', cfg]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('read server.tls.cert');
+    expect(r.stderr).toContain('ENOENT');
+  });
+
+  it('stops an ingest at the spool limit with exit 1 and says how far it got', () => {
+    const dir = join(temp.dir, 'full');
+    const cfg = writeConfig(temp.dir, { spool: { path: join(dir, 'spool.db'), maxEvents: 15_000 } }, 'full.json');
+    const file = join(temp.dir, 'many.ndjson');
+    writeFileSync(file, Array.from({ length: 25_000 }, (_, i) => JSON.stringify(event({ EVENT_ID: `many-${i}` }))).join('\n'));
+    const r = runCli(['ingest', '-c', cfg, file]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('the spool is full after 10000 accepted events (of 25000)');
+    expect(r.stderr).toContain('run the same command again');
+    const s = openSpool({ path: join(dir, 'spool.db'), readonly: true });
+    expect(s.stats().depth).toBe(10_000); // whole 10,000-row transactions only
+    s.close();
+  });
+
   it('exits 1 for a missing input file', () => {
     const r = runCli(['ingest', '-c', configPath, join(temp.dir, 'nope.ndjson')]);
     expect(r.status).toBe(1);

@@ -212,6 +212,12 @@ describe('POST /v1/events', () => {
     ]);
   });
 
+  it('refuses POST /v1/flush without the API key', async () => {
+    expect((await d.request('/v1/flush', { method: 'POST' })).status).toBe(401);
+    expect((await d.request('/v1/flush', { method: 'POST', headers: { 'x-api-key': 'wrong' } })).status).toBe(401);
+    expect((await d.request('/v1/flush', { method: 'POST', headers: auth })).status).toBe(200);
+  });
+
   it('answers 404 and 405 for other routes', async () => {
     expect((await d.request('/nope')).status).toBe(404);
     expect((await d.request('/v1/events', { method: 'PUT' })).status).toBe(405);

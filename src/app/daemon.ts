@@ -76,8 +76,8 @@ export async function startDaemon(options: {
     onCommit: ({ rows, ms }) => {
       metrics.groupCommit.observe(ms / 1000);
       metrics.groupCommitRows.observe(rows);
-      // Three indexed single-row reads; keeps the capacity check exact between housekeeping runs.
-      stats = spool.stats();
+      // One single-row read; keeps the capacity check exact between housekeeping runs.
+      stats = spool.counters();
       writeFailure = undefined;
     },
   });
@@ -85,7 +85,7 @@ export async function startDaemon(options: {
 
   let draining = false;
   let diskLow = false;
-  let stats = spool.stats();
+  let stats = spool.counters();
   const capacityProblem = (): string | undefined => {
     if (stats.depth >= limits.maxEvents) return `spool holds ${stats.depth} events, spool.maxEvents is ${limits.maxEvents}`;
     if (stats.bytes >= limits.maxBytes) return `spool holds ${stats.bytes} bytes, spool.maxBytes is ${limits.maxBytes}`;
@@ -94,7 +94,7 @@ export async function startDaemon(options: {
   };
 
   async function housekeeping(): Promise<void> {
-    stats = spool.stats();
+    stats = spool.counters();
     if (writeFailure) {
       try {
         spool.probeWrite(Date.now());

@@ -235,12 +235,13 @@ export function createExporter(options: {
     },
     checkSizeTriggers() {
       if (closed) return;
+      const newestSeq = spool.stats().newestSeq;
       for (const e of config.exports) {
         const runner = runners.get(e.name)!;
         if (runner.busy()) continue;
         if ((failures.get(e.name)?.until ?? 0) > Date.now()) continue;
         const cursor = spool.sql.readCursor.get(e.name);
-        const pending = spool.stats().newestSeq - (cursor?.committed_seq ?? 0);
+        const pending = newestSeq - (cursor?.committed_seq ?? 0);
         if (pending >= e.maxRowsPerFile && !gate(e.destination)) trigger(runner, 'size');
       }
     },

@@ -41,7 +41,6 @@ export function exitCodeFor(err: unknown): number {
   if (err instanceof ExitError) return err.exitCode;
   if (err instanceof LogbargeError) {
     if (err.code === 'CONFIG_INVALID' || err.code === 'USAGE') return exitCodes.usage;
-    if (err.code === 'VERIFY_FAILED') return exitCodes.verifyFailed;
     if (err.code === 'INPUT_REJECTED') return exitCodes.inputRejected;
   }
   return exitCodes.failed;

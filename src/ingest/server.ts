@@ -8,7 +8,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { isCode, describeError } from '../errors.js';
+import { isCode, describeError, LogbargeError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import type { GroupCommitter } from '../spool/group-commit.js';
 import { createAuthenticator } from './auth.js';
@@ -58,6 +58,18 @@ export interface IngestServer {
 
 /** Most distinct unknown field names warned about, so hostile input cannot grow the set forever. */
 const maxWarnedFields = 1000;
+
+/** Reads a PEM file named by `server.tls.<field>`; a missing or unreadable file is a config error naming the key. */
+function readTlsFile(field: 'cert' | 'key', path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new LogbargeError('CONFIG_INVALID', `read server.tls.${field} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
+      cause: err,
+      hint: `point server.tls.${field} at a readable PEM file, or set server.tls to null for plain HTTP`,
+    });
+  }
+}
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
@@ -213,7 +225,7 @@ export function createIngestServer(deps: IngestServerDeps): IngestServer {
   // sweep often enough that a slow client is cut off close to the configured timeout.
   const sweep = { connectionsCheckingInterval: Math.min(1000, options.requestTimeoutMs) };
   const server: Server = options.tls
-    ? (createHttpsServer({ cert: readFileSync(options.tls.cert), key: readFileSync(options.tls.key), ...sweep }, listener) as unknown as Server)
+    ? (createHttpsServer({ cert: readTlsFile('cert', options.tls.cert), key: readTlsFile('key', options.tls.key), ...sweep }, listener) as unknown as Server)
     : createHttpServer(sweep, listener);
   server.requestTimeout = options.requestTimeoutMs;
   server.headersTimeout = Math.min(options.requestTimeoutMs, 60_000);

@@ -61,6 +61,7 @@ describe('spool', () => {
     expect(stats.bytes).toBe(3 * Buffer.byteLength(row('a').body));
     expect(stats.oldestReceivedAt).toBe(1000);
     expect(stats.newestSeq).toBe(3);
+    expect(s.counters()).toEqual({ depth: stats.depth, bytes: stats.bytes });
     expect(s.hasEventId('c')).toBe(true);
     expect(s.hasEventId('d')).toBe(false);
     s.close();

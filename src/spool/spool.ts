@@ -72,6 +72,8 @@ export interface Spool {
   appendGroups(groups: readonly (readonly SpoolRow[])[], options: { now: number; limits: SpoolLimits }): (AppendOutcome | 'full')[];
   /** Current figures. */
   stats(): SpoolStats;
+  /** Depth and bytes only: one single-row read, cheap enough after every group commit. */
+  counters(): { depth: number; bytes: number };
   /** True when an EVENT_ID is remembered (within the idempotency window). */
   hasEventId(eventId: string): boolean;
   /** Commits a one-row write; throws when the spool cannot be written (disk full, I/O error). */
@@ -176,6 +178,10 @@ export function openSpool(options: OpenSpoolOptions): Spool {
     sql,
     appendGroups(groups, { now, limits }) {
       return append.immediate(groups, now, limits);
+    },
+    counters() {
+      const s = sql.readStats.get();
+      return { depth: s?.depth ?? 0, bytes: s?.bytes ?? 0 };
     },
     stats() {
       const s = sql.readStats.get();
