@@ -64,6 +64,18 @@ describe('config errors name the bad field', () => {
     [{ exports: [{ name: 'A B', destination: 'file:///x/' }] }, 'exports[0].name: must be lowercase'],
     [{ exports: [{ name: 'a', destination: 'file:///x/' }, { name: 'a', destination: 'file:///y/' }] }, 'exports[1].name: "a" is used by two exports'],
     [{ exports: [{ name: 'a', destination: 'file:///x/', maxRowsPerFile: 0 }] }, 'exports[0].maxRowsPerFile'],
+    [
+      { exports: [{ name: 'a', format: 'ndjson', destination: 'file:///x/' }, { name: 'b', format: 'ndjson', destination: 'file:///x/' }] },
+      'exports[1].destination: exports "a" and "b" both write file:///x/; give each export its own destination',
+    ],
+    [
+      { exports: [{ name: 'a', destination: 's3://bucket/audit' }, { name: 'b', format: 'csv', destination: 's3://bucket/audit/csv/' }] },
+      'exports[1].destination: exports "a" and "b" both write s3://bucket/audit and s3://bucket/audit/csv/, one inside the other',
+    ],
+    [
+      { exports: [{ name: 'a', destination: `file://./rel/` }, { name: 'b', destination: `file://${process.cwd()}/rel/x/` }] },
+      'exports[1].destination: exports "a" and "b" both write',
+    ],
     [{ writerId: 'has space' }, 'writerId: must be letters'],
     [{ server: { host: '0.0.0.0' } }, 'server.apiKeys: at least one key is required when server.host (0.0.0.0) is not a loopback address'],
     [{ server: { host: '0.0.0.0', apiKeys: ['${NOT_SET:-}'] } }, 'server.apiKeys: at least one key is required'],

@@ -3,6 +3,7 @@
  * works with no file at all and docs/config.md is generated from this one place.
  */
 import { z } from 'zod';
+import { resolve as resolvePath } from 'node:path';
 import cron from 'node-cron';
 
 /** Default size limit of one request body, before and after gunzip: 5 MiB, API Gateway's own cap is 10 MiB. */
@@ -239,7 +240,39 @@ export const configSchema = z
       }
       seen.add(e.name);
     });
+    // Two exports writing one destination (or one inside the other) would put every event there
+    // twice for a query over it, and their object keys would collide: refused.
+    value.exports.forEach((e, i) => {
+      for (let j = 0; j < i; j++) {
+        const other = value.exports[j]!;
+        if (destinationsOverlap(other.destination, e.destination)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['exports', i, 'destination'],
+            message: `exports "${other.name}" and "${e.name}" both write ${e.destination === other.destination ? e.destination : `${other.destination} and ${e.destination}, one inside the other`}; give each export its own destination`,
+          });
+        }
+      }
+    });
   });
+
+/** A destination URL as a comparable location: `s3://bucket/prefix/` or `file:` + absolute directory + `/`. */
+function destinationLocation(url: string): string {
+  if (url.startsWith('file://')) {
+    const rest = url.slice('file://'.length);
+    const dir = rest.startsWith('/') ? decodeURIComponent(rest) : resolvePath(process.cwd(), decodeURIComponent(rest));
+    const normal = resolvePath(dir);
+    return `file:${normal.endsWith('/') ? normal : `${normal}/`}`;
+  }
+  return url.endsWith('/') ? url : `${url}/`;
+}
+
+/** True when two destinations are the same place or one lies inside the other. */
+export function destinationsOverlap(a: string, b: string): boolean {
+  const x = destinationLocation(a);
+  const y = destinationLocation(b);
+  return x.startsWith(y) || y.startsWith(x);
+}
 
 /** The configuration as the program sees it, after defaults. */
 export type Config = z.output<typeof configSchema> & { writerId: string };
