@@ -6,8 +6,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 
 /** Live figures read at scrape time. */
 export interface MetricSources {
-  /** Spool depth and bytes now. */
-  readonly spool?: () => { depth: number; bytes: number };
+  /** Spool depth, bytes and remembered idempotency keys now. */
+  readonly spool?: () => { depth: number; bytes: number; keys: number };
   /** 1 while ingest is refused for lack of capacity. */
   readonly full?: () => boolean;
   /** Per export: age in seconds of the oldest event it has not delivered (0 when caught up). */
@@ -32,7 +32,13 @@ export function createMetrics(options: { defaultMetrics?: boolean; sources?: Met
     }),
     eventsDuplicate: new Counter({
       name: 'logbarge_events_duplicate_total',
-      help: 'Events answered as duplicates (EVENT_ID seen within the idempotency window), by input shape.',
+      help: 'Events answered as duplicates (same EVENT_ID, EVENT_TIME and content already stored within the idempotency window), by input shape.',
+      labelNames: ['shape'] as const,
+      registers,
+    }),
+    eventsConflict: new Counter({
+      name: 'logbarge_events_id_conflicts_total',
+      help: 'Events stored although their EVENT_ID was already stored at the same EVENT_TIME with other content (both are kept), by input shape.',
       labelNames: ['shape'] as const,
       registers,
     }),
@@ -84,6 +90,14 @@ export function createMetrics(options: { defaultMetrics?: boolean; sources?: Met
       registers,
       collect() {
         if (sources.spool) this.set(sources.spool().bytes);
+      },
+    }),
+    spoolKeys: new Gauge({
+      name: 'logbarge_spool_idempotency_keys',
+      help: 'Idempotency keys remembered: events held, and delivered events inside spool.idempotencyWindowDays (each counts keyBytes against spool.maxBytes).',
+      registers,
+      collect() {
+        if (sources.spool) this.set(sources.spool().keys);
       },
     }),
     spoolFull: new Gauge({

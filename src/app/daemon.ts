@@ -3,6 +3,7 @@
  * them down in reverse order of setup. `logbarge run` is a thin layer over startDaemon.
  */
 import { statfs } from 'node:fs/promises';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { dirname, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
@@ -15,7 +16,7 @@ import { loadSchema } from '../schema/schema.js';
 import { createGroupCommitter } from '../spool/group-commit.js';
 import type { ObjectStore } from '../store/store.js';
 import { createExporter, exportLag, exportVerified, type Exporter } from './exporter.js';
-import { openSpool, type Spool } from '../spool/spool.js';
+import { keyBytes, openSpool, type Spool } from '../spool/spool.js';
 
 /** A running daemon. */
 export interface Daemon {
@@ -29,9 +30,26 @@ export interface Daemon {
 
 /** How often spool figures and free disk space are refreshed: 2 s keeps /metrics and 503s current. */
 const housekeepingIntervalMs = 2_000;
-/** How often the idempotency window is trimmed, and how many ids per short transaction. */
+/** How often the idempotency window is trimmed (and the spool clock saved), and how many keys per short transaction. */
 const idPruneIntervalMs = 60_000;
 const idPruneChunk = 5_000;
+
+/**
+ * Forgets the idempotency keys of events delivered longer than `windowMs` ago (spool clock), in
+ * short transactions with a turn of the event loop between them, so ingest keeps being served;
+ * saves the spool clock first. Returns how many keys were forgotten.
+ */
+export async function forgetDeliveredIds(options: { spool: Spool; windowMs: number; chunk: number; stopped?: () => boolean }): Promise<number> {
+  const { spool, windowMs, chunk } = options;
+  spool.saveClock();
+  let total = 0;
+  for (;;) {
+    const n = spool.forgetDelivered({ windowMs, limit: chunk, wallNow: Date.now() });
+    total += n;
+    if (n < chunk || options.stopped?.()) return total;
+    await yieldToLoop();
+  }
+}
 
 /** Starts the daemon on a parsed config. */
 export async function startDaemon(options: {
@@ -88,7 +106,10 @@ export async function startDaemon(options: {
   let stats = spool.counters();
   const capacityProblem = (): string | undefined => {
     if (stats.depth >= limits.maxEvents) return `spool holds ${stats.depth} events, spool.maxEvents is ${limits.maxEvents}`;
-    if (stats.bytes >= limits.maxBytes) return `spool holds ${stats.bytes} bytes, spool.maxBytes is ${limits.maxBytes}`;
+    const held = stats.bytes + stats.keys * keyBytes;
+    if (held >= limits.maxBytes) {
+      return `spool holds ${stats.bytes} bytes of events and ${stats.keys} idempotency keys (${stats.keys * keyBytes} bytes), spool.maxBytes is ${limits.maxBytes}`;
+    }
     if (diskLow) return `less than spool.minFreeBytes (${config.spool.minFreeBytes}) free next to the spool`;
     return undefined;
   };
@@ -120,22 +141,23 @@ export async function startDaemon(options: {
   cleanups.push(() => clearInterval(timer));
 
   const windowMs = config.spool.idempotencyWindowDays * 86_400_000;
-  const pruneIds = (): void => {
-    try {
-      let total = 0;
-      for (;;) {
-        const n = spool.pruneEventIds(Date.now() - windowMs, idPruneChunk);
-        total += n;
-        if (n < idPruneChunk) break;
-      }
-      if (total > 0) logger.info({ forgotten: total }, 'trimmed idempotency window');
-    } catch (err) {
-      logger.error({ err: describeError(err) }, 'trim idempotency window failed');
-    }
+  let trimming: Promise<void> | undefined;
+  const trimIds = (): void => {
+    trimming ??= forgetDeliveredIds({ spool, windowMs, chunk: idPruneChunk, stopped: () => draining })
+      .then((total) => {
+        if (total > 0) logger.info({ forgotten: total }, 'trimmed idempotency window');
+      })
+      .catch((err: unknown) => logger.error({ err: describeError(err) }, 'trim idempotency window failed'))
+      .finally(() => {
+        trimming = undefined;
+      });
   };
-  const pruneTimer = setInterval(pruneIds, idPruneIntervalMs);
+  const pruneTimer = setInterval(trimIds, idPruneIntervalMs);
   pruneTimer.unref();
-  cleanups.push(() => clearInterval(pruneTimer));
+  cleanups.push(async () => {
+    clearInterval(pruneTimer);
+    await trimming;
+  });
 
   const preparer = createPreparer(schema, config.ingest);
   const server: IngestServer = createIngestServer({

@@ -16,7 +16,7 @@ import { createCsvEncoder, createNdjsonEncoder } from '../export/encoders/text.j
 import type { Encoder, Format } from '../export/encoders/types.js';
 import type { Metrics } from '../metrics.js';
 import { loadSchema } from '../schema/schema.js';
-import { oldestPendingAt } from '../spool/exports.js';
+import { oldestPendingAt, registerExports, unnamedCursors } from '../spool/exports.js';
 import type { Spool } from '../spool/spool.js';
 import { openStore } from '../store/open.js';
 import type { ObjectStore } from '../store/store.js';
@@ -133,6 +133,14 @@ export function createExporter(options: {
   };
 
   const names = config.exports.map((e) => e.name);
+  registerExports(spool, names);
+  const unnamed = unnamedCursors(spool, names);
+  if (unnamed.length > 0) {
+    logger.warn(
+      { cursors: unnamed, hint: `see \`logbarge exports\`; retire one on purpose with \`logbarge exports forget ${unnamed[0]} --yes\`` },
+      'the spool records export cursors this config does not name; events are kept until those exports deliver them (or are forgotten)',
+    );
+  }
   const runners = new Map<string, ExportRunner>();
   for (const e of config.exports) {
     runners.set(
@@ -145,7 +153,6 @@ export function createExporter(options: {
         storeFor,
         encoderFor,
         gate,
-        allExports: () => names,
         logger,
         metrics,
       }),

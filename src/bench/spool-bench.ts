@@ -14,7 +14,7 @@ import { createPreparer } from '../ingest/prepare.js';
 import { loadSchema } from '../schema/schema.js';
 import { createGroupCommitter } from '../spool/group-commit.js';
 import { migrate } from '../spool/migrate.js';
-import { openSpool, type SpoolRow } from '../spool/spool.js';
+import { idHash, openSpool, type SpoolRow } from '../spool/spool.js';
 import { benchEvents } from './fixtures.js';
 
 const { values } = parseArgs({ options: { mode: { type: 'string' }, rows: { type: 'string', default: '200000' }, seed: { type: 'string', default: 'spool' } } });
@@ -46,12 +46,12 @@ function raw(): number {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   migrate(db); // the same tables and indexes as the spool
-  const id = db.prepare('INSERT INTO event_ids (event_id, accepted_at) VALUES (?, ?)');
+  const key = db.prepare('INSERT INTO event_keys (seq, event_ms, id_hash, content) VALUES (?, ?, ?, ?)');
   const ev = db.prepare('INSERT INTO events (dt, received_at, body) VALUES (?, ?, ?)');
   const insert = db.transaction((chunk: SpoolRow[], now: number) => {
     for (const r of chunk) {
-      id.run(r.eventId, now);
-      ev.run(r.dt, now, r.body);
+      const seq = ev.run(r.dt, now, r.body).lastInsertRowid;
+      key.run(seq, r.eventMs, idHash(r.eventId), r.content);
     }
   });
   const started = performance.now();

@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { ingestFile } from '../app/ingest-file.js';
 import { createPreparer } from '../ingest/prepare.js';
 import { loadSchema } from '../schema/schema.js';
+import { registerExports } from '../spool/exports.js';
 import { openSpool } from '../spool/spool.js';
 import { commandConfig, type ConfigOption } from './common.js';
 
@@ -20,6 +21,8 @@ export interface IngestOptions extends ConfigOption {
 export async function ingestCommand(file: string, options: IngestOptions): Promise<void> {
   const config = commandConfig(options);
   const spool = openSpool({ path: resolve(config.spool.path), synchronous: config.spool.synchronous });
+  // The exports of this config wait for these events from now on, even before any of them runs.
+  registerExports(spool, config.exports.map((e) => e.name));
   const tty = process.stderr.isTTY === true;
   let lastPaint = 0;
   try {

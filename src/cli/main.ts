@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { exitCodeFor, exitCodes, printError } from './common.js';
 import { register as registerDdl } from './ddl.js';
+import { register as registerExports } from './exports.js';
 import { register as registerFlush } from './flush.js';
 import { register as registerIngest } from './ingest.js';
 import { register as registerRun } from './run.js';
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerIngest(program);
   registerStatus(program);
   registerDdl(program);
+  registerExports(program);
   return program;
 }
 

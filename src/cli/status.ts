@@ -5,8 +5,8 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { exportState } from '../spool/exports.js';
-import { openSpool } from '../spool/spool.js';
+import { exportState, unnamedCursors } from '../spool/exports.js';
+import { keyBytes, openSpool } from '../spool/spool.js';
 import { commandConfig, type ConfigOption } from './common.js';
 
 /** Options of the status command. */
@@ -24,10 +24,14 @@ export interface StatusReport {
     bytes: number;
     oldestEventAgeSeconds: number | null;
     newestSeq: number;
+    /** Idempotency keys remembered (each counts keyBytes against maxBytes). */
+    idempotencyKeys: number;
     maxEvents: number;
     maxBytes: number;
   };
   exports: ExportStatus[];
+  /** Cursors recorded in the spool that this config does not name: pruning waits for them too. */
+  unnamedCursors: { name: string; pendingRows: number; openBatches: number; destination: string | null }[];
 }
 
 /** One export in the status report. */
@@ -60,7 +64,7 @@ export function collectStatus(options: ConfigOption): StatusReport {
     const exports = config.exports.map((e) => ({
       ...describe(e), pendingRows: 0, oldestPendingAgeSeconds: null, openBatches: 0, failedBatches: 0, failedAttempts: 0, lastUpload: null, lastError: null,
     }));
-    return { spool: { ...base, exists: false, id: null, depth: 0, bytes: 0, oldestEventAgeSeconds: null, newestSeq: 0 }, exports };
+    return { spool: { ...base, exists: false, id: null, depth: 0, bytes: 0, oldestEventAgeSeconds: null, newestSeq: 0, idempotencyKeys: 0 }, exports, unnamedCursors: [] };
   }
   const spool = openSpool({ path, readonly: true });
   try {
@@ -87,8 +91,13 @@ export function collectStatus(options: ConfigOption): StatusReport {
         bytes: s.bytes,
         oldestEventAgeSeconds: age(s.oldestReceivedAt),
         newestSeq: s.newestSeq,
+        idempotencyKeys: s.keys,
       },
       exports,
+      unnamedCursors: unnamedCursors(spool, config.exports.map((e) => e.name)).map((name) => {
+        const st = exportState(spool, name);
+        return { name, pendingRows: st.pendingRows, openBatches: st.openBatches, destination: st.lastDestination };
+      }),
     };
   } finally {
     spool.close();
@@ -109,6 +118,7 @@ export function statusCommand(options: StatusOptions): void {
     ['bytes', `${s.bytes.toLocaleString('en-US')} (limit ${s.maxBytes.toLocaleString('en-US')})`],
     ['oldest event', s.oldestEventAgeSeconds === null ? '-' : `${s.oldestEventAgeSeconds} s ago`],
     ['newest seq', String(s.newestSeq)],
+    ['id keys', `${s.idempotencyKeys.toLocaleString('en-US')} remembered (${(s.idempotencyKeys * keyBytes).toLocaleString('en-US')} bytes of spool.maxBytes)`],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
   let out = rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n') + '\n';
@@ -128,6 +138,10 @@ export function statusCommand(options: StatusOptions): void {
   const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
   out += '\n' + table.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n') + '\n';
   for (const e of report.exports) out += `${e.name}: ${e.destination}\n`;
+  for (const u of report.unnamedCursors) {
+    out += `\nWARNING: cursor ${u.name} is recorded in the spool but not in this config (${u.pendingRows.toLocaleString('en-US')} pending, ${u.openBatches} open batches${u.destination ? `, last wrote ${u.destination}` : ''}).\n`;
+    out += `  Events stay spooled until it delivers them. See \`logbarge exports\`; retire it with \`logbarge exports forget ${u.name} --yes\`.\n`;
+  }
   process.stdout.write(out);
 }
 

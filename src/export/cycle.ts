@@ -66,8 +66,6 @@ export interface ExportRunnerDeps {
   readonly encoderFor: (format: Format) => Encoder;
   /** Undefined when uploads to `destination` may proceed, else why not (not verified yet). */
   readonly gate: (destination: string) => string | undefined;
-  /** Names of all configured exports (pruning waits for every one). */
-  readonly allExports: () => readonly string[];
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly now?: () => number;
@@ -147,7 +145,8 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
 
   /** Prunes what every export delivered, yielding to the event loop between short transactions. */
   async function prune(): Promise<number> {
-    const floor = pruneFloor(spool, deps.allExports());
+    const floor = pruneFloor(spool);
+    spool.noteDelivered(floor);
     let total = 0;
     for (;;) {
       const n = pruneStep(spool, floor, pruneChunk);

@@ -9,6 +9,7 @@ import {
   oktaHookEvents,
   oktaOrgFromSource,
 } from './okta.js';
+import { contentKey } from '../spool/spool.js';
 import { createPreparer, type PrepareOptions } from './prepare.js';
 
 const schema = loadSchema();
@@ -221,7 +222,13 @@ describe('Okta fixtures through createPreparer', () => {
     expect(prepared.errors).toEqual([]);
     expect(prepared.errorCount).toBe(0);
     expect(prepared.rows).toEqual(
-      expected.map((values) => ({ eventId: values.EVENT_ID, dt: values.EVENT_DATE, body: body(values) })),
+      expected.map((values) => ({
+        eventId: values.EVENT_ID,
+        eventMs: Date.parse(`${String(values.EVENT_TIME).replace(' ', 'T')}Z`),
+        dt: values.EVENT_DATE,
+        body: body(values),
+        content: contentKey(body(values)),
+      })),
     );
     expect(prepared.rowShapes).toEqual(expected.map(() => shape));
     expect(prepared.unknownEventTypes).toBe(0);

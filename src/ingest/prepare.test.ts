@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadSchema } from '../schema/schema.js';
+import { contentKey } from '../spool/spool.js';
 import { createPreparer, maxErrors, type PrepareOptions } from './prepare.js';
 
 const schema = loadSchema();
@@ -50,7 +51,9 @@ describe('prepare: accepted batches', () => {
       ORGANIZATION_ID: 'org-1', EVENT_ID: 'e-1', EVENT_YEAR: 2026, EVENT_MONTH: '2026-03-01', EVENT_DATE: '2026-03-14',
       EVENT_TIME: '2026-03-14 09:26:53.589', EMAIL: 'jane@example.com', EVENT_TYPE: 'user_login',
     });
-    expect(row).toEqual({ eventId: 'e-1', dt: '2026-03-14', body: JSON.stringify(expected) });
+    const body = JSON.stringify(expected);
+    // The content key is what duplicates are judged by: the mapped record's canonical text.
+    expect(row).toEqual({ eventId: 'e-1', eventMs: Date.UTC(2026, 2, 14, 9, 26, 53, 589), dt: '2026-03-14', body, content: contentKey(body) });
   });
 
   it('accepts an empty batch', () => {

@@ -4,7 +4,7 @@
  */
 import type { Schema } from '../schema/schema.js';
 import { createValidator, type FieldError } from '../schema/validate.js';
-import type { SpoolRow } from '../spool/spool.js';
+import { contentKey, type SpoolRow } from '../spool/spool.js';
 import { mapRecord, type Shape } from './shapes.js';
 
 /** A problem with one field of one record of a request. */
@@ -85,7 +85,10 @@ export function createPreparer(schema: Schema, options: PrepareOptions): Prepare
           }
           if (mapped.errors.length > 0) continue;
           if (result.row.unknownEventType) unknownEventTypes++;
-          rows.push({ eventId: result.row.eventId, dt: result.row.dt, body: validator.toJson(result.row.values) });
+          const body = validator.toJson(result.row.values);
+          // The content compared for duplicates is the mapped record, not its envelope: a
+          // re-delivery of the same event in a new EventBridge envelope is still a duplicate.
+          rows.push({ eventId: result.row.eventId, eventMs: result.row.eventMs, dt: result.row.dt, body, content: contentKey(body) });
           rowShapes.push(mapped.shape);
         }
       });

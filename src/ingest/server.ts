@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { isCode, describeError, LogbargeError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import type { GroupCommitter } from '../spool/group-commit.js';
+import type { AppendOutcome } from '../spool/spool.js';
 import { createAuthenticator } from './auth.js';
 import { readBody } from './body.js';
 import { acceptedContentTypes, bodyKind, decodeBody, decodeUtf8 } from './decode.js';
@@ -56,8 +57,9 @@ export interface IngestServer {
   close(): Promise<void>;
 }
 
-/** Most distinct unknown field names warned about, so hostile input cannot grow the set forever. */
+/** Most distinct unknown field names (and conflicting ids) warned about, so hostile input cannot grow the sets forever. */
 const maxWarnedFields = 1000;
+const maxWarnedConflicts = 10_000;
 
 /** Reads a PEM file named by `server.tls.<field>`; a missing or unreadable file is a config error naming the key. */
 function readTlsFile(field: 'cert' | 'key', path: string): Buffer {
@@ -86,6 +88,7 @@ export function createIngestServer(deps: IngestServerDeps): IngestServer {
   const { options, metrics, logger } = deps;
   const auth = createAuthenticator({ keys: options.apiKeys, headerName: options.apiKeyHeader });
   const warnedFields = new Set<string>();
+  const warnedConflicts = new Set<string>();
 
   const answer = (res: ServerResponse, route: string, status: number, body: unknown, headers?: Record<string, string>) => {
     metrics.requests.inc({ route, status: String(status) });
@@ -103,16 +106,27 @@ export function createIngestServer(deps: IngestServerDeps): IngestServer {
     }
   }
 
-  function countByShape(rowShapes: readonly string[], duplicateRows: readonly number[]): void {
-    const duplicate = new Set(duplicateRows);
+  function countByShape(prepared: Prepared, outcome: AppendOutcome): void {
+    const duplicate = new Set(outcome.duplicateRows);
     const accepted = new Map<string, number>();
     const duplicates = new Map<string, number>();
-    rowShapes.forEach((shape, i) => {
+    prepared.rowShapes.forEach((shape, i) => {
       const into = duplicate.has(i) ? duplicates : accepted;
       into.set(shape, (into.get(shape) ?? 0) + 1);
     });
     for (const [shape, n] of accepted) metrics.eventsAccepted.inc({ shape }, n);
     for (const [shape, n] of duplicates) metrics.eventsDuplicate.inc({ shape }, n);
+    for (const i of outcome.conflictRows) {
+      const row = prepared.rows[i];
+      metrics.eventsConflict.inc({ shape: prepared.rowShapes[i] ?? 'canonical' });
+      if (row && !warnedConflicts.has(row.eventId) && warnedConflicts.size < maxWarnedConflicts) {
+        warnedConflicts.add(row.eventId);
+        logger.warn(
+          { eventId: row.eventId.slice(0, 200), eventTime: new Date(row.eventMs).toISOString() },
+          'EVENT_ID already stored at this EVENT_TIME with other content; both are kept (logged once per id)',
+        );
+      }
+    }
   }
 
   async function postEvents(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -162,8 +176,12 @@ export function createIngestServer(deps: IngestServerDeps): IngestServer {
     try {
       const outcome = await deps.committer.append(prepared.rows);
       noteCounters(prepared);
-      countByShape(prepared.rowShapes, outcome.duplicateRows);
-      return answer(res, route, 202, { accepted: outcome.accepted, duplicates: outcome.duplicates });
+      countByShape(prepared, outcome);
+      return answer(res, route, 202, {
+        accepted: outcome.accepted,
+        duplicates: outcome.duplicates,
+        ...(outcome.conflictRows.length > 0 ? { conflicts: outcome.conflictRows.length } : {}),
+      });
     } catch (err) {
       const full = isCode(err, 'SPOOL_FULL');
       metrics.eventsRejected.inc({ reason: full ? 'spool_full' : 'spool_error' }, prepared.rows.length);

@@ -30,8 +30,10 @@ export interface FieldError {
 export interface ValidRow {
   /** Values in schema column order; TIMESTAMPNTZ as `YYYY-MM-DD HH:MM:SS.sss` (UTC). */
   readonly values: readonly Value[];
-  /** The EVENT_ID value (the spool's idempotency key). */
+  /** The EVENT_ID value. */
   readonly eventId: string;
+  /** EVENT_TIME in epoch ms (it leads the spool's idempotency key). */
+  readonly eventMs: number;
   /** The event's own UTC date, `YYYY-MM-DD`: its `dt=` partition. */
   readonly dt: string;
   /** True when EVENT_TYPE is not one of the published values. */
@@ -61,6 +63,7 @@ export function createValidator(schema: Schema, options: ValidatorOptions): Vali
   const columns = schema.columns;
   const eventIdIndex = schema.column('EVENT_ID').index;
   const eventTypeIndex = schema.column('EVENT_TYPE').index;
+  const eventTimeName = schema.column('EVENT_TIME').name;
   const dtColumn = columns.find((c) => c.derive?.part === 'date');
   if (!dtColumn) throw new LogbargeError('SCHEMA_INVALID', 'schema: no column derives the event date');
   const dtIndex = dtColumn.index;
@@ -137,7 +140,7 @@ export function createValidator(schema: Schema, options: ValidatorOptions): Vali
     const dt = values[dtIndex] as string;
     return {
       ok: true,
-      row: { values, eventId: values[eventIdIndex] as string, dt, unknownEventType },
+      row: { values, eventId: values[eventIdIndex] as string, eventMs: instants.get(eventTimeName) as number, dt, unknownEventType },
     };
   }
 

@@ -2,8 +2,19 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { completeBatch, exportState, noteBatchError, planExport, pruneDelivered, readBatchPage, type PlanOptions } from './exports.js';
-import { openSpool, type Spool } from './spool.js';
+import {
+  completeBatch,
+  exportState,
+  forgetExport,
+  noteBatchError,
+  planExport,
+  pruneDelivered,
+  readBatchPage,
+  registerExports,
+  unnamedCursors,
+  type PlanOptions,
+} from './exports.js';
+import { contentKey, openSpool, type Spool } from './spool.js';
 
 const roomy = { maxEvents: 1e9, maxBytes: 1e12 };
 let spool: Spool;
@@ -21,7 +32,11 @@ function open(): Spool {
 
 /** Appends events with the given dts, ids e1, e2, …; bodies are {"id": …}. */
 function append(dts: string[], start = spool.stats().newestSeq + 1): void {
-  spool.appendGroups([dts.map((dt, i) => ({ eventId: `e${start + i}`, dt, body: JSON.stringify({ id: start + i }) }))], { now: 1000, limits: roomy });
+  const rows = dts.map((dt, i) => {
+    const body = JSON.stringify({ id: start + i });
+    return { eventId: `e${start + i}`, eventMs: Date.parse(`${dt}T00:00:00Z`), dt, body, content: contentKey(body) };
+  });
+  spool.appendGroups([rows], { now: 1000, limits: roomy });
 }
 
 const plan = (overrides: Partial<PlanOptions> = {}) =>
@@ -124,21 +139,50 @@ describe('completeBatch', () => {
 });
 
 describe('pruneDelivered', () => {
-  it('deletes only what every export delivered, and keeps the counters right', () => {
+  it('deletes only what every recorded export delivered, and keeps the counters right', () => {
     open();
+    registerExports(spool, ['a', 'b']);
     append(['2026-03-14', '2026-03-14', '2026-03-14']);
     const bytesPerRow = spool.stats().bytes / 3;
     completeBatch(spool, plan().batches[0]!, { bytes: 1, now: 6 });
-    expect(pruneDelivered(spool, ['a', 'b'], 10)).toBe(0); // b has not started
+    expect(pruneDelivered(spool, 10)).toBe(0); // b has not started
     const pb = plan({ exportName: 'b', maxRowsPerPlan: 2 });
     completeBatch(spool, pb.batches[0]!, { bytes: 1, now: 6 });
-    expect(pruneDelivered(spool, ['a', 'b'], 1)).toBe(2);
+    expect(pruneDelivered(spool, 1)).toBe(2);
     expect(spool.stats()).toMatchObject({ depth: 1, bytes: bytesPerRow, newestSeq: 3 });
-    expect(pruneDelivered(spool, ['a'], 10)).toBe(1);
+    completeBatch(spool, plan({ exportName: 'b' }).batches[0]!, { bytes: 1, now: 7 });
+    expect(pruneDelivered(spool, 10)).toBe(1);
     expect(spool.stats()).toMatchObject({ depth: 0, bytes: 0, newestSeq: 3 });
     // Sequence numbers are never reused after pruning (object names depend on it).
     append(['2026-03-14']);
     expect(spool.stats().newestSeq).toBe(4);
     expect(spool.hasEventId('e1')).toBe(true);
+  });
+
+  it('waits for a recorded cursor that the caller does not name, until it is forgotten', () => {
+    open();
+    registerExports(spool, ['a', 'b']);
+    append(['2026-03-14', '2026-03-15']);
+    for (const batch of plan().batches) completeBatch(spool, batch, { bytes: 1, now: 6 });
+    // A process whose config names only a: b's cursor still holds every event back.
+    registerExports(spool, ['a']);
+    expect(unnamedCursors(spool, ['a'])).toEqual(['b']);
+    expect(pruneDelivered(spool, 10)).toBe(0);
+    const open_ = plan({ exportName: 'b', destination: 'file:///y/' });
+    expect(open_.batches.map((b) => b.row_count)).toEqual([1, 1]);
+    expect(forgetExport(spool, 'nope')).toBe(false);
+    expect(forgetExport(spool, 'b')).toBe(true);
+    expect(spool.db.prepare("SELECT count(*) FROM export_batches WHERE export = 'b'").pluck().get()).toBe(0);
+    expect(unnamedCursors(spool, ['a'])).toEqual([]);
+    expect(pruneDelivered(spool, 10)).toBe(2);
+  });
+});
+
+describe('planExport on a destination another export writes', () => {
+  it('refuses with an error naming both exports instead of a bare constraint failure', () => {
+    open();
+    append(['2026-03-14']);
+    plan();
+    expect(() => plan({ exportName: 'b' })).toThrow(/plan export b: object key dt=2026-03-14\/w-1-1.ndjson.gz at file:\/\/\/x\/ is already recorded by export a/);
   });
 });

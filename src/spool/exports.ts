@@ -3,6 +3,7 @@
  * paged reads of a batch's rows, the commit that marks a batch delivered, and pruning of rows
  * every export has passed. Knows nothing of formats or stores: keys come from the caller.
  */
+import { LogbargeError } from '../errors.js';
 import type { BatchRow, CursorRow } from './sql.js';
 import type { Spool } from './spool.js';
 
@@ -50,6 +51,16 @@ export function planExport(spool: Spool, options: PlanOptions): Plan {
       const ids: number[] = [];
       const add = (dt: string, seqFrom: number, seqTo: number, rows: number): void => {
         const key = options.keyFor({ dt, seqFrom, seqTo });
+        const owner = sql.batchOwner.get(options.destination, key) as string | undefined;
+        if (owner !== undefined) {
+          throw new LogbargeError(
+            'EXPORT_FAILED',
+            `plan export ${options.exportName}: object key ${key} at ${options.destination} is already recorded by export ${owner}`,
+            {
+              hint: `two exports must not write one destination (a query over it would read their events twice); give ${options.exportName} its own destination (see \`logbarge exports\`)`,
+            },
+          );
+        }
         const info = sql.insertBatch.run(
           options.exportName, upTo, dt, seqFrom, seqTo, rows,
           options.destination, options.format, options.compression, key, options.now,
@@ -111,11 +122,51 @@ export function noteExportError(spool: Spool, exportName: string, message: strin
   spool.sql.noteCursorError.run(message, now, exportName);
 }
 
-/** The highest sequence number every export in `exportNames` has delivered (0: nothing to prune). */
-export function pruneFloor(spool: Spool, exportNames: readonly string[]): number {
-  let floor = Number.POSITIVE_INFINITY;
-  for (const name of exportNames) floor = Math.min(floor, spool.sql.readCursor.get(name)?.committed_seq ?? 0);
-  return Number.isFinite(floor) ? floor : 0;
+/**
+ * Records a cursor for each export (starting before the oldest spooled event) unless it has one.
+ * Every process that writes the spool for a config calls it (the daemon, `flush`, `ingest`), so
+ * an export is waited for by pruning from the moment any of them knew it.
+ */
+export function registerExports(spool: Spool, exportNames: readonly string[]): void {
+  spool.db.transaction(() => {
+    for (const name of exportNames) spool.sql.insertCursor.run(name);
+  }).immediate();
+}
+
+/**
+ * The highest sequence number every export recorded in the spool has delivered (0: nothing to
+ * prune). Every recorded cursor counts, named in this process's config or not: a flush with a
+ * config that lacks an export must not delete what that export has not delivered. A cursor is
+ * retired only by forgetExport.
+ */
+export function pruneFloor(spool: Spool): number {
+  return (spool.sql.minCommitted.get() as number | null) ?? 0;
+}
+
+/** Names of every cursor recorded in the spool, in name order. */
+export function recordedCursors(spool: Spool): string[] {
+  return (spool.sql.readCursors.all() as CursorRow[]).map((c) => c.export);
+}
+
+/** Names of the cursors recorded in the spool that `exportNames` does not include. */
+export function unnamedCursors(spool: Spool, exportNames: readonly string[]): string[] {
+  const named = new Set(exportNames);
+  return (spool.sql.readCursors.all() as CursorRow[]).map((c) => c.export).filter((name) => !named.has(name));
+}
+
+/**
+ * Retires an export's cursor and every batch recorded for it, in one transaction, so pruning
+ * stops waiting for it. Returns false when no such cursor is recorded.
+ */
+export function forgetExport(spool: Spool, exportName: string): boolean {
+  return spool.db
+    .transaction((): boolean => {
+      if (spool.sql.readCursor.get(exportName) === undefined) return false;
+      spool.sql.deleteBatchesOf.run(exportName);
+      spool.sql.deleteCursor.run(exportName);
+      return true;
+    })
+    .immediate();
 }
 
 /** Deletes up to `chunk` events at or below `floor` in one short transaction; returns how many. */
@@ -134,11 +185,12 @@ export function pruneStep(spool: Spool, floor: number, chunk: number): number {
 }
 
 /**
- * Deletes every event that all exports in `exportNames` have delivered, in transactions of
- * `chunk` rows; returns how many. An export without a cursor yet holds everything back.
+ * Deletes every event that all recorded exports have delivered, in transactions of `chunk`
+ * rows, and records the delivery for the idempotency window; returns how many.
  */
-export function pruneDelivered(spool: Spool, exportNames: readonly string[], chunk: number): number {
-  const floor = pruneFloor(spool, exportNames);
+export function pruneDelivered(spool: Spool, chunk: number): number {
+  const floor = pruneFloor(spool);
+  spool.noteDelivered(floor);
   let total = 0;
   for (;;) {
     const n = pruneStep(spool, floor, chunk);
@@ -150,6 +202,11 @@ export function pruneDelivered(spool: Spool, exportNames: readonly string[], chu
 /** Per-export figures for status and metrics. */
 export interface ExportState {
   readonly name: string;
+  /** False when the spool holds no cursor for it yet. */
+  readonly recorded: boolean;
+  /** The destination of its newest recorded batch (what an unnamed cursor wrote to), or null. */
+  readonly lastDestination: string | null;
+  readonly plannedSeq: number;
   readonly committedSeq: number;
   readonly pendingRows: number;
   /** Epoch ms when the oldest event this export has not delivered was accepted. */
@@ -178,6 +235,9 @@ export function exportState(spool: Spool, name: string): ExportState {
   const last = sql.lastDone.get(name);
   return {
     name,
+    recorded: cursor !== undefined,
+    lastDestination: (sql.lastDestination.get(name) as string | undefined) ?? null,
+    plannedSeq: cursor?.planned_seq ?? 0,
     committedSeq: committed,
     pendingRows: sql.pendingCount.get(committed) as number,
     oldestPendingAt: (sql.oldestPending.get(committed) as number | undefined) ?? null,

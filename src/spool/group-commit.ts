@@ -86,7 +86,7 @@ export function createGroupCommitter(options: {
 
   return {
     append(rows) {
-      if (rows.length === 0) return Promise.resolve({ accepted: 0, duplicates: 0, duplicateRows: [] });
+      if (rows.length === 0) return Promise.resolve({ accepted: 0, duplicates: 0, duplicateRows: [], conflictRows: [] });
       return new Promise<AppendOutcome>((resolve, reject) => {
         queue.push({ rows, resolve, reject });
         if (!scheduled) {

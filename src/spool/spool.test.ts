@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { createGroupCommitter } from './group-commit.js';
 import { migrate, readMigrations } from './migrate.js';
-import { openSpool, type Spool, type SpoolRow } from './spool.js';
+import { registerExports, pruneDelivered } from './exports.js';
+import { contentKey, keyBytes, openSpool, type Spool, type SpoolRow } from './spool.js';
 
 const dirs: string[] = [];
 function spoolPath(): string {
@@ -17,7 +18,11 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-const row = (id: string, dt = '2026-03-14'): SpoolRow => ({ eventId: id, dt, body: JSON.stringify({ EVENT_ID: id, pad: 'é' }) });
+const eventMs = Date.UTC(2026, 2, 14, 9, 26, 53, 589);
+const row = (id: string, dt = '2026-03-14', extra: { ms?: number; text?: string } = {}): SpoolRow => {
+  const body = JSON.stringify({ EVENT_ID: id, pad: 'é', ...(extra.text === undefined ? {} : { text: extra.text }) });
+  return { eventId: id, eventMs: extra.ms ?? eventMs, dt, body, content: contentKey(body) };
+};
 const roomy = { maxEvents: 1_000_000, maxBytes: 1e12 };
 
 describe('spool', () => {
@@ -53,15 +58,15 @@ describe('spool', () => {
     const s = openSpool({ path: spoolPath() });
     const out = s.appendGroups([[row('a'), row('b'), row('a')], [row('b'), row('c')]], { now: 1000, limits: roomy });
     expect(out).toEqual([
-      { accepted: 2, duplicates: 1, duplicateRows: [2] },
-      { accepted: 1, duplicates: 1, duplicateRows: [0] },
+      { accepted: 2, duplicates: 1, duplicateRows: [2], conflictRows: [] },
+      { accepted: 1, duplicates: 1, duplicateRows: [0], conflictRows: [] },
     ]);
     const stats = s.stats();
     expect(stats.depth).toBe(3);
     expect(stats.bytes).toBe(3 * Buffer.byteLength(row('a').body));
     expect(stats.oldestReceivedAt).toBe(1000);
     expect(stats.newestSeq).toBe(3);
-    expect(s.counters()).toEqual({ depth: stats.depth, bytes: stats.bytes });
+    expect(s.counters()).toEqual({ depth: stats.depth, bytes: stats.bytes, keys: 3 });
     expect(s.hasEventId('c')).toBe(true);
     expect(s.hasEventId('d')).toBe(false);
     s.close();
@@ -70,23 +75,121 @@ describe('spool', () => {
   it('answers full for a group past a limit and stores nothing of it', () => {
     const s = openSpool({ path: spoolPath() });
     const out = s.appendGroups([[row('a'), row('b')], [row('c'), row('d')], [row('e')]], { now: 1, limits: { maxEvents: 3, maxBytes: 1e9 } });
-    expect(out).toEqual([{ accepted: 2, duplicates: 0, duplicateRows: [] }, 'full', { accepted: 1, duplicates: 0, duplicateRows: [] }]);
+    const ok = (accepted: number) => ({ accepted, duplicates: 0, duplicateRows: [], conflictRows: [] });
+    expect(out).toEqual([ok(2), 'full', ok(1)]);
     expect(s.hasEventId('c')).toBe(false);
-    const bytes = Buffer.byteLength(row('x').body);
+    // Remembered keys count against maxBytes too: three events and three keys fill this budget.
+    const bytes = Buffer.byteLength(row('x').body) + keyBytes;
     expect(s.appendGroups([[row('f')]], { now: 1, limits: { maxEvents: 100, maxBytes: 3 * bytes } })).toEqual(['full']);
     expect(s.stats().depth).toBe(3);
+    expect(s.appendGroups([[row('f')]], { now: 1, limits: { maxEvents: 100, maxBytes: 4 * bytes } })).toEqual([ok(1)]);
     s.close();
   });
 
-  it('forgets event ids older than the window, in chunks', () => {
+  it('stores the same EVENT_ID with other content as a conflict, and a repeat of either as a duplicate', () => {
     const s = openSpool({ path: spoolPath() });
-    s.appendGroups([[row('old1'), row('old2'), row('old3')]], { now: 100, limits: roomy });
-    s.appendGroups([[row('new')]], { now: 500, limits: roomy });
-    expect(s.pruneEventIds(200, 2)).toBe(2);
-    expect(s.pruneEventIds(200, 2)).toBe(1);
-    expect(s.pruneEventIds(200, 2)).toBe(0);
+    const a = row('same', '2026-03-14', { text: 'first' });
+    const b = row('same', '2026-03-14', { text: 'second' });
+    const later = row('same', '2026-03-14', { text: 'first', ms: eventMs + 1 });
+    const out = s.appendGroups([[a], [b], [a, b], [later]], { now: 1, limits: roomy });
+    expect(out).toEqual([
+      { accepted: 1, duplicates: 0, duplicateRows: [], conflictRows: [] },
+      { accepted: 1, duplicates: 0, duplicateRows: [], conflictRows: [0] },
+      { accepted: 0, duplicates: 2, duplicateRows: [0, 1], conflictRows: [] },
+      // Another EVENT_TIME is another key: stored, not compared with the others.
+      { accepted: 1, duplicates: 0, duplicateRows: [], conflictRows: [] },
+    ]);
+    const bodies = s.db.prepare('SELECT body FROM events ORDER BY seq').pluck().all();
+    expect(bodies).toEqual([a.body, b.body, later.body]);
+    s.close();
+  });
+
+  it('remembers an undelivered event whatever its age, and forgets it a window after every export delivered it', () => {
+    let wall = Date.UTC(2026, 2, 14);
+    let mono = 0;
+    const clocks = { wall: () => wall, monotonic: () => mono };
+    const day = 86_400_000;
+    const s = openSpool({ path: spoolPath(), clocks });
+    registerExports(s, ['a']);
+    s.appendGroups([[row('old1'), row('old2'), row('old3')]], { now: wall, limits: roomy });
+    // Ten days pass with export a unable to deliver: the ids stay, however old.
+    wall += 10 * day;
+    mono += 10 * day;
+    expect(s.forgetDelivered({ windowMs: 7 * day, limit: 10, wallNow: wall })).toBe(0);
+    expect(s.appendGroups([[row('old1')]], { now: wall, limits: roomy })).toEqual([{ accepted: 0, duplicates: 1, duplicateRows: [0], conflictRows: [] }]);
+    // a delivers all three; pruning records when.
+    s.db.prepare("UPDATE export_cursors SET committed_seq = 3, planned_seq = 3 WHERE export = 'a'").run();
+    expect(pruneDelivered(s, 10)).toBe(3);
+    wall += 6 * day;
+    mono += 6 * day;
+    expect(s.forgetDelivered({ windowMs: 7 * day, limit: 10, wallNow: wall })).toBe(0);
+    expect(s.appendGroups([[row('old2')]], { now: wall, limits: roomy })[0]).toMatchObject({ duplicates: 1 });
+    wall += 1 * day + 1;
+    mono += 1 * day + 1;
+    expect(s.forgetDelivered({ windowMs: 7 * day, limit: 2, wallNow: wall })).toBe(2);
+    expect(s.forgetDelivered({ windowMs: 7 * day, limit: 2, wallNow: wall })).toBe(1);
+    expect(s.forgetDelivered({ windowMs: 7 * day, limit: 2, wallNow: wall })).toBe(0);
+    expect(s.counters().keys).toBe(0);
     expect(s.hasEventId('old1')).toBe(false);
-    expect(s.hasEventId('new')).toBe(true);
+    s.close();
+  });
+
+  it('does not forget early when the wall clock jumps forward while running', () => {
+    let wall = Date.UTC(2026, 2, 14);
+    let mono = 0;
+    const day = 86_400_000;
+    const path = spoolPath();
+    const s = openSpool({ path, clocks: { wall: () => wall, monotonic: () => mono } });
+    registerExports(s, ['a']);
+    s.appendGroups([[row('x')]], { now: wall, limits: roomy });
+    s.db.prepare("UPDATE export_cursors SET committed_seq = 1, planned_seq = 1 WHERE export = 'a'").run();
+    pruneDelivered(s, 10);
+    // An NTP correction moves the wall clock a year ahead; only a minute really passed.
+    wall += 365 * day;
+    mono += 60_000;
+    expect(s.forgetDelivered({ windowMs: 7 * day, limit: 10, wallNow: wall })).toBe(0);
+    expect(s.appendGroups([[row('x')]], { now: wall, limits: roomy })[0]).toMatchObject({ duplicates: 1 });
+    // The saved clock carries over: a process started later counts the wall time since it was saved.
+    s.close();
+    wall += 6 * day;
+    const t = openSpool({ path, clocks: { wall: () => wall, monotonic: () => 0 } });
+    expect(t.forgetDelivered({ windowMs: 7 * day, limit: 10, wallNow: wall })).toBe(0);
+    t.close();
+    wall += 1 * day;
+    const u = openSpool({ path, clocks: { wall: () => wall, monotonic: () => 0 } });
+    expect(u.forgetDelivered({ windowMs: 7 * day, limit: 10, wallNow: wall })).toBe(1);
+    u.close();
+  });
+
+  it('keeps the ids of a pre-000003 spool as duplicates until the old window forgets them', () => {
+    const path = spoolPath();
+    openSpool({ path }).close();
+    const db = new Database(path);
+    db.prepare("INSERT INTO event_ids (event_id, accepted_at) VALUES ('legacy', 1000)").run();
+    db.prepare('UPDATE spool_stats SET keys = keys + 1').run();
+    db.close();
+    const s = openSpool({ path });
+    expect(s.appendGroups([[row('legacy')]], { now: 2000, limits: roomy })[0]).toMatchObject({ accepted: 0, duplicates: 1 });
+    expect(s.forgetDelivered({ windowMs: 5000, limit: 10, wallNow: 3000 })).toBe(0);
+    expect(s.forgetDelivered({ windowMs: 5000, limit: 10, wallNow: 7000 })).toBe(1);
+    expect(s.appendGroups([[row('legacy')]], { now: 8000, limits: roomy })[0]).toMatchObject({ accepted: 1, duplicates: 0 });
+    expect(s.counters().keys).toBe(1);
+    s.close();
+  });
+
+  it('idempotency key bytes: keyBytes covers what one remembered key takes in the file', () => {
+    const path = spoolPath();
+    const s = openSpool({ path });
+    const pages = () => (s.db.pragma('page_count', { simple: true }) as number) * (s.db.pragma('page_size', { simple: true }) as number);
+    const before = pages();
+    const n = 50_000;
+    const insert = s.db.prepare('INSERT INTO event_keys (seq, event_ms, id_hash, content) VALUES (?, ?, ?, ?)');
+    s.db.transaction(() => {
+      for (let i = 1; i <= n; i++) insert.run(i, eventMs + i * 13, (i * 2654435761) % 2 ** 48, contentKey(String(i)));
+    })();
+    const perKey = (pages() - before) / n;
+    expect(perKey).toBeGreaterThan(keyBytes / 3);
+    expect(perKey).toBeLessThanOrEqual(keyBytes);
     s.close();
   });
 
@@ -101,7 +204,7 @@ describe('spool', () => {
     expect(s.hasEventId('big-0')).toBe(false);
     expect(s.db.pragma('integrity_check', { simple: true })).toBe('ok');
     s.db.pragma('max_page_count = 1073741823');
-    expect(s.appendGroups([[row('after')]], { now: 3, limits: roomy })).toEqual([{ accepted: 1, duplicates: 0, duplicateRows: [] }]);
+    expect(s.appendGroups([[row('after')]], { now: 3, limits: roomy })).toEqual([{ accepted: 1, duplicates: 0, duplicateRows: [], conflictRows: [] }]);
     s.close();
   });
 });

@@ -5,42 +5,78 @@
  */
 import { mkdirSync, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { LogbargeError } from '../errors.js';
+import { startSpoolClock, type ClockRecord, type ClockSources, type SpoolClock } from './clock.js';
 import { migrate, readMigrations } from './migrate.js';
 import { prepareStatements, type Statements } from './sql.js';
 
 /** One validated event as the spool stores it. */
 export interface SpoolRow {
-  /** The idempotency key. */
+  /** The EVENT_ID value. */
   readonly eventId: string;
+  /** EVENT_TIME in epoch ms: leads the idempotency key (a producer's retry repeats it). */
+  readonly eventMs: number;
   /** The event's own UTC date, `YYYY-MM-DD`. */
   readonly dt: string;
-  /** Canonical JSON object of the event. */
+  /** What is stored and exported for the event (the canonical JSON object). */
   readonly body: string;
+  /**
+   * 16 bytes identifying the mapped record's content (contentKey): two rows with the same
+   * EVENT_TIME, EVENT_ID and content key are one event, stored once.
+   */
+  readonly content: Buffer;
+}
+
+/** The content key of a mapped record's canonical text: the first 16 bytes of its SHA-256. */
+export function contentKey(text: string): Buffer {
+  return createHash('sha256').update(text, 'utf8').digest().subarray(0, 16);
+}
+
+/** The 48-bit EVENT_ID hash stored with each key (a safe integer; a collision only miscounts a conflict). */
+export function idHash(eventId: string): number {
+  return createHash('sha256').update(eventId, 'utf8').digest().readUIntBE(0, 6);
 }
 
 /** What one group (one request) achieved. */
 export interface AppendOutcome {
+  /** Rows stored (conflicts included). */
   readonly accepted: number;
+  /** Rows already stored with the same EVENT_TIME, EVENT_ID and content: not stored again. */
   readonly duplicates: number;
   /** Positions in the group of the rows that were duplicates. */
   readonly duplicateRows: readonly number[];
+  /** Stored rows whose EVENT_ID was already stored at the same EVENT_TIME with other content. */
+  readonly conflictRows: readonly number[];
 }
 
 /** Capacity limits checked inside the append transaction. */
 export interface SpoolLimits {
   readonly maxEvents: number;
+  /** Event bytes plus remembered idempotency keys at keyBytes each. */
   readonly maxBytes: number;
 }
 
-/** Point-in-time spool figures. */
-export interface SpoolStats {
+/**
+ * Bytes one remembered idempotency key takes in the spool file, for spool.maxBytes: a row of
+ * event_keys and its index entry (measured: about 83 bytes per key inserted in time order, more
+ * after page splits; the "idempotency key bytes" test in spool.test.ts measures it).
+ */
+export const keyBytes = 100;
+
+/** Depth, bytes and remembered keys: one single-row read. */
+export interface SpoolCounters {
   /** Events held (accepted, not yet pruned). */
   readonly depth: number;
   /** UTF-8 bytes of their bodies. */
   readonly bytes: number;
+  /** Idempotency keys remembered (events held, and delivered ones inside the window). */
+  readonly keys: number;
+}
+
+/** Point-in-time spool figures. */
+export interface SpoolStats extends SpoolCounters {
   /** Epoch ms when the oldest held event was accepted, or null when empty. */
   readonly oldestReceivedAt: number | null;
   /** Sequence number of the newest event ever appended (0 when none). */
@@ -56,6 +92,8 @@ export interface OpenSpoolOptions {
   readonly readonly?: boolean;
   /** How long a statement waits for another process's write lock, in ms. */
   readonly busyTimeoutMs?: number;
+  /** Clocks of the spool clock (tests); default Date.now and performance.now. */
+  readonly clocks?: ClockSources;
 }
 
 /** An open spool. */
@@ -72,14 +110,27 @@ export interface Spool {
   appendGroups(groups: readonly (readonly SpoolRow[])[], options: { now: number; limits: SpoolLimits }): (AppendOutcome | 'full')[];
   /** Current figures. */
   stats(): SpoolStats;
-  /** Depth and bytes only: one single-row read, cheap enough after every group commit. */
-  counters(): { depth: number; bytes: number };
-  /** True when an EVENT_ID is remembered (within the idempotency window). */
+  /** Depth, bytes and keys only: one single-row read, cheap enough after every group commit. */
+  counters(): SpoolCounters;
+  /** True when some remembered key has this EVENT_ID. Scans the keys: for tests and diagnostics only. */
   hasEventId(eventId: string): boolean;
   /** Commits a one-row write; throws when the spool cannot be written (disk full, I/O error). */
   probeWrite(now: number): void;
-  /** Forgets up to `limit` EVENT_IDs accepted before `before` (epoch ms); returns how many. */
-  pruneEventIds(before: number, limit: number): number;
+  /** The spool clock now (see clock.ts): what the idempotency window is measured in. */
+  clock(): number;
+  /** Records the spool clock in the file (never moving it backwards), so the next process continues it. */
+  saveClock(): void;
+  /**
+   * Records that every event with seq <= floorSeq has been delivered by every export (the prune
+   * floor), at the spool clock now. Only a floor above the last recorded one is kept.
+   */
+  noteDelivered(floorSeq: number): void;
+  /**
+   * Forgets, in one short transaction, up to `limit` keys of events delivered more than
+   * `windowMs` ago on the spool clock (and legacy event_ids accepted more than `windowMs` ago
+   * by the wall clock `wallNow`); returns how many.
+   */
+  forgetDelivered(options: { windowMs: number; limit: number; wallNow: number }): number;
   /** The underlying connection, for the other spool modules only. */
   readonly db: Database.Database;
   /** The prepared statements, for the other spool modules only. */
@@ -135,41 +186,77 @@ export function openSpool(options: OpenSpoolOptions): Spool {
     db.close();
     throw new LogbargeError('SPOOL_UNAVAILABLE', `open spool ${path}: it has no spool id`);
   }
+  const clock: SpoolClock = startSpoolClock(readClock(sql.clockMeta.get() as string | undefined), options.clocks ?? { wall: Date.now, monotonic: () => performance.now() });
+  // Legacy ids (accepted before migration 000003) are looked up only while any are left.
+  let legacyIds = sql.legacyAny.get() !== undefined;
 
   const append = db.transaction(
     (groups: readonly (readonly SpoolRow[])[], now: number, limits: SpoolLimits): (AppendOutcome | 'full')[] => {
       const current = sql.readStats.get();
       let depth = current?.depth ?? 0;
       let bytes = current?.bytes ?? 0;
+      let keys = current?.keys ?? 0;
       const startDepth = depth;
       const startBytes = bytes;
+      const startKeys = keys;
       const outcomes: (AppendOutcome | 'full')[] = [];
       for (const group of groups) {
         const sizes = group.map((row) => Buffer.byteLength(row.body));
         let groupBytes = 0;
-        for (const size of sizes) groupBytes += size;
-        if (depth + group.length > limits.maxEvents || bytes + groupBytes > limits.maxBytes) {
+        for (const size of sizes) groupBytes += size + keyBytes;
+        if (depth + group.length > limits.maxEvents || bytes + keys * keyBytes + groupBytes > limits.maxBytes) {
           outcomes.push('full');
           continue;
         }
         let accepted = 0;
         const duplicateRows: number[] = [];
+        const conflictRows: number[] = [];
         group.forEach((row, i) => {
-          if (sql.insertEventId.run(row.eventId, now).changes === 0) {
+          const hash = idHash(row.eventId);
+          const known = sql.keysAtTime.all(row.eventMs, hash) as Buffer[];
+          if (known.some((content) => content.equals(row.content)) || (legacyIds && sql.legacyHasId.get(row.eventId) !== undefined)) {
             duplicateRows.push(i);
             return;
           }
-          sql.insertEvent.run(row.dt, now, row.body);
+          if (known.length > 0) conflictRows.push(i);
+          const seq = sql.insertEvent.run(row.dt, now, row.body).lastInsertRowid;
+          sql.insertKey.run(seq, row.eventMs, hash, row.content);
           accepted++;
+          keys++;
           bytes += sizes[i] ?? 0;
         });
         depth += accepted;
-        outcomes.push({ accepted, duplicates: duplicateRows.length, duplicateRows });
+        outcomes.push({ accepted, duplicates: duplicateRows.length, duplicateRows, conflictRows });
       }
       if (depth !== startDepth) sql.addStats.run(depth - startDepth, bytes - startBytes);
+      if (keys !== startKeys) sql.addKeys.run(keys - startKeys);
       return outcomes;
     },
   );
+
+  const forget = db.transaction((windowMs: number, limit: number, wallNow: number): number => {
+    let n = 0;
+    const floor = sql.expiredFloor.get(clock.now() - windowMs) as number | null;
+    if (floor !== null && floor !== undefined) {
+      n = sql.trimKeysChunk.run(floor, limit).changes;
+      if (n < limit) sql.dropMarks.run(floor);
+    }
+    if (n < limit && legacyIds) {
+      const legacy = sql.trimLegacyChunk.run(wallNow - windowMs, limit - n).changes;
+      n += legacy;
+      if (legacy === 0) legacyIds = sql.legacyAny.get() !== undefined;
+    }
+    if (n > 0) sql.addKeys.run(-n);
+    return n;
+  });
+
+  const saveClock = db.transaction(() => {
+    const mine = clock.record();
+    const stored = readClock(sql.clockMeta.get() as string | undefined);
+    // Another process may have advanced it further; keep the larger reading.
+    if (stored !== undefined && stored.clockMs + Math.max(0, mine.wallMs - stored.wallMs) > mine.clockMs) return;
+    sql.writeClock.run(JSON.stringify(mine));
+  });
 
   return {
     path,
@@ -181,7 +268,7 @@ export function openSpool(options: OpenSpoolOptions): Spool {
     },
     counters() {
       const s = sql.readStats.get();
-      return { depth: s?.depth ?? 0, bytes: s?.bytes ?? 0 };
+      return { depth: s?.depth ?? 0, bytes: s?.bytes ?? 0, keys: s?.keys ?? 0 };
     },
     stats() {
       const s = sql.readStats.get();
@@ -189,21 +276,50 @@ export function openSpool(options: OpenSpoolOptions): Spool {
       return {
         depth: s?.depth ?? 0,
         bytes: s?.bytes ?? 0,
+        keys: s?.keys ?? 0,
         oldestReceivedAt: oldest?.received_at ?? null,
         newestSeq: (sql.newestSeq.get() as number | undefined) ?? 0,
       };
     },
     hasEventId(eventId) {
-      return sql.hasEventId.get(eventId) !== undefined;
+      return sql.hasIdHash.get(idHash(eventId)) !== undefined || sql.legacyHasId.get(eventId) !== undefined;
     },
     probeWrite(now) {
       sql.writeProbe.run(new Date(now).toISOString());
     },
-    pruneEventIds(before, limit) {
-      return sql.pruneEventIds.run(before, limit).changes;
+    clock: () => clock.now(),
+    saveClock() {
+      saveClock.immediate();
+    },
+    noteDelivered(floorSeq) {
+      // Read and write without a transaction: a mark never replaces one, and a lower floor than
+      // the newest adds nothing (the newest mark's time is what expires those events anyway).
+      if (floorSeq > ((sql.newestMark.get() as number | null) ?? 0)) sql.insertMark.run(floorSeq, clock.now());
+    },
+    forgetDelivered({ windowMs, limit, wallNow }) {
+      return forget.immediate(windowMs, limit, wallNow);
     },
     close() {
-      if (db.open) db.close();
+      if (!db.open) return;
+      if (!options.readonly) {
+        try {
+          saveClock.immediate();
+        } catch {
+          // Best effort: a lost reading only makes the window longer.
+        }
+      }
+      db.close();
     },
   };
+}
+
+/** Parses the persisted spool clock (spool_meta 'clock'); undefined when absent or unreadable. */
+function readClock(text: string | undefined): ClockRecord | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const value = JSON.parse(text) as Partial<ClockRecord>;
+    return typeof value.clockMs === 'number' && typeof value.wallMs === 'number' ? { clockMs: value.clockMs, wallMs: value.wallMs } : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -7,25 +7,44 @@ import type Database from 'better-sqlite3';
 /** Prepares the spool's statements on an open, migrated database. */
 export function prepareStatements(db: Database.Database) {
   return {
-    insertEventId: db.prepare<[string, number]>(
-      'INSERT INTO event_ids (event_id, accepted_at) VALUES (?, ?) ON CONFLICT (event_id) DO NOTHING',
+    // --- idempotency (000003: event_keys; event_ids is the read-only legacy table) -------------
+    keysAtTime: db.prepare<[number, number], Buffer>(
+      'SELECT content FROM event_keys INDEXED BY event_keys_by_time WHERE event_ms = ? AND id_hash = ?',
+    ).pluck(),
+    insertKey: db.prepare<[number | bigint, number, number, Buffer]>(
+      'INSERT INTO event_keys (seq, event_ms, id_hash, content) VALUES (?, ?, ?, ?)',
     ),
+    legacyHasId: db.prepare<[string], number>('SELECT 1 FROM event_ids WHERE event_id = ?').pluck(),
+    legacyAny: db.prepare<[], number>('SELECT 1 FROM event_ids LIMIT 1').pluck(),
     insertEvent: db.prepare<[string, number, string]>(
       'INSERT INTO events (dt, received_at, body) VALUES (?, ?, ?)',
     ),
-    readStats: db.prepare<[], { depth: number; bytes: number }>('SELECT depth, bytes FROM spool_stats WHERE id = 1'),
+    readStats: db.prepare<[], { depth: number; bytes: number; keys: number }>('SELECT depth, bytes, keys FROM spool_stats WHERE id = 1'),
     addStats: db.prepare<[number, number]>(
       'UPDATE spool_stats SET depth = depth + ?, bytes = bytes + ? WHERE id = 1',
     ),
+    addKeys: db.prepare<[number]>('UPDATE spool_stats SET keys = keys + ? WHERE id = 1'),
     oldestEvent: db.prepare<[], { seq: number; received_at: number }>(
       'SELECT seq, received_at FROM events ORDER BY seq LIMIT 1',
     ),
     newestSeq: db.prepare<[], number | null>("SELECT seq FROM sqlite_sequence WHERE name = 'events'").pluck(),
-    hasEventId: db.prepare<[string], number>('SELECT 1 FROM event_ids WHERE event_id = ?').pluck(),
-    pruneEventIds: db.prepare<[number, number]>(
+    // Diagnostics and tests only: id_hash has no index of its own, so this scans event_keys.
+    hasIdHash: db.prepare<[number], number>('SELECT 1 FROM event_keys WHERE id_hash = ? LIMIT 1').pluck(),
+    newestMark: db.prepare<[], number | null>('SELECT max(floor_seq) FROM delivery_marks').pluck(),
+    insertMark: db.prepare<[number, number]>('INSERT INTO delivery_marks (floor_seq, at_clock) VALUES (?, ?) ON CONFLICT (floor_seq) DO NOTHING'),
+    expiredFloor: db.prepare<[number], number | null>('SELECT max(floor_seq) FROM delivery_marks WHERE at_clock <= ?').pluck(),
+    dropMarks: db.prepare<[number]>('DELETE FROM delivery_marks WHERE floor_seq < ?'),
+    trimKeysChunk: db.prepare<[number, number]>(
+      'DELETE FROM event_keys WHERE seq IN (SELECT seq FROM event_keys WHERE seq <= ? ORDER BY seq LIMIT ?)',
+    ),
+    trimLegacyChunk: db.prepare<[number, number]>(
       'DELETE FROM event_ids WHERE event_id IN (SELECT event_id FROM event_ids WHERE accepted_at < ? ORDER BY accepted_at LIMIT ?)',
     ),
-    countEventIds: db.prepare<[], number>('SELECT count(*) FROM event_ids').pluck(),
+    countKeys: db.prepare<[], number>('SELECT (SELECT count(*) FROM event_keys) + (SELECT count(*) FROM event_ids)').pluck(),
+    clockMeta: db.prepare<[], string>("SELECT value FROM spool_meta WHERE key = 'clock'").pluck(),
+    writeClock: db.prepare<[string]>(
+      "INSERT INTO spool_meta (key, value) VALUES ('clock', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    ),
     readMeta: db.prepare<[string], string>('SELECT value FROM spool_meta WHERE key = ?').pluck(),
     writeProbe: db.prepare<[string]>(
       "INSERT INTO spool_meta (key, value) VALUES ('write_probe', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -39,6 +58,9 @@ export function prepareStatements(db: Database.Database) {
     insertCursor: db.prepare<[string]>(
       'INSERT INTO export_cursors (export, committed_seq, planned_seq) VALUES (?, 0, 0) ON CONFLICT (export) DO NOTHING',
     ),
+    minCommitted: db.prepare<[], number | null>('SELECT min(committed_seq) FROM export_cursors').pluck(),
+    deleteCursor: db.prepare<[string]>('DELETE FROM export_cursors WHERE export = ?'),
+    deleteBatchesOf: db.prepare<[string]>('DELETE FROM export_batches WHERE export = ?'),
     setPlanned: db.prepare<[number, string]>('UPDATE export_cursors SET planned_seq = ? WHERE export = ?'),
     commitPlan: db.prepare<[number, string, number]>(
       'UPDATE export_cursors SET committed_seq = planned_seq, last_success = ?, last_error = NULL, last_error_at = NULL WHERE export = ? AND planned_seq = ?',
@@ -61,6 +83,8 @@ export function prepareStatements(db: Database.Database) {
       `INSERT INTO export_batches (export, plan_to, dt, seq_from, seq_to, row_count, destination, format, compression, object_key, state, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'planned', ?)`,
     ),
+    lastDestination: db.prepare<[string], string>('SELECT destination FROM export_batches WHERE export = ? ORDER BY id DESC LIMIT 1').pluck(),
+    batchOwner: db.prepare<[string, string], string>('SELECT export FROM export_batches WHERE destination = ? AND object_key = ?').pluck(),
     openBatches: db.prepare<[string], BatchRow>(
       "SELECT * FROM export_batches WHERE export = ? AND state = 'planned' ORDER BY id",
     ),

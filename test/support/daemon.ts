@@ -121,7 +121,7 @@ export async function startTestDaemon(
     },
     snapshot() {
       const s = daemon.spool.stats();
-      return { depth: s.depth, bytes: s.bytes, newestSeq: s.newestSeq, eventIds: daemon.spool.sql.countEventIds.get() as number };
+      return { depth: s.depth, bytes: s.bytes, newestSeq: s.newestSeq, eventIds: s.keys };
     },
     async stop() {
       await daemon.stop();
