@@ -3,10 +3,10 @@
  * bad inputs that must each get their 4xx and leave the spool exactly as it was.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { event, startTestDaemon, type TestDaemon } from './support/daemon.js';
 import { within } from './support/export-check.js';
+import { parseResponses, postHead, rawConnection } from './support/raw-http.js';
 
 const key = 'test-key-0123456789abcdef';
 const auth = { 'x-api-key': key };
@@ -304,10 +304,7 @@ describe('backpressure', () => {
       const connection = rawConnection(port);
       // The last one keeps its connection open, so a second request can follow it during the drain.
       const close = i === 5 ? '' : 'Connection: close\r\n';
-      connection.socket.write(
-        `POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
-          `Expect: 100-continue\r\n${close}\r\n${body.slice(0, 50)}`,
-      );
+      connection.socket.write(postHead(Buffer.byteLength(body), `Expect: 100-continue\r\n${close}`) + body.slice(0, 50));
       return { ...connection, rest: body.slice(50) };
     });
     await within(10_000, 'the server to answer 100 Continue to all six requests', Promise.all(inflight.map((f) => f.firstAnswer)));
@@ -318,7 +315,7 @@ describe('backpressure', () => {
     // A request that starts after the drain began, pipelined behind the last admitted one.
     const lateBody = JSON.stringify(event());
     for (const [i, f] of inflight.entries()) {
-      const next = i === 5 ? `POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(lateBody)}\r\nConnection: close\r\n\r\n${lateBody}` : '';
+      const next = i === 5 ? postHead(Buffer.byteLength(lateBody), 'Connection: close\r\n') + lateBody : '';
       f.socket.write(f.rest + next);
     }
     const answers = (await within(20_000, 'the six connections to be answered and closed', Promise.all(inflight.map((f) => f.closed)))).map(parseResponses);
@@ -343,41 +340,6 @@ describe('backpressure', () => {
     await d.stop();
   });
 });
-
-/** A raw TCP connection to the server, recording everything it answers. */
-function rawConnection(port: number) {
-  const socket = connect(port, '127.0.0.1');
-  socket.setEncoding('utf8');
-  let wire = '';
-  socket.on('data', (c: string) => (wire += c));
-  socket.on('error', () => undefined);
-  return {
-    socket,
-    wire: () => wire,
-    /** Resolves on the first bytes the server writes. */
-    firstAnswer: new Promise<void>((resolve) => socket.once('data', () => resolve())),
-    /** Resolves with everything the server wrote, once the connection is closed. */
-    closed: new Promise<string>((resolve) => socket.on('close', () => resolve(wire))),
-  };
-}
-
-/** Splits what a server wrote on one connection into its responses (1xx included); bodies need Content-Length. */
-function parseResponses(wire: string): { status: number; headers: Record<string, string>; body: string }[] {
-  const responses: { status: number; headers: Record<string, string>; body: string }[] = [];
-  let rest = wire;
-  while (rest.length > 0) {
-    const end = rest.indexOf('\r\n\r\n');
-    if (end < 0) throw new Error(`parse responses: no end of head in ${JSON.stringify(rest)}`);
-    const [statusLine = '', ...lines] = rest.slice(0, end).split('\r\n');
-    const status = /^HTTP\/1\.1 (\d{3}) /.exec(statusLine)?.[1];
-    if (!status) throw new Error(`parse responses: bad status line ${JSON.stringify(statusLine)}`);
-    const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
-    const length = Number(headers['content-length'] ?? 0);
-    responses.push({ status: Number(status), headers, body: rest.slice(end + 4, end + 4 + length) });
-    rest = rest.slice(end + 4 + length);
-  }
-  return responses;
-}
 
 describe('startup', () => {
   it('refuses a non-loopback bind without an API key', async () => {
