@@ -8,6 +8,7 @@ import { request as httpsRequest } from 'node:https';
 import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { createLogger } from '../src/log.js';
+import { openSpool } from '../src/spool/spool.js';
 import { event, startTestDaemon } from './support/daemon.js';
 import { within } from './support/export-check.js';
 import { parseResponses, postHead, rawConnection } from './support/raw-http.js';
@@ -121,6 +122,29 @@ describe('slow clients', () => {
       expect(d.snapshot().depth).toBe(2); // the two finished requests; nothing of the slow ones
     } finally {
       for (const c of [...open, idle]) c.socket.destroy();
+      await d.stop();
+    }
+  });
+
+  // Regression: http.Server#close() also stops node's sweep, so during the drain nothing cut a slow
+  // client off, and its connection held up server.close() and the final export cycle indefinitely.
+  it('are cut off with 408 during the drain too, so they cannot hold up the final cycle', async () => {
+    const d = await startTestDaemon({ server: { requestTimeoutMs: 1000 } });
+    const port = Number(new URL(d.url).port);
+    expect((await d.post([event(), event()])).status).toBe(202);
+    const slow = rawConnection(port);
+    slow.socket.write(`${postHead(100_000, 'Expect: 100-continue\r\n')}[`);
+    const timer = setInterval(() => slow.socket.writable && slow.socket.write(' '), 100);
+    void slow.closed.then(() => clearInterval(timer));
+    try {
+      await within(10_000, 'the slow request to reach the handler (100 Continue)', slow.firstAnswer);
+      await within(10_000, 'the drain to finish while a slow client is connected', d.daemon.stop());
+      expect(await slow.closed).toBe(`HTTP/1.1 100 Continue\r\n\r\n${timedOut}`);
+      const reopened = openSpool({ path: d.config.spool.path, readonly: true });
+      expect(reopened.stats().depth).toBe(0); // the final cycle ran and delivered both events
+      reopened.close();
+    } finally {
+      slow.socket.destroy();
       await d.stop();
     }
   });
