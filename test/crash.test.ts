@@ -2,10 +2,10 @@
  * kill -9 right after a 202: every acknowledged event is in the spool when it is reopened.
  *
  * These tests prove ordering: a 202 is sent only after the spool transaction holding the request's
- * events has committed, so nothing acknowledged is lost when the PROCESS dies. They do not prove
- * power-loss durability: kill -9 leaves the OS page cache alone, so a committed transaction
- * survives it with or without an fsync. Only spool.synchronous = FULL (an fsync per commit)
- * covers power loss, and no test here can show that.
+ * events has committed (the write-lock case pins that order), so nothing acknowledged is lost when
+ * the PROCESS dies (the kill cases). They do not prove power-loss durability: kill -9 leaves the OS
+ * page cache alone, so a committed transaction survives it with or without an fsync. Only
+ * spool.synchronous = FULL (an fsync per commit) covers power loss, and no test here can show that.
  */
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
