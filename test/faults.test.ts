@@ -8,7 +8,10 @@ import { request as httpsRequest } from 'node:https';
 import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { createLogger } from '../src/log.js';
+import { openSpool } from '../src/spool/spool.js';
 import { event, startTestDaemon } from './support/daemon.js';
+import { within } from './support/export-check.js';
+import { parseResponses, postHead, rawConnection } from './support/raw-http.js';
 
 const tlsDir = new URL('./fixtures/tls/', import.meta.url).pathname;
 
@@ -50,23 +53,21 @@ describe('spool disk full', () => {
 });
 
 describe('slow clients', () => {
-  it('do not block other clients, and are cut off after requestTimeoutMs', async () => {
+  // node:http enforces server.requestTimeoutMs (and headersTimeout, the same value up to 60 s) in a
+  // sweep that server.ts runs every second. For each request still unfinished, the sweep writes
+  // this answer and closes the connection, or only closes it when a response to that request has
+  // already started; every response of this server is written whole, so that never applies here.
+  const timedOut = 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n';
+
+  it('do not block other clients, and are cut off with 408 after requestTimeoutMs', async () => {
     const d = await startTestDaemon({ server: { requestTimeoutMs: 1000 } });
     const port = Number(new URL(d.url).port);
     const slow = Array.from({ length: 20 }, () => {
-      const socket = connect(port, '127.0.0.1');
-      socket.write('POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n[');
-      const timer = setInterval(() => socket.writable && socket.write(' '), 100);
-      const closed = new Promise<string>((resolve) => {
-        let answer = '';
-        socket.on('data', (c) => (answer += c.toString()));
-        socket.on('close', () => {
-          clearInterval(timer);
-          resolve(answer);
-        });
-        socket.on('error', () => undefined);
-      });
-      return { socket, closed };
+      const c = rawConnection(port);
+      c.socket.write(`${postHead(100_000)}[`);
+      const timer = setInterval(() => c.socket.writable && c.socket.write(' '), 100);
+      void c.closed.then(() => clearInterval(timer));
+      return c;
     });
     try {
       let fastDone = 0;
@@ -78,11 +79,72 @@ describe('slow clients', () => {
         fastDone++;
       }
       expect(slowClosedFirst).toBe(0); // every fast request finished while all 20 slow ones were still open
-      const answers = await slowClosed; // bounded by requestTimeoutMs (the server's own timer)
-      for (const a of answers) expect(a).toMatch(/^HTTP\/1\.1 408|^$/);
+      const answers = await within(10_000, 'the server to cut off the 20 slow clients', slowClosed);
+      expect(answers).toEqual(Array.from({ length: 20 }, () => timedOut));
       expect(d.snapshot().depth).toBe(20);
     } finally {
       for (const s of slow) s.socket.destroy();
+      await d.stop();
+    }
+  });
+
+  it('get exactly one 408, after any earlier answer, in every state of an unfinished request', async () => {
+    const key = 'slow-client-key';
+    const d = await startTestDaemon({ server: { requestTimeoutMs: 1000, apiKeys: [key] } });
+    const port = Number(new URL(d.url).port);
+    const authed = `x-api-key: ${key}\r\n`;
+    const done = [event(), event()].map((e) => JSON.stringify(e));
+    const states: { name: string; first: string; trickle?: string; statuses: number[] }[] = [
+      { name: 'connected, nothing sent', first: '', statuses: [408] },
+      { name: 'headers trickling', first: 'POST /v1/events HTTP/1.1\r\nHost: x\r\n', trickle: 'X-Slow: 1\r\n', statuses: [408] },
+      { name: 'body trickling', first: `${postHead(100_000, authed)}[`, trickle: ' ', statuses: [408] },
+      { name: 'chunked body trickling', first: 'POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n' + `${authed}\r\n1\r\n[\r\n`, trickle: '1\r\n \r\n', statuses: [408] },
+      { name: 'body trickling after 100 Continue', first: `${postHead(100_000, `${authed}Expect: 100-continue\r\n`)}[`, trickle: ' ', statuses: [100, 408] },
+      { name: 'body trickling after an early 401', first: `${postHead(100_000, 'x-api-key: wrong\r\n')}[`, trickle: ' ', statuses: [401, 408] },
+      { name: 'second request on a kept-alive connection, body trickling', first: postHead(Buffer.byteLength(done[0]!), authed) + done[0] + `${postHead(100_000, authed)}[`, trickle: ' ', statuses: [202, 408] },
+    ];
+    const open = states.map((s) => {
+      const c = rawConnection(port);
+      c.socket.write(s.first);
+      const timer = s.trickle ? setInterval(() => c.socket.writable && c.socket.write(s.trickle!), 100) : undefined;
+      void c.closed.then(() => clearInterval(timer));
+      return c;
+    });
+    // A kept-alive connection whose request finished is not a slow request: no 408 for it.
+    const idle = rawConnection(port);
+    idle.socket.write(postHead(Buffer.byteLength(done[1]!), authed) + done[1]);
+    try {
+      const answers = await within(10_000, 'the server to cut off every slow request', Promise.all(open.map((c) => c.closed)));
+      const seen = answers.map((wire, i) => ({ name: states[i]!.name, statuses: parseResponses(wire).map((r) => r.status), endsWith408: wire.endsWith(timedOut) }));
+      expect(seen).toEqual(states.map((s) => ({ name: s.name, statuses: s.statuses, endsWith408: true })));
+      expect(idle.socket.closed).toBe(false);
+      expect(parseResponses(idle.wire()).map((r) => r.status)).toEqual([202]);
+      expect(d.snapshot().depth).toBe(2); // the two finished requests; nothing of the slow ones
+    } finally {
+      for (const c of [...open, idle]) c.socket.destroy();
+      await d.stop();
+    }
+  });
+
+  // Regression: http.Server#close() also stops node's sweep, so during the drain nothing cut a slow
+  // client off, and its connection held up server.close() and the final export cycle indefinitely.
+  it('are cut off with 408 during the drain too, so they cannot hold up the final cycle', async () => {
+    const d = await startTestDaemon({ server: { requestTimeoutMs: 1000 } });
+    const port = Number(new URL(d.url).port);
+    expect((await d.post([event(), event()])).status).toBe(202);
+    const slow = rawConnection(port);
+    slow.socket.write(`${postHead(100_000, 'Expect: 100-continue\r\n')}[`);
+    const timer = setInterval(() => slow.socket.writable && slow.socket.write(' '), 100);
+    void slow.closed.then(() => clearInterval(timer));
+    try {
+      await within(10_000, 'the slow request to reach the handler (100 Continue)', slow.firstAnswer);
+      await within(10_000, 'the drain to finish while a slow client is connected', d.daemon.stop());
+      expect(await slow.closed).toBe(`HTTP/1.1 100 Continue\r\n\r\n${timedOut}`);
+      const reopened = openSpool({ path: d.config.spool.path, readonly: true });
+      expect(reopened.stats().depth).toBe(0); // the final cycle ran and delivered both events
+      reopened.close();
+    } finally {
+      slow.socket.destroy();
       await d.stop();
     }
   });

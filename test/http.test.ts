@@ -5,6 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gzipSync } from 'node:zlib';
 import { event, startTestDaemon, type TestDaemon } from './support/daemon.js';
+import { within } from './support/export-check.js';
+import { parseResponses, postHead, rawConnection } from './support/raw-http.js';
 
 const key = 'test-key-0123456789abcdef';
 const auth = { 'x-api-key': key };
@@ -291,34 +293,38 @@ describe('backpressure', () => {
     }
   });
 
-  it('drains on stop: in-flight requests finish, new ones get 503, the final cycle delivers everything', async () => {
+  it('drains on stop: admitted requests finish, a request that starts during the drain gets 503, the final cycle delivers everything', async () => {
     const d = await startTestDaemon();
-    const { request } = await import('node:http');
-    // Five requests whose bodies are half sent when the drain starts.
-    const inflight = Array.from({ length: 5 }, () => {
-      const body = JSON.stringify([event(), event()]);
-      const req = request(`${d.url}/v1/events`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-      });
-      const answer = new Promise<{ status: number; body: any }>((resolve, reject) => {
-        req.on('response', (res) => {
-          let text = '';
-          res.setEncoding('utf8').on('data', (c: string) => (text += c)).on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
-        });
-        req.on('error', reject);
-      });
-      req.write(body.slice(0, 50));
-      return { req, rest: body.slice(50), answer };
+    const port = Number(new URL(d.url).port);
+    // Six requests whose bodies are half sent when the drain starts. Each sends
+    // `Expect: 100-continue`: node:http writes "100 Continue" and then calls the handler, which
+    // decides admission before its first await, so a 100 on the wire means the request is admitted.
+    const bodies = Array.from({ length: 6 }, () => JSON.stringify([event(), event()]));
+    const inflight = bodies.map((body, i) => {
+      const connection = rawConnection(port);
+      // The last one keeps its connection open, so a second request can follow it during the drain.
+      const close = i === 5 ? '' : 'Connection: close\r\n';
+      connection.socket.write(postHead(Buffer.byteLength(body), `Expect: 100-continue\r\n${close}`) + body.slice(0, 50));
+      return { ...connection, rest: body.slice(50) };
     });
-    await new Promise((r) => setTimeout(r, 100));
+    await within(10_000, 'the server to answer 100 Continue to all six requests', Promise.all(inflight.map((f) => f.firstAnswer)));
+    for (const f of inflight) expect(f.wire()).toBe('HTTP/1.1 100 Continue\r\n\r\n');
+
     const stopping = d.daemon.stop();
     await expect(d.post(event())).rejects.toThrow(); // the listener is closed: no new connections
-    for (const f of inflight) f.req.end(f.rest);
-    const answers = await Promise.all(inflight.map((f) => f.answer));
-    expect(answers.map((a) => a.status)).toEqual([202, 202, 202, 202, 202]);
-    const acknowledged = answers.reduce((n, a) => n + a.body.accepted, 0);
-    expect(acknowledged).toBe(10);
+    // A request that starts after the drain began, pipelined behind the last admitted one.
+    const lateBody = JSON.stringify(event());
+    for (const [i, f] of inflight.entries()) {
+      const next = i === 5 ? postHead(Buffer.byteLength(lateBody), 'Connection: close\r\n') + lateBody : '';
+      f.socket.write(f.rest + next);
+    }
+    const answers = (await within(20_000, 'the six connections to be answered and closed', Promise.all(inflight.map((f) => f.closed)))).map(parseResponses);
+    expect(answers.map((a) => a.map((r) => r.status))).toEqual([...Array.from({ length: 5 }, () => [100, 202]), [100, 202, 503]]);
+    for (const a of answers) expect(JSON.parse(a[1]!.body)).toEqual({ accepted: 2, duplicates: 0 });
+    const refused = answers[5]![2]!;
+    expect(refused.headers['retry-after']).toBe('5');
+    expect(JSON.parse(refused.body).error).toMatch(/shutting down/);
+
     await stopping;
     const { openSpool } = await import('../src/spool/spool.js');
     const reopened = openSpool({ path: d.config.spool.path, readonly: true });
@@ -328,7 +334,9 @@ describe('backpressure', () => {
     const { readFiles } = await import('./support/duckdb.js');
     const root = `${d.dir}/exports`;
     const files = readdirSync(root, { recursive: true }).map(String).filter((f) => f.endsWith('.parquet'));
-    expect((await readFiles(files.map((f) => ({ path: `${root}/${f}`, format: 'parquet' })))).length).toBe(acknowledged);
+    const exported = (await readFiles(files.map((f) => ({ path: `${root}/${f}`, format: 'parquet' })))).map((r) => r.EVENT_ID as string);
+    const acknowledged = bodies.flatMap((b) => (JSON.parse(b) as { EVENT_ID: string }[]).map((e) => e.EVENT_ID));
+    expect(exported.sort()).toEqual(acknowledged.sort()); // every admitted event once; the refused one is not there
     await d.stop();
   });
 });

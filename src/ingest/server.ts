@@ -6,7 +6,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { readFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import { Server as NetServer, type AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { isCode, describeError, LogbargeError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
@@ -53,7 +53,7 @@ export interface IngestServer {
   readonly server: Server;
   /** Starts listening; resolves with the bound address. */
   listen(): Promise<AddressInfo>;
-  /** Stops accepting connections and waits for in-flight requests to finish. */
+  /** Stops accepting connections and waits for in-flight requests to finish; requestTimeoutMs still cuts off slow ones. */
   close(): Promise<void>;
 }
 
@@ -263,7 +263,13 @@ export function createIngestServer(deps: IngestServerDeps): IngestServer {
     },
     close() {
       return new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        // http.Server#close() also stops the sweep that enforces requestTimeout and headersTimeout,
+        // which would let a slow client hold the drain open indefinitely. net.Server#close() only
+        // stops accepting; once the last connection is gone, http.Server#close() stops the sweep.
+        NetServer.prototype.close.call(server, () => {
+          server.close();
+          resolve();
+        });
         server.closeIdleConnections();
       });
     },

@@ -117,7 +117,7 @@ export async function startTestDaemon(
         payload = gzipSync(payload);
         headers['content-encoding'] = 'gzip';
       }
-      return request('/v1/events', { method: 'POST', headers, body: payload as BodyInit });
+      return request('/v1/events', { method: 'POST', headers, body: payload });
     },
     snapshot() {
       const s = daemon.spool.stats();

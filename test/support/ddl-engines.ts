@@ -186,9 +186,15 @@ export async function readAsSnowflake(ddlText: string, ctx: ProofContext): Promi
       throw new Error(`proof: no translation for FILE FORMAT TYPE = ${type}`);
     }
   }
-  // NULL_IF turns these strings into NULL (after the enclosing quotes are removed).
-  const nulled = type === 'CSV' ? columns : columns.map((c) => ({ ...c, nullIf: c.duckType === 'VARCHAR' ? nullIf : [] }));
-  const inner = nulled.map((c) => ('nullIf' in c && c.nullIf.length ? `CASE WHEN ${ident(c.name)} IN (${c.nullIf.map(sql).join(', ')}) THEN NULL ELSE ${ident(c.name)} END AS ${ident(c.name)}` : ident(c.name))).join(', ');
+  // NULL_IF turns these strings in VARCHAR columns into NULL (after the enclosing quotes are
+  // removed); for CSV, csvSelect passes them to read_csv as nullstr instead.
+  const nullValues = (duckType: string): readonly string[] => (type !== 'CSV' && duckType === 'VARCHAR' ? nullIf : []);
+  const inner = columns
+    .map((c) => {
+      const values = nullValues(c.duckType);
+      return values.length ? `CASE WHEN ${ident(c.name)} IN (${values.map(sql).join(', ')}) THEN NULL ELSE ${ident(c.name)} END AS ${ident(c.name)}` : ident(c.name);
+    })
+    .join(', ');
   return duck([`SELECT ${renderList(columns)}, "__dt" FROM (SELECT ${inner}, "__dt" FROM (${perFile.join(' UNION ALL ')}))`]);
 }
 
