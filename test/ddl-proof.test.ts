@@ -151,9 +151,16 @@ describe('generated DDL reads the files it describes', () => {
     work.remove();
   });
 
-  it('has samples that exercise the dialect: unicode, commas, quotes, line breaks, empty vs NULL, a literal \\N', () => {
+  it('has samples that exercise the dialect: unicode, commas, quotes, CR / LF / CRLF, NUL, empty vs NULL, a literal \\N', () => {
     const values = main.sent.flatMap((s) => Object.values(s.expected));
-    for (const probe of ['日本語 🚀', 'a,b,c', 'say "hi"', 'line1\nline2\r\nline3', '', null, '\\N', '\\']) expect(values).toContain(probe);
+    const probes = [
+      '日本語 🚀', '\u{1F600}', 'a,b,c', 'say "hi"', 'line1\nline2\r\nline3', 'a\rb', '\r', 'ends with cr\r', '\r\n', 'lone\nlf',
+      'nul\u0000byte', '\u0000', 'ls\u2028ps\u2029', ' leading', 'trailing ', '', null, '\\N', '\\',
+    ];
+    for (const probe of probes) expect(values).toContain(probe);
+    // Athena's CSV proof runs on `clean`: NUL and U+2028/U+2029 must reach it too.
+    const cleanValues = clean.sent.flatMap((s) => Object.values(s.expected));
+    for (const probe of ['nul\u0000byte', 'ls\u2028ps\u2029', '\u{1F600}']) expect(cleanValues).toContain(probe);
     expect(literalNullMarkers(main).length).toBeGreaterThan(0);
     expect(literalNullMarkers(clean).length).toBeGreaterThan(0);
   });
