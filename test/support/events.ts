@@ -60,6 +60,19 @@ export function samples(n: number, idPrefix = `s-${process.pid}-${Date.now()}`):
   });
 }
 
+/** A plain event at epoch ms `ms` and the canonical row expected back. */
+export function sampleAt(ms: number, id: string): Sample {
+  const sent = { ORGANIZATION_ID: 'org-at', EVENT_ID: id, EVENT_TIME: new Date(ms).toISOString(), EVENT_TYPE: 'user_login' };
+  const expected: Record<string, string | number | null> = Object.fromEntries(columnNames.map((c) => [c, null]));
+  Object.assign(expected, sent);
+  const iso = new Date(ms).toISOString();
+  expected.EVENT_TIME = `${iso.slice(0, 10)} ${iso.slice(11, 23)}`;
+  expected.EVENT_DATE = iso.slice(0, 10);
+  expected.EVENT_MONTH = `${iso.slice(0, 7)}-01`;
+  expected.EVENT_YEAR = Number(iso.slice(0, 4));
+  return { sent, expected };
+}
+
 /** Rows keyed by EVENT_ID, failing on a duplicate id. */
 export function byEventId(rows: readonly Record<string, unknown>[]): Map<string, Record<string, unknown>> {
   const map = new Map<string, Record<string, unknown>>();
