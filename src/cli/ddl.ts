@@ -34,7 +34,6 @@ export interface IamOptions extends DdlOptions {
   readonly verifyExtras?: boolean;
 }
 
-
 /** The config and the export a ddl subcommand works on: `--export NAME`, else the first. */
 function selectExport(command: string, options: DdlOptions): { config: Config; exportConfig: ExportConfig } {
   const config = commandConfig(options, { keepUnsetPlaceholders: true });

@@ -60,7 +60,10 @@ function columnList(columns: readonly Column[], type: (c: Column) => string): st
   return columns.map((c) => `  \`${c.name.toLowerCase()}\` ${type(c)}`).join(',\n');
 }
 
-const dayMs = 86_400_000;
+/** Whole days that `maxAheadMs` reaches into past the receive time. */
+function aheadDays(maxAheadMs: number): number {
+  return Math.ceil(maxAheadMs / 86_400_000);
+}
 
 /**
  * The end of the dt projection range: NOW, plus the days `maxAheadMs` reaches into, since ingest
@@ -68,7 +71,7 @@ const dayMs = 86_400_000;
  * to the query time, which is never earlier than an event's receive time).
  */
 export function projectionEnd(maxAheadMs: number): string {
-  const days = Math.ceil(maxAheadMs / dayMs);
+  const days = aheadDays(maxAheadMs);
   return days === 0 ? 'NOW' : `NOW+${days}DAYS`;
 }
 
@@ -144,7 +147,7 @@ export function generateAthenaDdl({ schema, exportConfig, options }: AthenaDdlIn
   const minDate = minEventDate(options.eventTime.min);
 
   const out: string[] = [...headerLines('--', 'Athena DDL', schema, exportConfig)];
-  const days = Math.ceil(options.eventTime.maxAheadMs / dayMs);
+  const days = aheadDays(options.eventTime.maxAheadMs);
   const ahead = days === 0 ? 'today' : `${days} day${days === 1 ? '' : 's'} after today (ingest.eventTime.maxAheadMs)`;
   out.push(`-- Partition projection finds dt=YYYY-MM-DD/ folders from ${startDate} to ${ahead}: no crawler or MSCK REPAIR.`);
   if (startDate > minDate) {

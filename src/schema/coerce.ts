@@ -120,7 +120,7 @@ export function parseTimestamp(value: unknown, range?: TimeRange): Coerced<numbe
   const minute = Number(m[5]);
   const second = m[6] === undefined ? 0 : Number(m[6]);
   const leapSecond = second === 60;
-  const millis = m[7] === undefined || leapSecond ? 0 : Number(m[7].slice(0, 3).padEnd(3, '0'));
+  const millis = m[7] === undefined ? 0 : Number(m[7].slice(0, 3).padEnd(3, '0'));
   if (month < 1 || month > 12) return problem(`${quote(value)} has month ${m[2]}`);
   if (day < 1 || day > daysInMonth(year, month)) return problem(`${quote(value)} has no day ${m[3]}`);
   if (hour > 23 || minute > 59 || second > 60) return problem(`${quote(value)} has an invalid time of day`);
@@ -133,7 +133,7 @@ export function parseTimestamp(value: unknown, range?: TimeRange): Coerced<numbe
   }
   const local = new Date(0);
   local.setUTCFullYear(year, month - 1, day);
-  // A leap second becomes the last millisecond of its minute: no engine stores second 60.
+  // A leap second (any fraction of it) becomes the last millisecond of its minute, :59.999.
   local.setUTCHours(hour, minute, leapSecond ? 59 : second, leapSecond ? 999 : millis);
   const ms = local.getTime() - offsetMinutes * 60_000;
   if (leapSecond) {
