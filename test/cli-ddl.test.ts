@@ -33,7 +33,11 @@ describe('logbarge ddl', () => {
     expect(r.status).toBe(0);
     const config = parseConfig(raw, { env: {}, source: 'test' });
     expect(r.stdout).toBe(
-      generateAthenaDdl({ schema: loadSchema(), exportConfig: config.exports[0]!, options: { table: 'airkit_audit_event', database: 'logbarge', startDate: '2026-01-01' } }),
+      generateAthenaDdl({
+        schema: loadSchema(),
+        exportConfig: config.exports[0]!,
+        options: { table: 'airkit_audit_event', database: 'logbarge', startDate: '2026-01-01', eventTime: config.ingest.eventTime },
+      }),
     );
   });
 
@@ -42,7 +46,16 @@ describe('logbarge ddl', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('CREATE EXTERNAL TABLE IF NOT EXISTS audit.events_raw (');
     expect(r.stdout).toContain('CREATE OR REPLACE VIEW audit.events AS');
-    expect(r.stdout).toMatch(/'projection\.dt\.range' = '\d{4}-01-01,NOW'/);
+    // Default start: the date of ingest.eventTime.min; end: as far ahead as maxAheadMs reaches.
+    expect(r.stdout).toContain("'projection.dt.range' = '2000-01-01,NOW+1DAYS'");
+  });
+
+  it('generates the projection range from ingest.eventTime', () => {
+    const path = writeConfig(temp.dir, { ...raw, ingest: { eventTime: { min: '2010-06-30T23:00:00-05:00', maxAheadMs: 3 * 86_400_000 } } }, 'event-time.json');
+    const r = runCli(['ddl', 'athena', '-c', path]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("'projection.dt.range' = '2010-07-01,NOW+3DAYS'");
+    expect(r.stdout).toContain('folders from 2010-07-01 to 3 days after today (ingest.eventTime.maxAheadMs)');
   });
 
   it('prints the Snowflake DDL', () => {

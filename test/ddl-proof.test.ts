@@ -15,7 +15,7 @@ import { startTestDaemon, tempDir, type TestDaemon } from './support/daemon.js';
 import { readAsAthena, readAsSnowflake, type ProofContext } from './support/ddl-engines.js';
 import { parseSnowflakeDdl } from './support/ddl-parse.js';
 import { openCsvLine, type Row } from './support/ddl-read.js';
-import { byEventId, columnNames, samples, type Sample } from './support/events.js';
+import { byEventId, columnNames, sampleAt, samples, type Sample } from './support/events.js';
 import { openTestStore, startS3Server, type S3TestServer } from './support/s3.js';
 
 type Engine = 'athena' | 'snowflake';
@@ -48,6 +48,12 @@ interface Run {
   readonly contexts: Map<string, ProofContext>;
 }
 
+/** When the proof's events are sent: what Athena's NOW stands for in the proof. */
+const proofNow = Date.now();
+const today = new Date(proofNow);
+/** The first instant of tomorrow (UTC): accepted, since it is at most a day after any receive time today. */
+const tomorrow = Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate() + 1);
+
 async function produce(server: S3TestServer, root: string, folder: string, exports: typeof exportsUnderTest, sent: Sample[]): Promise<Run> {
   const daemon = await startTestDaemon(
     { s3: server.s3Config(), exports: exports.map((e) => ({ ...e, destination: `s3://${bucket}/${folder}/${e.name}/` })) },
@@ -77,7 +83,7 @@ async function produce(server: S3TestServer, root: string, folder: string, expor
       const verifyKeys = listed.filter((o) => o.key.startsWith('_verify/')).map((o) => o.key);
       expect(files.length).toBeGreaterThan(0);
       expect(verifyKeys.length).toBeGreaterThan(0);
-      contexts.set(e.name, { destination, files, verifyKeys, workDir });
+      contexts.set(e.name, { destination, files, verifyKeys, workDir, now: proofNow });
     } finally {
       store.close();
     }
@@ -88,7 +94,11 @@ async function produce(server: S3TestServer, root: string, folder: string, expor
 function ddlFor(engine: Engine, run: Run, name: string): string {
   const exportConfig = run.daemon.config.exports.find((e) => e.name === name)!;
   return engine === 'athena'
-    ? generateAthenaDdl({ schema, exportConfig, options: { table: 'airkit_audit_event', database: 'logbarge', startDate: '2025-01-01' } })
+    ? generateAthenaDdl({
+        schema,
+        exportConfig,
+        options: { table: 'airkit_audit_event', database: 'logbarge', startDate: '2025-01-01', eventTime: run.daemon.config.ingest.eventTime },
+      })
     : generateSnowflakeDdl({ schema, exportConfig, options: { table: 'AIRKIT_AUDIT_EVENT', integration: 'LOGBARGE_S3' } });
 }
 
@@ -139,7 +149,8 @@ describe('generated DDL reads the files it describes', () => {
   beforeAll(async () => {
     server = await startS3Server();
     await server.createBucket(bucket);
-    main = await produce(server, work.dir, 'all', exportsUnderTest, samples(40));
+    // One event dated tomorrow: ingest accepts it (ingest.eventTime.maxAheadMs), so the projection must reach it.
+    main = await produce(server, work.dir, 'all', exportsUnderTest, [...samples(40), sampleAt(tomorrow, `ahead-${process.pid}`)]);
     // Athena's CSV reader is line-based; its proof runs on events without line breaks in values.
     const withoutLineBreaks = samples(40, `clean-${process.pid}`).filter((s) => !Object.values(s.expected).some((v) => typeof v === 'string' && /[\r\n]/.test(v)));
     clean = await produce(server, work.dir, 'clean', csvExports, withoutLineBreaks);
@@ -151,9 +162,16 @@ describe('generated DDL reads the files it describes', () => {
     work.remove();
   });
 
-  it('has samples that exercise the dialect: unicode, commas, quotes, line breaks, empty vs NULL, a literal \\N', () => {
+  it('has samples that exercise the dialect: unicode, commas, quotes, CR / LF / CRLF, NUL, empty vs NULL, a literal \\N', () => {
     const values = main.sent.flatMap((s) => Object.values(s.expected));
-    for (const probe of ['日本語 🚀', 'a,b,c', 'say "hi"', 'line1\nline2\r\nline3', '', null, '\\N', '\\']) expect(values).toContain(probe);
+    const probes = [
+      '日本語 🚀', '\u{1F600}', 'a,b,c', 'say "hi"', 'line1\nline2\r\nline3', 'a\rb', '\r', 'ends with cr\r', '\r\n', 'lone\nlf',
+      'nul\u0000byte', '\u0000', 'ls\u2028ps\u2029', ' leading', 'trailing ', '', null, '\\N', '\\',
+    ];
+    for (const probe of probes) expect(values).toContain(probe);
+    // Athena's CSV proof runs on `clean`: NUL and U+2028/U+2029 must reach it too.
+    const cleanValues = clean.sent.flatMap((s) => Object.values(s.expected));
+    for (const probe of ['nul\u0000byte', 'ls\u2028ps\u2029', '\u{1F600}']) expect(cleanValues).toContain(probe);
     expect(literalNullMarkers(main).length).toBeGreaterThan(0);
     expect(literalNullMarkers(clean).length).toBeGreaterThan(0);
   });
@@ -195,7 +213,8 @@ describe('generated DDL reads the files it describes', () => {
     { engine: 'athena', name: 'pq-zstd', what: 'int column declared string', from: '`event_year` int', to: '`event_year` string', reason: /event_year is INTEGER in the Parquet file but the DDL declares it as VARCHAR/ },
     { engine: 'athena', name: 'pq-snappy', what: 'timestamp column declared date', from: '`event_time` timestamp', to: '`event_time` date', reason: /event_time is TIMESTAMP_MS .* DATE/ },
     { engine: 'athena', name: 'pq-zstd', what: 'LOCATION elsewhere', from: "LOCATION 's3://proof-bucket/all/pq-zstd/'", to: "LOCATION 's3://proof-bucket/all/'", reason: /LOCATION/ },
-    { engine: 'athena', name: 'pq-zstd', what: 'projection starting after old events', from: "'2025-01-01,NOW'", to: "'2026-01-01,NOW'", reason: /before the projected range start/ },
+    { engine: 'athena', name: 'pq-zstd', what: 'projection starting after old events', from: "'2025-01-01,NOW+1DAYS'", to: "'2026-01-01,NOW+1DAYS'", reason: /before the projected range start/ },
+    { engine: 'athena', name: 'nd-gzip', what: 'projection ending today, before an accepted event dated tomorrow', from: "'2025-01-01,NOW+1DAYS'", to: "'2025-01-01,NOW'", reason: /after the projected range end NOW/ },
     { engine: 'athena', name: 'nd-gzip', what: 'int column declared string', from: '`event_year` int', to: '`event_year` string', reason: /mismatch/ },
     { engine: 'athena', name: 'nd-none', what: 'case-sensitive JSON keys', from: "'case.insensitive' = 'true'", to: "'case.insensitive' = 'false'", reason: /EVENT_ID null appears twice/ },
     { engine: 'athena', name: 'csv-gzip', run: 'clean', what: 'view without the NULL mapping of one column', from: `NULLIF("deploy_id", '\\N') AS "deploy_id"`, to: '"deploy_id" AS "deploy_id"', reason: /mismatch/ },

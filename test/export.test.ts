@@ -4,7 +4,7 @@
  * types: every accepted event exactly once, every value as sent, the Parquet types as promised.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openTestStore, startS3Server, type S3TestServer } from './support/s3.js';
 import { startTestDaemon, tempDir, type TestDaemon } from './support/daemon.js';
@@ -96,6 +96,13 @@ describe('export to S3', () => {
     for (const s of sent) perDate.set(s.expected.EVENT_DATE as string, (perDate.get(s.expected.EVENT_DATE as string) ?? 0) + 1);
     const expectedObjects = [...perDate.values()].reduce((n, c) => n + Math.ceil(c / (e.maxRowsPerFile ?? 1_000_000)), 0);
     expect(objects).toHaveLength(expectedObjects);
+  });
+
+  it('csv: quotes a value holding CR or NUL, as docs/formats.md says', async () => {
+    const dir = join(work.dir, 'csv-quoting');
+    mkdirSync(dir, { recursive: true });
+    const text = (await download(server, bucket, 'airkit/csv-none/', dir)).map((o) => readFileSync(o.path, 'utf8')).join('');
+    for (const quoted of ['"a\rb"', ',"\r",', '"ends with cr\r"', '"\r\n"', '"nul\u0000byte"', ',"\u0000",']) expect(text).toContain(quoted);
   });
 
   it('writes the Parquet types of DESIGN.md', async () => {

@@ -214,6 +214,28 @@ describe('POST /v1/events', () => {
     ]);
   });
 
+  it('answers 400 naming EVENT_TIME when it looks like epoch seconds or microseconds, and stores nothing', async () => {
+    const before = d.snapshot();
+    const a = await d.post([event(), event({ EVENT_TIME: 1710408413 }), event({ EVENT_TIME: 1710408413589000 }), event({ EVENT_TIME: '2999-01-01T00:00:00Z' })], { headers: auth });
+    expect(a.status).toBe(400);
+    expect(a.body.details).toEqual([
+      {
+        index: 1,
+        field: 'EVENT_TIME',
+        message:
+          '1710408413 (epoch milliseconds) is 1970-01-20T19:06:48.413Z, before ingest.eventTime.min 2000-01-01T00:00:00.000Z; ' +
+          'it looks like epoch seconds (1710408413 s = 2024-03-14T09:26:53.000Z)',
+      },
+      {
+        index: 2,
+        field: 'EVENT_TIME',
+        message: expect.stringMatching(/^1710408413589000 \(epoch milliseconds\) is beyond year 9999, later than now \+ ingest\.eventTime\.maxAheadMs \(.*\); it looks like epoch microseconds \(1710408413589000 µs = 2024-03-14T09:26:53\.589Z\)$/),
+      },
+      { index: 3, field: 'EVENT_TIME', message: expect.stringMatching(/^"2999-01-01T00:00:00Z" is 2999-01-01T00:00:00\.000Z, later than now \+ ingest\.eventTime\.maxAheadMs/) },
+    ]);
+    expect(d.snapshot()).toEqual(before);
+  });
+
   it('refuses POST /v1/flush without the API key', async () => {
     expect((await d.request('/v1/flush', { method: 'POST' })).status).toBe(401);
     expect((await d.request('/v1/flush', { method: 'POST', headers: { 'x-api-key': 'wrong' } })).status).toBe(401);

@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { duckdbTypes, rowGroupSize } from '../export/encoders/parquet.js';
 import { createPreparer } from '../ingest/prepare.js';
+import { defaultEventTime } from '../config/schema.js';
 import { loadSchema } from '../schema/schema.js';
 import { benchEvents } from './fixtures.js';
 
@@ -23,7 +24,7 @@ const schema = loadSchema();
 try {
   const ndjson = join(dir, 'rows.ndjson');
   const out = createWriteStream(ndjson);
-  const preparer = createPreparer(schema, { strictEventTypes: false, unknownFields: 'drop', maxStringLength: 4096, organizationId: null });
+  const preparer = createPreparer(schema, { strictEventTypes: false, unknownFields: 'drop', maxStringLength: 4096, organizationId: null, eventTime: defaultEventTime });
   for (let i = 0; i < rows; i += 10_000) {
     const page = preparer.prepare(benchEvents(Math.min(10_000, rows - i), i, values.seed)).rows.map((r) => r.body).join('\n');
     if (!out.write(`${page}\n`)) await once(out, 'drain');

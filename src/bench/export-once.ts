@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { createExporter } from '../app/exporter.js';
 import { parseConfig } from '../config/load.js';
 import { createPreparer } from '../ingest/prepare.js';
+import { defaultEventTime } from '../config/schema.js';
 import { createLogger } from '../log.js';
 import { pino } from 'pino';
 import { createMetrics } from '../metrics.js';
@@ -40,7 +41,7 @@ const credentials = { accessKeyId: 'bench', secretAccessKey: 'bench' };
 /** Fills a spool at `path` with `rows` events (run in a child, so its memory is not counted). */
 function fill(path: string): void {
   const spool = openSpool({ path, synchronous: 'NORMAL' });
-  const preparer = createPreparer(loadSchema(), { strictEventTypes: false, unknownFields: 'drop', maxStringLength: 4096, organizationId: null });
+  const preparer = createPreparer(loadSchema(), { strictEventTypes: false, unknownFields: 'drop', maxStringLength: 4096, organizationId: null, eventTime: defaultEventTime });
   for (let i = 0; i < rows; i += 10_000) {
     const prepared = preparer.prepare(benchEvents(Math.min(10_000, rows - i), i));
     spool.appendGroups([prepared.rows], { now: Date.now(), limits: { maxEvents: 1e9, maxBytes: 1e13 } });

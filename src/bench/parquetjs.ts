@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createPreparer } from '../ingest/prepare.js';
+import { defaultEventTime } from '../config/schema.js';
 import { loadSchema } from '../schema/schema.js';
 import { benchEvents } from './fixtures.js';
 
@@ -29,7 +30,7 @@ const schema = loadSchema();
 const types = { VARCHAR: 'UTF8', NUMBER: 'INT32', DATE: 'DATE', TIMESTAMPNTZ: 'TIMESTAMP_MILLIS' } as const;
 try {
   const fields = Object.fromEntries(schema.columns.map((c) => [c.name, { type: types[c.type], optional: true, compression: 'SNAPPY' }]));
-  const preparer = createPreparer(schema, { strictEventTypes: false, unknownFields: 'drop', maxStringLength: 4096, organizationId: null });
+  const preparer = createPreparer(schema, { strictEventTypes: false, unknownFields: 'drop', maxStringLength: 4096, organizationId: null, eventTime: defaultEventTime });
   const bodies: string[] = [];
   for (let i = 0; i < rows; i += 10_000) bodies.push(...preparer.prepare(benchEvents(Math.min(10_000, rows - i), i, values.seed)).rows.map((r) => r.body));
   const path = join(dir, 'out.parquet');

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { createPreparer } from '../ingest/prepare.js';
+import { defaultEventTime } from '../config/schema.js';
 import { loadSchema } from '../schema/schema.js';
 import { createGroupCommitter } from '../spool/group-commit.js';
 import { migrate } from '../spool/migrate.js';
@@ -22,7 +23,7 @@ const rows = Number(values.rows);
 const dir = mkdtempSync(join(tmpdir(), 'logbarge-spoolbench-'));
 const path = join(dir, 'spool.db');
 
-const preparer = createPreparer(loadSchema(), { strictEventTypes: false, unknownFields: 'drop', maxStringLength: 4096, organizationId: null });
+const preparer = createPreparer(loadSchema(), { strictEventTypes: false, unknownFields: 'drop', maxStringLength: 4096, organizationId: null, eventTime: defaultEventTime });
 const data: SpoolRow[] = [];
 for (let i = 0; i < rows; i += 10_000) data.push(...preparer.prepare(benchEvents(Math.min(10_000, rows - i), i, values.seed)).rows);
 

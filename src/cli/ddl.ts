@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import type { Config, ExportConfig } from '../config/schema.js';
-import { generateAthenaDdl } from '../ddl/athena.js';
+import { generateAthenaDdl, minEventDate } from '../ddl/athena.js';
 import { generateIamPolicy, policyText } from '../ddl/iam.js';
 import { generateSnowflakeDdl } from '../ddl/snowflake.js';
 import { loadSchema } from '../schema/schema.js';
@@ -34,11 +34,6 @@ export interface IamOptions extends DdlOptions {
   readonly verifyExtras?: boolean;
 }
 
-/** The first of January of last year (UTC): partition projection then covers a year of late events. */
-export function defaultStartDate(now: Date = new Date()): string {
-  return `${now.getUTCFullYear() - 1}-01-01`;
-}
-
 /** The config and the export a ddl subcommand works on: `--export NAME`, else the first. */
 function selectExport(command: string, options: DdlOptions): { config: Config; exportConfig: ExportConfig } {
   const config = commandConfig(options, { keepUnsetPlaceholders: true });
@@ -51,15 +46,18 @@ function selectExport(command: string, options: DdlOptions): { config: Config; e
 
 /** Prints the Athena DDL. */
 export function athenaCommand(options: AthenaOptions): void {
-  const { exportConfig } = selectExport('athena', options);
+  const { config, exportConfig } = selectExport('athena', options);
   const schema = loadSchema();
+  const eventTime = config.ingest.eventTime;
   const text = generateAthenaDdl({
     schema,
     exportConfig,
     options: {
       table: options.table ?? schema.name,
       database: options.database ?? 'logbarge',
-      startDate: options.startDate ?? defaultStartDate(),
+      // The oldest dt= folder ingest can create, so every accepted event is in the table.
+      startDate: options.startDate ?? minEventDate(eventTime.min),
+      eventTime,
     },
   });
   process.stdout.write(text);
@@ -116,12 +114,13 @@ Examples:
     .option('--export <name>', exportHelp)
     .option('--table <name>', 'table name (default: airkit_audit_event; for CSV the view, over <name>_raw)')
     .option('--database <name>', 'database, created if missing (default: logbarge)')
-    .option('--start-date <YYYY-MM-DD>', 'first dt partition to project (default: January 1st of last year)')
+    .option('--start-date <YYYY-MM-DD>', 'first dt partition to project (default: the date of ingest.eventTime.min)')
     .addHelpText(
       'after',
       `
 Events dated before --start-date are not visible; widen the range later with
-ALTER TABLE … SET TBLPROPERTIES ('projection.dt.range' = '2020-01-01,NOW').
+ALTER TABLE … SET TBLPROPERTIES ('projection.dt.range' = '2020-01-01,NOW+1DAYS').
+The range ends as many days after NOW as ingest.eventTime.maxAheadMs reaches.
 Exit codes: 0 ok, 2 bad option, unknown export or a destination that is not s3://.
 
 Examples:

@@ -17,6 +17,7 @@ describe('config defaults', () => {
     ]);
     expect(c.writerId).toBe('my-host');
     expect(c.s3).toEqual({ region: null, endpoint: null, forcePathStyle: false, serverSideEncryption: null, kmsKeyId: null, storageClass: null });
+    expect(c.ingest.eventTime).toEqual({ min: '2000-01-01T00:00:00Z', maxAheadMs: 86_400_000 });
   });
 
   it('reads the DESIGN.md example config', () => {
@@ -82,6 +83,10 @@ describe('config errors name the bad field', () => {
     [{ server: { apiKeys: ['${NOT_SET}'] } }, 'server.apiKeys[0]: environment variable NOT_SET is not set'],
     [{ s3: { serverSideEncryption: 'kms' } }, 's3.serverSideEncryption'],
     [{ log: { level: 'loud' } }, 'log.level'],
+    [{ ingest: { eventTime: { min: '2000-01-01' } } }, 'ingest.eventTime.min: must be an ISO-8601 timestamp, e.g. 2000-01-01T00:00:00Z'],
+    [{ ingest: { eventTime: { min: '2000-02-30T00:00:00Z' } } }, 'ingest.eventTime.min: must be an ISO-8601 timestamp'],
+    [{ ingest: { eventTime: { maxAheadMs: -1 } } }, 'ingest.eventTime.maxAheadMs'],
+    [{ ingest: { eventTime: { maxAhead: '1 day' } } }, 'ingest.eventTime.maxAhead: unknown key'],
   ])('%j → %s', (raw, message) => {
     expect(() => parse(raw)).toThrow(message);
   });

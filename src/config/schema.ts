@@ -5,12 +5,19 @@
 import { z } from 'zod';
 import { resolve as resolvePath } from 'node:path';
 import cron from 'node-cron';
+import { isProblem, parseTimestamp } from '../schema/coerce.js';
 
 /** Default size limit of one request body, before and after gunzip: 5 MiB, API Gateway's own cap is 10 MiB. */
 const defaultMaxBodyBytes = 5 * 1024 * 1024;
 
 /** Default spool byte budget (sum of canonical event sizes): 4 GiB, about 7 million typical events. */
 const defaultSpoolMaxBytes = 4 * 1024 ** 3;
+
+/**
+ * Default plausible EVENT_TIME range: from 2000 (older "times" are almost always epoch seconds
+ * read as milliseconds) to one day past the receive time (room for senders' clock skew).
+ */
+export const defaultEventTime = { min: '2000-01-01T00:00:00Z', maxAheadMs: 86_400_000 } as const;
 
 const nullableString = (description: string) =>
   z.string().min(1).nullable().default(null).describe(description);
@@ -119,6 +126,26 @@ const ingestSchema = z
     organizationId: nullableString(
       'ORGANIZATION_ID for Okta System Log events; when null it is taken from the EventBridge source `aws.partner/okta.com/<org>/…`.',
     ),
+    eventTime: z
+      .strictObject({
+        min: z
+          .string()
+          .refine((text) => !isProblem(parseTimestamp(text)), 'must be an ISO-8601 timestamp, e.g. 2000-01-01T00:00:00Z')
+          .default(defaultEventTime.min)
+          .describe(
+            'Earliest accepted EVENT_TIME (ISO-8601; no zone is UTC). An earlier time makes the record invalid, with a hint when a number looks like epoch seconds. Lower it to load older events.',
+          ),
+        maxAheadMs: z
+          .number()
+          .int()
+          .min(0)
+          .default(defaultEventTime.maxAheadMs)
+          .describe(
+            'How far past the receive time an EVENT_TIME may be, in milliseconds; a later time makes the record invalid. `logbarge ddl athena` projects dt= partitions as far ahead.',
+          ),
+      })
+      .prefault({})
+      .describe('Plausible event times: applies to EVENT_TIME and every other TIMESTAMPNTZ column.'),
   })
   .prefault({})
   .describe('Validation of incoming events.');

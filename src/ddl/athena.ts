@@ -9,7 +9,8 @@
  */
 import type { ExportConfig } from '../config/schema.js';
 import type { Column, ColumnType, Schema } from '../schema/schema.js';
-import { checkDate, checkIdentifier, headerLines, s3Location } from './common.js';
+import { dateParts, isProblem, parseTimestamp } from '../schema/coerce.js';
+import { checkDate, checkIdentifier, ddlError, headerLines, s3Location } from './common.js';
 
 /** Athena (Hive DDL) column type of each schema type. */
 export const athenaTypes: Readonly<Record<ColumnType, string>> = {
@@ -33,8 +34,10 @@ export interface AthenaDdlOptions {
   readonly table: string;
   /** Database (created if missing). */
   readonly database: string;
-  /** First `dt` partition, `YYYY-MM-DD`; partition projection ranges from it to NOW. */
+  /** First `dt` partition, `YYYY-MM-DD`; partition projection ranges from it to NOW (+ eventTime.maxAheadMs). */
   readonly startDate: string;
+  /** The `ingest.eventTime` config: the event times ingest accepts, so the dt= folders that can exist. */
+  readonly eventTime: { readonly min: string; readonly maxAheadMs: number };
 }
 
 /** Inputs of generateAthenaDdl. */
@@ -57,12 +60,34 @@ function columnList(columns: readonly Column[], type: (c: Column) => string): st
   return columns.map((c) => `  \`${c.name.toLowerCase()}\` ${type(c)}`).join(',\n');
 }
 
-function projectionProperties(location: string, startDate: string): string[] {
+/** Whole days that `maxAheadMs` reaches into past the receive time. */
+function aheadDays(maxAheadMs: number): number {
+  return Math.ceil(maxAheadMs / 86_400_000);
+}
+
+/**
+ * The end of the dt projection range: NOW, plus the days `maxAheadMs` reaches into, since ingest
+ * accepts event times up to that far past the receive time (Athena takes `NOW+<n>DAYS` relative
+ * to the query time, which is never earlier than an event's receive time).
+ */
+export function projectionEnd(maxAheadMs: number): string {
+  const days = aheadDays(maxAheadMs);
+  return days === 0 ? 'NOW' : `NOW+${days}DAYS`;
+}
+
+/** The UTC date (`YYYY-MM-DD`) of `ingest.eventTime.min`: the oldest dt= folder ingest can create. */
+export function minEventDate(min: string): string {
+  const ms = parseTimestamp(min);
+  if (isProblem(ms)) throw ddlError(action, `ingest.eventTime.min ${ms.problem}`, 'set it to an ISO-8601 timestamp, e.g. 2000-01-01T00:00:00Z');
+  return dateParts(ms).date;
+}
+
+function projectionProperties(location: string, range: string): string[] {
   return [
     `  'projection.enabled' = 'true',`,
     `  'projection.dt.type' = 'date',`,
     `  'projection.dt.format' = 'yyyy-MM-dd',`,
-    `  'projection.dt.range' = '${startDate},NOW',`,
+    `  'projection.dt.range' = '${range}',`,
     `  'projection.dt.interval' = '1',`,
     `  'projection.dt.interval.unit' = 'DAYS',`,
     `  'storage.location.template' = '${location}dt=\${dt}/'`,
@@ -118,8 +143,20 @@ export function generateAthenaDdl({ schema, exportConfig, options }: AthenaDdlIn
   const isCsv = exportConfig.format === 'csv';
   const tableName = `${database}.${isCsv ? `${table}_raw` : table}`;
 
+  const end = projectionEnd(options.eventTime.maxAheadMs);
+  const minDate = minEventDate(options.eventTime.min);
+
   const out: string[] = [...headerLines('--', 'Athena DDL', schema, exportConfig)];
-  out.push(`-- Partition projection finds dt=YYYY-MM-DD/ folders from ${startDate} to today: no crawler or MSCK REPAIR.`);
+  const days = aheadDays(options.eventTime.maxAheadMs);
+  const ahead = days === 0 ? 'today' : `${days} day${days === 1 ? '' : 's'} after today (ingest.eventTime.maxAheadMs)`;
+  out.push(`-- Partition projection finds dt=YYYY-MM-DD/ folders from ${startDate} to ${ahead}: no crawler or MSCK REPAIR.`);
+  if (startDate > minDate) {
+    out.push(
+      `-- Ingest accepts events dated from ${minDate} (ingest.eventTime.min); those dated before ${startDate} are in S3`,
+      `-- but not in this table until the range starts earlier: ALTER TABLE ${tableName} SET TBLPROPERTIES`,
+      `-- ('projection.dt.range' = '${minDate},${end}');`,
+    );
+  }
   if (exportConfig.format !== 'parquet' && exportConfig.compression === 'gzip') {
     out.push('-- Athena decompresses the objects by their lowercase .gz extension.');
   }
@@ -134,7 +171,7 @@ export function generateAthenaDdl({ schema, exportConfig, options }: AthenaDdlIn
     `LOCATION '${location.url}'`,
     'TBLPROPERTIES (',
     ...(isCsv ? [`  'skip.header.line.count' = '1',`] : []),
-    ...projectionProperties(location.url, startDate),
+    ...projectionProperties(location.url, `${startDate},${end}`),
     ');',
   );
   if (isCsv) out.push('', viewSql(schema, `${database}.${table}`, tableName));

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/load.js';
 import { isCode } from '../errors.js';
 import { columnTypes, loadSchema } from '../schema/schema.js';
-import { athenaTypes, generateAthenaDdl } from './athena.js';
+import { athenaTypes, generateAthenaDdl, minEventDate, projectionEnd } from './athena.js';
 import { checkDate, dataObjectPattern } from './common.js';
 import { generateIamPolicy } from './iam.js';
 import { generateSnowflakeDdl, snowflakeTypes } from './snowflake.js';
@@ -18,7 +18,8 @@ function exportOf(exp: Record<string, unknown>, s3: Record<string, unknown> = {}
   return { exportConfig: config.exports[0]!, s3: config.s3 };
 }
 
-const athena = { table: 'airkit_audit_event', database: 'logbarge', startDate: '2026-01-01' };
+const eventTime = { min: '2000-01-01T00:00:00Z', maxAheadMs: 86_400_000 };
+const athena = { table: 'airkit_audit_event', database: 'logbarge', startDate: '2026-01-01', eventTime };
 const snowflake = { table: 'AIRKIT_AUDIT_EVENT', integration: 'LOGBARGE_S3' };
 
 describe('type mappings', () => {
@@ -27,6 +28,39 @@ describe('type mappings', () => {
       expect(athenaTypes[t]).toBeTruthy();
       expect(snowflakeTypes[t]).toBeTruthy();
     }
+  });
+});
+
+describe('Athena partition projection covers every dt= folder ingest can create', () => {
+  it.each<[number, string]>([
+    [0, 'NOW'],
+    [1, 'NOW+1DAYS'],
+    [86_400_000, 'NOW+1DAYS'],
+    [86_400_001, 'NOW+2DAYS'],
+    [36 * 3_600_000, 'NOW+2DAYS'],
+    [7 * 86_400_000, 'NOW+7DAYS'],
+  ])('maxAheadMs %d → range end %s', (maxAheadMs, end) => {
+    expect(projectionEnd(maxAheadMs)).toBe(end);
+    const { exportConfig } = exportOf({ destination: 's3://audit-bucket/airkit/' });
+    const ddl = generateAthenaDdl({ schema, exportConfig, options: { ...athena, eventTime: { ...eventTime, maxAheadMs } } });
+    expect(ddl).toContain(`'projection.dt.range' = '2026-01-01,${end}',`);
+  });
+
+  it.each([
+    ['2000-01-01T00:00:00Z', '2000-01-01'],
+    ['2015-06-30T23:30:00-02:00', '2015-07-01'],
+    ['2015-06-30 23:30:00', '2015-06-30'],
+  ])('the oldest folder of ingest.eventTime.min %s is dt=%s', (min, date) => {
+    expect(minEventDate(min)).toBe(date);
+  });
+
+  it('says which accepted events a start date after ingest.eventTime.min leaves out, and how to widen', () => {
+    const { exportConfig } = exportOf({ destination: 's3://audit-bucket/airkit/' });
+    const later = generateAthenaDdl({ schema, exportConfig, options: athena });
+    expect(later).toContain('-- Ingest accepts events dated from 2000-01-01 (ingest.eventTime.min); those dated before 2026-01-01 are in S3');
+    expect(later).toContain("-- ('projection.dt.range' = '2000-01-01,NOW+1DAYS');");
+    const same = generateAthenaDdl({ schema, exportConfig, options: { ...athena, startDate: '2000-01-01' } });
+    expect(same).not.toContain('Ingest accepts events dated from');
   });
 });
 

@@ -35,7 +35,14 @@ const text = [
 const cases = [
   ...text.map((c) => ({
     file: `athena-${c.file}.sql`,
-    generate: () => generateAthenaDdl({ schema, exportConfig: configWith(c.exp).exports[0]!, options: { table: 'airkit_audit_event', database: 'logbarge', startDate: '2026-01-01' } }),
+    generate: () => {
+      const config = configWith(c.exp);
+      return generateAthenaDdl({
+        schema,
+        exportConfig: config.exports[0]!,
+        options: { table: 'airkit_audit_event', database: 'logbarge', startDate: '2026-01-01', eventTime: config.ingest.eventTime },
+      });
+    },
   })),
   ...text.map((c) => ({
     file: `snowflake-${c.file}.sql`,

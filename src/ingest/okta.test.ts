@@ -11,6 +11,7 @@ import {
 } from './okta.js';
 import { contentKey } from '../spool/spool.js';
 import { createPreparer, type PrepareOptions } from './prepare.js';
+import { defaultEventTime } from '../config/schema.js';
 
 const schema = loadSchema();
 
@@ -173,6 +174,8 @@ describe('Okta fixtures through createPreparer', () => {
     unknownFields: 'reject',
     maxStringLength: 1024,
     organizationId: 'airkit-org-1',
+    eventTime: defaultEventTime,
+    now: () => Date.UTC(2026, 5, 1),
   };
 
   /** The canonical body: all 29 columns in schema order, null unless given. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadSchema } from '../schema/schema.js';
+import { defaultEventTime } from '../config/schema.js';
 import { contentKey } from '../spool/spool.js';
 import { createPreparer, maxErrors, type PrepareOptions } from './prepare.js';
 
@@ -9,6 +10,8 @@ const defaults: PrepareOptions = {
   unknownFields: 'drop',
   maxStringLength: 32,
   organizationId: null,
+  eventTime: defaultEventTime,
+  now: () => Date.UTC(2026, 5, 1),
 };
 
 function preparer(options: Partial<PrepareOptions> = {}) {
@@ -187,7 +190,7 @@ describe('prepare: unknown fields', () => {
   });
 
   it('drop: counts a __proto__ key from JSON.parse', () => {
-    const prepared = preparer().prepare([JSON.parse('{"__proto__":{"a":1},"EVENT_ID":"e","ORGANIZATION_ID":"o","EVENT_TIME":0,"EVENT_TYPE":"user_login"}')]);
+    const prepared = preparer().prepare([JSON.parse('{"__proto__":{"a":1},"EVENT_ID":"e","ORGANIZATION_ID":"o","EVENT_TIME":1773480413589,"EVENT_TYPE":"user_login"}')]);
     expect(prepared.errors).toEqual([]);
     expect([...prepared.unknownFields]).toEqual([['__proto__', 1]]);
   });

@@ -3,7 +3,7 @@
  * → spool rows. All-or-nothing: one bad record means the caller stores nothing.
  */
 import type { Schema } from '../schema/schema.js';
-import { createValidator, type FieldError } from '../schema/validate.js';
+import { createValidator, type FieldError, type ValidatorOptions } from '../schema/validate.js';
 import { contentKey, type SpoolRow } from '../spool/spool.js';
 import { mapRecord, type Shape } from './shapes.js';
 
@@ -21,6 +21,9 @@ export interface PrepareOptions {
   readonly unknownFields: 'drop' | 'reject';
   readonly maxStringLength: number;
   readonly organizationId: string | null;
+  readonly eventTime: ValidatorOptions['eventTime'];
+  /** The validator's clock (ValidatorOptions.now). */
+  readonly now?: () => number;
 }
 
 /** The outcome of preparing a batch of records. */

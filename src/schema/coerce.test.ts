@@ -56,6 +56,10 @@ describe('parseTimestamp accepts', () => {
     ['fractional epoch ms below 1', 0.75, 0],
     ['smallest epoch ms', -62135596800000, -62135596800000],
     ['largest epoch ms', 253402300799999, 253402300799999],
+    ['leap second 23:59:60, clamped to 23:59:59.999', '2016-12-31T23:59:60Z', utc(2016, 12, 31, 23, 59, 59, 999)],
+    ['leap second with a fraction, clamped', '2016-12-31T23:59:60.5Z', utc(2016, 12, 31, 23, 59, 59, 999)],
+    ['leap second given in another zone', '2017-01-01T00:59:60+01:00', utc(2016, 12, 31, 23, 59, 59, 999)],
+    ['leap second without a zone (UTC)', '2016-12-31 23:59:60', utc(2016, 12, 31, 23, 59, 59, 999)],
   ])('%s: %j', (_name, input, expected) => {
     expect(parseTimestamp(input)).toBe(expected);
   });
@@ -72,7 +76,9 @@ describe('parseTimestamp rejects', () => {
     ['month 00', '2026-00-10T00:00:00Z', /has month 00/],
     ['hour 24', '2026-03-14T24:00:00Z', /invalid time of day/],
     ['minute 60', '2026-03-14T09:60:00Z', /invalid time of day/],
-    ['second 60 (leap second)', '2026-12-31T23:59:60Z', /invalid time of day/],
+    ['second 60 outside 23:59 UTC', '2026-12-31T12:30:60Z', /second 60 is a leap second only at 23:59:60 UTC/],
+    ['second 60 at 23:59 local but not UTC', '2026-12-31T23:59:60+01:00', /second 60 is a leap second only at 23:59:60 UTC/],
+    ['second 61', '2026-12-31T23:59:61Z', /invalid time of day/],
     ['offset hour 24', '2026-03-14T09:26:53+24:00', /invalid UTC offset/],
     ['offset minute 60', '2026-03-14T09:26:53+05:60', /invalid UTC offset/],
     ['one-digit offset', '2026-03-14T09:26:53+5', /not an ISO-8601 timestamp/],
@@ -117,6 +123,83 @@ describe('parseTimestamp rejects', () => {
   it('shortens a long input in the message', () => {
     const result = parseTimestamp('x'.repeat(200)) as { problem: string };
     expect(result.problem).toBe(`"${'x'.repeat(56)}... is not an ISO-8601 timestamp (expected e.g. 2026-03-14T09:26:53.589Z)`);
+  });
+});
+
+describe('parseTimestamp with a plausibility range (ingest.eventTime)', () => {
+  // min 2000-01-01, now 2026-03-14T12:00:00Z, one day ahead.
+  const range = { minMs: utc(2000, 1, 1), maxMs: utc(2026, 3, 15, 12) };
+
+  it.each<[string, unknown, number]>([
+    ['the minimum itself', '2000-01-01T00:00:00Z', utc(2000, 1, 1)],
+    ['the maximum itself', '2026-03-15T12:00:00Z', utc(2026, 3, 15, 12)],
+    ['epoch ms inside', 1773480413589, 1773480413589],
+    ['an offset bringing a time inside', '2000-01-01T00:30:00+00:30', utc(2000, 1, 1)],
+    ['a leap second inside', '2016-12-31T23:59:60Z', utc(2016, 12, 31, 23, 59, 59, 999)],
+  ])('accepts %s', (_name, input, expected) => {
+    expect(parseTimestamp(input, range)).toBe(expected);
+  });
+
+  it.each<[string, unknown, string]>([
+    [
+      'epoch seconds',
+      1710408413,
+      '1710408413 (epoch milliseconds) is 1970-01-20T19:06:48.413Z, before ingest.eventTime.min 2000-01-01T00:00:00.000Z; ' +
+        'it looks like epoch seconds (1710408413 s = 2024-03-14T09:26:53.000Z)',
+    ],
+    [
+      'epoch seconds with a fraction',
+      1710408413.589,
+      '1710408413.589 (epoch milliseconds) is 1970-01-20T19:06:48.413Z, before ingest.eventTime.min 2000-01-01T00:00:00.000Z; ' +
+        'it looks like epoch seconds (1710408413.589 s = 2024-03-14T09:26:53.589Z)',
+    ],
+    [
+      'epoch microseconds',
+      1710408413589000,
+      '1710408413589000 (epoch milliseconds) is beyond year 9999, later than now + ingest.eventTime.maxAheadMs (2026-03-15T12:00:00.000Z); ' +
+        'it looks like epoch microseconds (1710408413589000 µs = 2024-03-14T09:26:53.589Z)',
+    ],
+    [
+      'epoch nanoseconds',
+      1710408413589000000,
+      '1710408413589000000 (epoch milliseconds) is beyond year 9999, later than now + ingest.eventTime.maxAheadMs (2026-03-15T12:00:00.000Z); ' +
+        'it looks like epoch nanoseconds (1710408413589000000 ns = 2024-03-14T09:26:53.589Z)',
+    ],
+    ['epoch 0', 0, '0 (epoch milliseconds) is 1970-01-01T00:00:00.000Z, before ingest.eventTime.min 2000-01-01T00:00:00.000Z'],
+    [
+      'far negative epoch ms',
+      -1e16,
+      '-10000000000000000 (epoch milliseconds) is before year 0001, before ingest.eventTime.min 2000-01-01T00:00:00.000Z',
+    ],
+    [
+      'epoch ms a few days ahead',
+      utc(2026, 3, 20),
+      `${utc(2026, 3, 20)} (epoch milliseconds) is 2026-03-20T00:00:00.000Z, later than now + ingest.eventTime.maxAheadMs (2026-03-15T12:00:00.000Z)`,
+    ],
+    ['an ISO time in 1970', '1970-01-01T00:00:00Z', '"1970-01-01T00:00:00Z" is 1970-01-01T00:00:00.000Z, before ingest.eventTime.min 2000-01-01T00:00:00.000Z'],
+    ['one ms before the minimum', '1999-12-31T23:59:59.999Z', '"1999-12-31T23:59:59.999Z" is 1999-12-31T23:59:59.999Z, before ingest.eventTime.min 2000-01-01T00:00:00.000Z'],
+    [
+      'an ISO time in 2999',
+      '2999-01-01T00:00:00Z',
+      '"2999-01-01T00:00:00Z" is 2999-01-01T00:00:00.000Z, later than now + ingest.eventTime.maxAheadMs (2026-03-15T12:00:00.000Z)',
+    ],
+    [
+      'one ms after the maximum, through an offset',
+      '2026-03-15T13:00:00.001+01:00',
+      '"2026-03-15T13:00:00.001+01:00" is 2026-03-15T12:00:00.001Z, later than now + ingest.eventTime.maxAheadMs (2026-03-15T12:00:00.000Z)',
+    ],
+    ['year 0000', '0000-06-01T00:00:00Z', '"0000-06-01T00:00:00Z" is before year 0001, before ingest.eventTime.min 2000-01-01T00:00:00.000Z'],
+  ])('refuses %s, saying what was seen', (_name, input, message) => {
+    expect(parseTimestamp(input, range)).toEqual({ problem: message });
+  });
+
+  it('gives no unit hint when no other unit lands in the range', () => {
+    // 1e14 as ms is year 5138; as s it is beyond 9999, as µs 1973, as ns 1970: none is in the range.
+    expect((parseTimestamp(1e14, range) as { problem: string }).problem).not.toContain('looks like');
+  });
+
+  it('checks the calendar before the range', () => {
+    expect(parseTimestamp('1970-02-30T00:00:00Z', range)).toEqual({ problem: '"1970-02-30T00:00:00Z" has no day 30' });
   });
 });
 

@@ -48,20 +48,62 @@ function describeType(value: unknown): string {
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 
+/** The plausible instants of a timestamp, epoch ms inclusive: `ingest.eventTime.min` to now + `ingest.eventTime.maxAheadMs`. */
+export interface TimeRange {
+  readonly minMs: number;
+  readonly maxMs: number;
+}
+
+/** Other units a number sent as epoch milliseconds may really be in, tried when it is out of range. */
+const otherUnits = [
+  { name: 'seconds', symbol: 's', toMs: (n: number) => Math.round(n * 1000) },
+  { name: 'microseconds', symbol: 'µs', toMs: (n: number) => Math.floor(n / 1000) },
+  { name: 'nanoseconds', symbol: 'ns', toMs: (n: number) => Math.floor(n / 1_000_000) },
+] as const;
+
+/** An instant for a message: ISO-8601 UTC, or which end of years 0001-9999 it is past. */
+function describeInstant(ms: number): string {
+  if (ms < minEpochMs) return 'before year 0001';
+  if (ms > maxEpochMs) return 'beyond year 9999';
+  return new Date(ms).toISOString();
+}
+
+/** `shown` is `ms`, which is outside `range`: says so, naming the config key it crosses. */
+function outOfRange(shown: string, ms: number, range: TimeRange): string {
+  const bound =
+    ms < range.minMs
+      ? `before ingest.eventTime.min ${describeInstant(range.minMs)}`
+      : `later than now + ingest.eventTime.maxAheadMs (${describeInstant(range.maxMs)})`;
+  return `${shown} is ${describeInstant(ms)}, ${bound}`;
+}
+
+/** A number of epoch milliseconds, checked against `range` (with a hint when another unit fits it) and years 0001-9999. */
+function fromEpochNumber(value: number, range: TimeRange | undefined): Coerced<number> {
+  if (!Number.isFinite(value)) return problem('must be a finite number of epoch milliseconds');
+  const ms = Math.floor(value);
+  if (range && (ms < range.minMs || ms > range.maxMs)) {
+    const unit = otherUnits.find((u) => {
+      const candidate = u.toMs(value);
+      return candidate >= range.minMs && candidate <= range.maxMs;
+    });
+    const hint = unit ? `; it looks like epoch ${unit.name} (${value} ${unit.symbol} = ${describeInstant(unit.toMs(value))})` : '';
+    return problem(`${outOfRange(`${value} (epoch milliseconds)`, ms, range)}${hint}`);
+  }
+  if (ms < minEpochMs || ms > maxEpochMs) {
+    return problem(`epoch milliseconds ${value} is outside years 0001-9999`);
+  }
+  return ms;
+}
+
 /**
  * Parses an EVENT_TIME input to epoch milliseconds (UTC): an ISO-8601 string with `Z` or an offset
  * (normalised to UTC), without a zone (taken as UTC), or a number of epoch milliseconds.
- * Digits finer than a millisecond are truncated.
+ * Digits finer than a millisecond are truncated. A leap second, 23:59:60 UTC, is clamped to
+ * 23:59:59.999. With a `range`, an instant outside it is a Problem that says what the input was
+ * read as, and for a number, which unit (epoch seconds, microseconds, nanoseconds) would fit.
  */
-export function parseTimestamp(value: unknown): Coerced<number> {
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) return problem('must be a finite number of epoch milliseconds');
-    const ms = Math.floor(value);
-    if (ms < minEpochMs || ms > maxEpochMs) {
-      return problem(`epoch milliseconds ${value} is outside years 0001-9999`);
-    }
-    return ms;
-  }
+export function parseTimestamp(value: unknown, range?: TimeRange): Coerced<number> {
+  if (typeof value === 'number') return fromEpochNumber(value, range);
   if (typeof value !== 'string') {
     return problem(`must be an ISO-8601 timestamp or epoch milliseconds, got ${describeType(value)}`);
   }
@@ -77,10 +119,11 @@ export function parseTimestamp(value: unknown): Coerced<number> {
   const hour = Number(m[4]);
   const minute = Number(m[5]);
   const second = m[6] === undefined ? 0 : Number(m[6]);
+  const leapSecond = second === 60;
   const millis = m[7] === undefined ? 0 : Number(m[7].slice(0, 3).padEnd(3, '0'));
   if (month < 1 || month > 12) return problem(`${quote(value)} has month ${m[2]}`);
   if (day < 1 || day > daysInMonth(year, month)) return problem(`${quote(value)} has no day ${m[3]}`);
-  if (hour > 23 || minute > 59 || second > 59) return problem(`${quote(value)} has an invalid time of day`);
+  if (hour > 23 || minute > 59 || second > 60) return problem(`${quote(value)} has an invalid time of day`);
   let offsetMinutes = 0;
   if (m[9] !== undefined) {
     const oh = Number(m[10]);
@@ -90,8 +133,16 @@ export function parseTimestamp(value: unknown): Coerced<number> {
   }
   const local = new Date(0);
   local.setUTCFullYear(year, month - 1, day);
-  local.setUTCHours(hour, minute, second, millis);
+  // A leap second (any fraction of it) becomes the last millisecond of its minute, :59.999.
+  local.setUTCHours(hour, minute, leapSecond ? 59 : second, leapSecond ? 999 : millis);
   const ms = local.getTime() - offsetMinutes * 60_000;
+  if (leapSecond) {
+    const utc = new Date(ms);
+    if (utc.getUTCHours() !== 23 || utc.getUTCMinutes() !== 59) {
+      return problem(`${quote(value)} has an invalid time of day: second 60 is a leap second only at 23:59:60 UTC`);
+    }
+  }
+  if (range && (ms < range.minMs || ms > range.maxMs)) return problem(outOfRange(quote(value), ms, range));
   if (ms < minEpochMs || ms > maxEpochMs) return problem(`${quote(value)} is outside years 0001-9999`);
   return ms;
 }

@@ -1,10 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { loadSchema } from './schema.js';
-import { createValidator, type Validated, type ValidRow } from './validate.js';
+import { readFileSync } from 'node:fs';
+import { buildSchema, defaultSchemaPath, loadSchema } from './schema.js';
+import { createValidator, type Validated, type ValidatorOptions, type ValidRow } from './validate.js';
 
 const schema = loadSchema();
-const lenient = createValidator(schema, { strictEventTypes: false, maxStringLength: 64 });
-const strict = createValidator(schema, { strictEventTypes: true, maxStringLength: 64 });
+/** The clock every validator here reads, unless a test gives its own: 2026-06-01T12:00:00Z. */
+const now = () => Date.UTC(2026, 5, 1, 12);
+const options: ValidatorOptions = {
+  strictEventTypes: false,
+  maxStringLength: 64,
+  eventTime: { min: '0001-01-01T00:00:00Z', maxAheadMs: 86_400_000 },
+  now,
+};
+const lenient = createValidator(schema, options);
+const strict = createValidator(schema, { ...options, strictEventTypes: true });
 
 /** Builds a raw input array (by column index) from column names. */
 function raw(fields: Record<string, unknown>): unknown[] {
@@ -96,6 +105,74 @@ describe('derived columns given by the producer', () => {
   it('derives nothing and checks nothing when EVENT_TIME is invalid', () => {
     const errors = errorsOf(lenient.validate(raw({ ...base, EVENT_TIME: '2026-02-30T00:00:00Z', EVENT_DATE: '1999-01-01' })));
     expect(errors).toEqual([{ field: 'EVENT_TIME', message: '"2026-02-30T00:00:00Z" has no day 30' }]);
+  });
+});
+
+describe('plausible event times (ingest.eventTime)', () => {
+  const defaults = createValidator(schema, { ...options, eventTime: { min: '2000-01-01T00:00:00Z', maxAheadMs: 86_400_000 } });
+
+  it.each<[string, unknown, string]>([
+    ['the minimum', '2000-01-01T00:00:00Z', '2000-01-01 00:00:00.000'],
+    ['now + maxAheadMs exactly', '2026-06-02T12:00:00Z', '2026-06-02 12:00:00.000'],
+    ['epoch ms of 2026', 1773480413589, '2026-03-14 09:26:53.589'],
+    ['a leap second, clamped', '2016-12-31T23:59:60Z', '2016-12-31 23:59:59.999'],
+  ])('accepts %s', (_name, time, stored) => {
+    expect(valueOf(okRow(defaults.validate(raw({ ...base, EVENT_TIME: time }))), 'EVENT_TIME')).toBe(stored);
+  });
+
+  it.each<[string, unknown, string]>([
+    [
+      'epoch seconds',
+      1710408413,
+      '1710408413 (epoch milliseconds) is 1970-01-20T19:06:48.413Z, before ingest.eventTime.min 2000-01-01T00:00:00.000Z; ' +
+        'it looks like epoch seconds (1710408413 s = 2024-03-14T09:26:53.000Z)',
+    ],
+    [
+      'epoch microseconds',
+      1710408413589123,
+      '1710408413589123 (epoch milliseconds) is beyond year 9999, later than now + ingest.eventTime.maxAheadMs (2026-06-02T12:00:00.000Z); ' +
+        'it looks like epoch microseconds (1710408413589123 µs = 2024-03-14T09:26:53.589Z)',
+    ],
+    ['a 1970 ISO time', '1970-01-01T00:00:00Z', '"1970-01-01T00:00:00Z" is 1970-01-01T00:00:00.000Z, before ingest.eventTime.min 2000-01-01T00:00:00.000Z'],
+    [
+      'one ms past now + maxAheadMs',
+      '2026-06-02T12:00:00.001Z',
+      '"2026-06-02T12:00:00.001Z" is 2026-06-02T12:00:00.001Z, later than now + ingest.eventTime.maxAheadMs (2026-06-02T12:00:00.000Z)',
+    ],
+  ])('refuses %s, deriving nothing', (_name, time, message) => {
+    expect(errorsOf(defaults.validate(raw({ ...base, EVENT_TIME: time, EVENT_DATE: '1970-01-20' })))).toEqual([{ field: 'EVENT_TIME', message }]);
+  });
+
+  it('reads the clock for each record', () => {
+    let clock = Date.UTC(2026, 2, 20, 12);
+    const moving = createValidator(schema, { ...options, now: () => clock });
+    const time = '2026-03-22T12:00:00Z';
+    expect(moving.validate(raw({ ...base, EVENT_TIME: time })).ok).toBe(false);
+    clock += 86_400_000;
+    expect(moving.validate(raw({ ...base, EVENT_TIME: time })).ok).toBe(true);
+  });
+
+  it('with maxAheadMs 0, refuses one ms after now', () => {
+    const none = createValidator(schema, { ...options, eventTime: { min: '2000-01-01T00:00:00Z', maxAheadMs: 0 } });
+    expect(none.validate(raw({ ...base, EVENT_TIME: now() })).ok).toBe(true);
+    expect(errorsOf(none.validate(raw({ ...base, EVENT_TIME: now() + 1 })))[0]?.message).toMatch(/later than now \+ ingest\.eventTime\.maxAheadMs \(2026-06-01T12:00:00\.000Z\)$/);
+  });
+
+  it('applies to every TIMESTAMPNTZ column, not only EVENT_TIME', () => {
+    const file = JSON.parse(readFileSync(defaultSchemaPath, 'utf8')) as { columns: unknown[] };
+    file.columns.push({ name: 'RECEIVED_TIME', type: 'TIMESTAMPNTZ', required: false, description: 'A second timestamp.' });
+    const extended = buildSchema(file);
+    const validator = createValidator(extended, { ...options, eventTime: { min: '2000-01-01T00:00:00Z', maxAheadMs: 0 } });
+    const input: unknown[] = new Array(extended.columns.length);
+    for (const [name, value] of Object.entries({ ...base, RECEIVED_TIME: 1710408413 })) input[extended.column(name).index] = value;
+    const errors = errorsOf(validator.validate(input));
+    expect(errors).toEqual([{ field: 'RECEIVED_TIME', message: expect.stringContaining('it looks like epoch seconds') }]);
+  });
+
+  it('refuses an ingest.eventTime.min that is not a timestamp, naming the key', () => {
+    expect(() => createValidator(schema, { ...options, eventTime: { min: 'yesterday', maxAheadMs: 0 } })).toThrow(
+      /build validator: ingest\.eventTime\.min "yesterday" is not an ISO-8601 timestamp/,
+    );
   });
 });
 

@@ -13,6 +13,7 @@ import {
   parseInteger,
   parseString,
   parseTimestamp,
+  type TimeRange,
 } from './coerce.js';
 
 /** A canonical column value: strings for VARCHAR/DATE/TIMESTAMPNTZ, numbers for NUMBER. */
@@ -46,6 +47,10 @@ export interface ValidatorOptions {
   readonly strictEventTypes: boolean;
   /** Longest accepted VARCHAR value, in UTF-16 code units. */
   readonly maxStringLength: number;
+  /** Plausible TIMESTAMPNTZ values (EVENT_TIME): from `min` (ISO-8601) to now + `maxAheadMs`. */
+  readonly eventTime: { readonly min: string; readonly maxAheadMs: number };
+  /** The clock "now" is read from, in epoch ms, once per record; Date.now when absent. */
+  readonly now?: () => number;
 }
 
 /** Result of validating one record. */
@@ -70,8 +75,16 @@ export function createValidator(schema: Schema, options: ValidatorOptions): Vali
   const knownTypes = [...schema.eventTypes].sort().join(', ');
   // JSON key prefixes are computed once: `"NAME":`; values are JSON.stringify'd per row.
   const keyPrefixes = columns.map((c, i) => `${i === 0 ? '{' : ','}${JSON.stringify(c.name)}:`);
+  const parsedMin = parseTimestamp(options.eventTime.min);
+  if (isProblem(parsedMin)) {
+    throw new LogbargeError('CONFIG_INVALID', `build validator: ingest.eventTime.min ${parsedMin.problem}`, {
+      hint: 'set ingest.eventTime.min to an ISO-8601 timestamp, e.g. 2000-01-01T00:00:00Z',
+    });
+  }
+  const minMs = parsedMin;
+  const now = options.now ?? Date.now;
 
-  function coerce(column: Column, value: unknown): Value | { problem: string } {
+  function coerce(column: Column, value: unknown, range: TimeRange): Value | { problem: string } {
     switch (column.type) {
       case 'VARCHAR':
         return parseString(value, options.maxStringLength);
@@ -80,7 +93,7 @@ export function createValidator(schema: Schema, options: ValidatorOptions): Vali
       case 'DATE':
         return parseDate(value);
       case 'TIMESTAMPNTZ':
-        return parseTimestamp(value);
+        return parseTimestamp(value, range);
     }
   }
 
@@ -88,13 +101,14 @@ export function createValidator(schema: Schema, options: ValidatorOptions): Vali
     const errors: FieldError[] = [];
     const values: Value[] = new Array<Value>(columns.length).fill(null);
     const instants = new Map<string, number>();
+    const range: TimeRange = { minMs, maxMs: now() + options.eventTime.maxAheadMs };
     for (const column of columns) {
       const input = raw[column.index];
       if (input === undefined || input === null) {
         if (column.required) errors.push({ field: column.name, message: 'is required' });
         continue;
       }
-      const result = coerce(column, input);
+      const result = coerce(column, input, range);
       if (isProblem(result)) {
         errors.push({ field: column.name, message: result.problem });
         continue;

@@ -18,6 +18,8 @@ export interface ProofContext {
   readonly verifyKeys: readonly string[];
   /** A directory for staging files. */
   readonly workDir: string;
+  /** The instant Athena's `NOW` stands for, epoch ms: when the events were sent (a query runs later, so its NOW reaches further). */
+  readonly now: number;
 }
 
 /** Athena (Hive) column type → DuckDB type. */
@@ -124,11 +126,14 @@ function checkAthenaLocation(table: AthenaTable, ctx: ProofContext): void {
   const format = p.get('projection.dt.format') ?? '';
   const formatRe = new RegExp(`^${format.replace(/yyyy/, '\\d{4}').replace(/MM/, '\\d{2}').replace(/dd/, '\\d{2}')}$`);
   const [start, end] = (p.get('projection.dt.range') ?? '').split(',');
-  if (end !== 'NOW' || p.get('projection.dt.interval.unit') !== 'DAYS') throw new Error('proof: dt must range to NOW by DAYS');
+  const relative = /^NOW(?:\+(\d+)DAYS)?$/.exec(end ?? '');
+  if (!relative || p.get('projection.dt.interval.unit') !== 'DAYS') throw new Error('proof: dt must range to NOW or NOW+<n>DAYS by DAYS');
+  const last = new Date(ctx.now + Number(relative[1] ?? 0) * 86_400_000).toISOString().slice(0, 10);
   for (const file of ctx.files) {
     const dt = dtOf(file.key);
     if (!formatRe.test(dt) || format !== 'yyyy-MM-dd') throw new Error(`proof: projection.dt.format ${format} does not produce ${dt}`);
     if (dt < start!) throw new Error(`proof: ${file.key} is before the projected range start ${start}`);
+    if (dt > last) throw new Error(`proof: ${file.key} is after the projected range end ${end} (${last})`);
     const folder = (p.get('storage.location.template') ?? '').replace('${dt}', dt);
     if (`${folder}${file.key.slice(file.key.indexOf('/') + 1)}` !== `${ctx.destination}${file.key}`) throw new Error(`proof: storage.location.template does not locate ${file.key}`);
   }

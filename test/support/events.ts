@@ -1,7 +1,7 @@
 /**
  * Test support: a corpus of events with values that break naive encoders (unicode, commas,
- * quotes, newlines, empty vs null, a literal \N), spread over several event dates, and the
- * canonical row each must come back as.
+ * quotes, CR / LF / CRLF, NUL, U+2028/U+2029, empty vs null, a literal \N), spread over several
+ * event dates, and the canonical row each must come back as.
  */
 import { loadSchema } from '../../src/schema/schema.js';
 
@@ -14,7 +14,13 @@ const tricky: Record<string, unknown>[] = [
   { EMAIL: 'ümlaut@exämple.com', DOMAIN: 'a,b,c', RESOURCE_ID: 'say "hi"', APP_ID: 'line1\nline2\r\nline3' },
   { BRANCH_ID: '', DEPLOY_ID: null, SAVEPOINT_ID: '\\N', ROLE_ID: '日本語 🚀', SERVICE: ' padded ', LOGIN_TYPE: '\t' },
   { USER_ID: '"', EMAIL: ',', DOMAIN: '""', API_KEY_ID: 'NULL', NOTIFIER_ID: 'null', WEBHOOK_ID: '\\', SAML_ID: "'" },
-  { SAVEPOINT_REVISION: 42, ADAPTER_ID: true, EMBED_ID: 'x'.repeat(4000) },
+  // NUL, the Unicode line and paragraph separators, a 4-byte character, spaces at one end only.
+  {
+    SAVEPOINT_REVISION: 42, ADAPTER_ID: true, EMBED_ID: 'x'.repeat(4000), RESOURCE_ID: 'nul\u0000byte', DEPLOY_ID: '\u0000',
+    APP_ID: 'ls\u2028ps\u2029', ROLE_ID: '\u{1F600}', SERVICE: ' leading', SERVICE_REVISION: 'trailing ',
+  },
+  // Line breaks of every kind on their own: a bare CR, CRLF, a lone LF, a CR ending the value.
+  { USER_ID: 'a\rb', EMAIL: '\r\n', DOMAIN: 'lone\nlf', LOGIN_TYPE: 'ends with cr\r', WEBHOOK_ID: '\r' },
 ];
 
 const times: [string, string][] = [
@@ -52,6 +58,19 @@ export function samples(n: number, idPrefix = `s-${process.pid}-${Date.now()}`):
     expected.EVENT_YEAR = Number(date.slice(0, 4));
     return { sent, expected };
   });
+}
+
+/** A plain event at epoch ms `ms` and the canonical row expected back. */
+export function sampleAt(ms: number, id: string): Sample {
+  const sent = { ORGANIZATION_ID: 'org-at', EVENT_ID: id, EVENT_TIME: new Date(ms).toISOString(), EVENT_TYPE: 'user_login' };
+  const expected: Record<string, string | number | null> = Object.fromEntries(columnNames.map((c) => [c, null]));
+  Object.assign(expected, sent);
+  const iso = new Date(ms).toISOString();
+  expected.EVENT_TIME = `${iso.slice(0, 10)} ${iso.slice(11, 23)}`;
+  expected.EVENT_DATE = iso.slice(0, 10);
+  expected.EVENT_MONTH = `${iso.slice(0, 7)}-01`;
+  expected.EVENT_YEAR = Number(iso.slice(0, 4));
+  return { sent, expected };
 }
 
 /** Rows keyed by EVENT_ID, failing on a duplicate id. */

@@ -1,6 +1,9 @@
 -- Athena DDL for logbarge export "csv" (csv, gzip) at s3://audit-bucket/airkit/csv/
 -- Generated from schema airkit_audit_event v1 by `logbarge ddl`; regenerate it rather than editing it.
--- Partition projection finds dt=YYYY-MM-DD/ folders from 2026-01-01 to today: no crawler or MSCK REPAIR.
+-- Partition projection finds dt=YYYY-MM-DD/ folders from 2026-01-01 to 1 day after today (ingest.eventTime.maxAheadMs): no crawler or MSCK REPAIR.
+-- Ingest accepts events dated from 2000-01-01 (ingest.eventTime.min); those dated before 2026-01-01 are in S3
+-- but not in this table until the range starts earlier: ALTER TABLE logbarge.airkit_audit_event_raw SET TBLPROPERTIES
+-- ('projection.dt.range' = '2000-01-01,NOW+1DAYS');
 -- Athena decompresses the objects by their lowercase .gz extension.
 --
 -- CSV in Athena: OpenCSVSerde reads every column as a string, so the table below holds strings
@@ -52,7 +55,7 @@ TBLPROPERTIES (
   'projection.enabled' = 'true',
   'projection.dt.type' = 'date',
   'projection.dt.format' = 'yyyy-MM-dd',
-  'projection.dt.range' = '2026-01-01,NOW',
+  'projection.dt.range' = '2026-01-01,NOW+1DAYS',
   'projection.dt.interval' = '1',
   'projection.dt.interval.unit' = 'DAYS',
   'storage.location.template' = 's3://audit-bucket/airkit/csv/dt=${dt}/'
