@@ -16,6 +16,7 @@ import { createCsvEncoder, createNdjsonEncoder } from '../export/encoders/text.j
 import type { Encoder, Format } from '../export/encoders/types.js';
 import type { ReadinessReason } from '../ingest/server.js';
 import type { Metrics } from '../metrics.js';
+import { privateDirMode } from '../modes.js';
 import { loadSchema } from '../schema/schema.js';
 import { oldestPendingAt } from '../spool/exports.js';
 import type { Spool } from '../spool/spool.js';
@@ -96,7 +97,7 @@ export function createExporter(options: {
   const workRoot = join(dirname(spool.path), 'work');
   cleanStaleWork(workRoot);
   const workDir = join(workRoot, `work-${process.pid}`);
-  mkdirSync(workDir, { recursive: true });
+  mkdirSync(workDir, { recursive: true, mode: privateDirMode });
 
   const stores = new Map<string, ObjectStore>();
   const storeFor = (destination: string): ObjectStore => {

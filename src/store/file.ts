@@ -4,8 +4,7 @@
  * `ifAbsent`) into place and the directory fsynced, so a reader or a crash never sees half a file.
  */
 import { randomBytes } from 'node:crypto';
-import { constants as fsConstants } from 'node:fs';
-import { copyFile, link, lstat, mkdir, open, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, link, lstat, mkdir, open, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { abortedError, checkKey, checkPrefix, compareKeys, tempFilePrefix } from './key.js';
@@ -200,7 +199,16 @@ export function createFileStore({ url }: FileStoreOptions): ObjectStore {
     conditionalWrites: true,
     describe: (key) => pathOf(key),
 
-    putFile: (key, path, options) => put(key, options, (temp) => copyFile(path, temp, fsConstants.COPYFILE_EXCL)),
+    putFile: (key, path, options) =>
+      put(key, options, async (temp) => {
+        // copyFile gives the copy the source's mode, and staged files are private (0600); an
+        // object gets the mode any new file gets here instead (0666 minus the umask), so the
+        // readers of the directory can read it.
+        await writeFile(temp, '', { flag: 'wx' });
+        const { mode } = await stat(temp);
+        await copyFile(path, temp);
+        await chmod(temp, mode & 0o777);
+      }),
 
     putBytes: (key, body, options) => put(key, options, (temp) => writeFile(temp, body, { flag: 'wx' })),
 
