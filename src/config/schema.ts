@@ -46,7 +46,7 @@ const serverSchema = z
       .boolean()
       .default(true)
       .describe(
-        'Show error details (verify messages, which can name accounts, roles and keys) in `/readyz` and `/v1/flush` answers to callers on a loopback address without an API key. Set false when a proxy on the same host (an Envoy or Istio sidecar, nginx) forwards outside callers, who then all appear to come from loopback; details then need a valid API key. Unauthenticated callers otherwise get reason codes only.',
+        'Give error details (verify messages, which can name accounts, roles and keys) in `/readyz` and `POST /v1/flush` answers to callers on a loopback address that send no API key. Set false when a proxy on the same host (an Envoy or Istio sidecar, nginx) forwards outside callers, who then all appear to come from loopback; details then need a valid API key. Other callers get `/readyz` reason codes only, and flush errors replaced by a fixed text.',
       ),
     maxBodyBytes: z
       .number()
