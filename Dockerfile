@@ -33,7 +33,11 @@ WORKDIR /var/lib/logbarge
 VOLUME ["/var/lib/logbarge"]
 EXPOSE 8080
 STOPSIGNAL SIGTERM
+# Liveness (/healthz) through dist/cli/healthcheck.js: it loads the same config as the daemon
+# ($LOGBARGE_CONFIG, else the defaults; pass the config that way rather than with `run -c`, which
+# the health check cannot see), so it follows server.port and server.tls, and asks over loopback
+# when server.host is 0.0.0.0 or ::. Exit 0 healthy, 1 unhealthy.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:8080/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "/app/dist/cli/healthcheck.js"]
 # exec form: node is PID 1 and receives SIGTERM itself, so the drain runs.
 CMD ["node", "/app/dist/cli/main.js", "run"]

@@ -197,7 +197,7 @@ describe('logbarge verify', () => {
     expect(bad.hint).toContain('create the bucket "no-such-bucket"');
 
     // --export narrows it to one destination: the working one passes.
-    const one = await cli(['verify', '-c', c.path, '--json', '--export', 'nd']);
+    const one = await cli(['verify', '-c', c.path, '--json', '--export', 'pq']);
     expect(one.status, one.stderr).toBe(0);
     const narrowed = JSON.parse(one.stdout);
     expect(narrowed.ok).toBe(true);

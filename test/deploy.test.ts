@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import { DockerfileParser } from 'dockerfile-ast';
-import { loadConfig } from '../src/config/load.js';
+import { defaultProbeTimeoutMs } from '../src/cli/probe.js';
+import { isLoopback, loadConfig } from '../src/config/load.js';
 
 const root = new URL('../', import.meta.url).pathname;
 const dockerfile = DockerfileParser.parse(readFileSync(`${root}Dockerfile`, 'utf8'));
@@ -15,6 +16,40 @@ const stages = dockerfile.getFROMs();
 const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as { scripts: Record<string, string>; bin: Record<string, string> };
 const ignored = readFileSync(`${root}.dockerignore`, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
 const defaults = loadConfig({ env: {} });
+
+/** The health-check entry point, as the image and the examples run it. */
+const healthcheckScript = '/app/dist/cli/healthcheck.js';
+
+/** The TypeScript source of a file under /app/dist (tsconfig: rootDir src, outDir dist). */
+const sourceOf = (path: string): string => path.replace(/^\/app\/dist\//, 'src/').replace(/\.js$/, '.ts');
+
+/**
+ * The lines of a YAML block: the first line after `from` matching `header`, and the lines below it
+ * indented deeper. Enough for the example's block style; there is no YAML parser in node_modules.
+ */
+function yamlBlock(lines: readonly string[], header: RegExp, from = 0): { start: number; lines: string[] } {
+  const start = lines.findIndex((l, i) => i >= from && header.test(l));
+  if (start < 0) throw new Error(`find YAML block: no line matches ${header}`);
+  const indent = /^ */.exec(lines[start]!)![0].length;
+  const body: string[] = [lines[start]!];
+  for (const line of lines.slice(start + 1)) {
+    if (line.trim() !== '' && /^ */.exec(line)![0].length <= indent && !line.trimStart().startsWith('#')) break;
+    body.push(line);
+  }
+  return { start, lines: body };
+}
+
+/** The probe `name` of a container block: its type, exec command and timeout. */
+function probeOf(container: readonly string[], name: string): { types: string[]; command: string[] | undefined; timeoutSeconds: number } {
+  const probe = yamlBlock(container, new RegExp(`^\\s+${name}:\\s*$`)).lines.filter((l) => !l.trimStart().startsWith('#'));
+  const types = probe.flatMap((l) => /^\s+(exec|httpGet|tcpSocket|grpc):/.exec(l)?.[1] ?? []);
+  const command = /exec:\s*\{\s*command:\s*(\[.*\])\s*\}/.exec(probe.join('\n'))?.[1];
+  return {
+    types,
+    command: command === undefined ? undefined : (JSON.parse(command) as string[]),
+    timeoutSeconds: Number(/timeoutSeconds:\s*(\d+)/.exec(probe.join('\n'))?.[1] ?? 1), // Kubernetes' default is 1 s
+  };
+}
 
 /** Instructions of the final stage. */
 const finalStage = instructions.filter((i) => i.getRange().start.line >= stages[stages.length - 1]!.getRange().start.line);
@@ -65,10 +100,20 @@ describe('Dockerfile', () => {
     expect(args('STOPSIGNAL')).toEqual(['SIGTERM']);
   });
 
-  it('exposes the default port and health-checks /healthz on it', () => {
+  it('exposes the default port and health-checks liveness with the entry point that reads the config', () => {
     expect(args('EXPOSE')).toEqual([String(defaults.server.port)]);
-    const healthcheck = args('HEALTHCHECK')[0]!;
-    expect(healthcheck).toContain(`http://127.0.0.1:${defaults.server.port}/healthz`);
+    const instruction = finalStage.find((i) => i.getKeyword() === 'HEALTHCHECK') as unknown as {
+      getArgumentsContent(): string | null;
+      getFlags(): { getName(): string; getValue(): string | null }[];
+    };
+    const command = /^CMD\s+(\[.*\])\s*$/s.exec(instruction.getArgumentsContent() ?? '');
+    expect(command, instruction.getArgumentsContent() ?? '').not.toBeNull();
+    // Liveness: no --ready, so an S3 outage does not make the container "unhealthy".
+    expect(JSON.parse(command![1]!)).toEqual(['node', healthcheckScript]);
+    expect(existsSync(`${root}${sourceOf(healthcheckScript)}`)).toBe(true);
+    const timeout = instruction.getFlags().find((f) => f.getName() === 'timeout')?.getValue();
+    expect(timeout).toMatch(/^\d+s$/);
+    expect(Number.parseInt(timeout!, 10) * 1000).toBeGreaterThan(defaultProbeTimeoutMs);
   });
 });
 
@@ -88,10 +133,24 @@ describe('examples', () => {
     const c = loadConfig({ path, env: { POD_NAME: 'audit-app-0', KMS_KEY_ARN: 'arn:aws:kms:us-east-1:1:key/x' } });
     expect(c.writerId).toBe('audit-app-0');
     expect(c.server.host).toBe('127.0.0.1');
-    expect(yaml).toContain('path: /healthz');
-    expect(yaml).toContain('path: /readyz');
     const grace = Number(/terminationGracePeriodSeconds: (\d+)/.exec(yaml)![1]);
     expect(grace * 1000).toBeGreaterThan(c.shutdownTimeoutMs + 5000);
-    expect(yaml).toContain(`containerPort: ${c.server.port}`);
+
+    // The kubelet sends httpGet and tcpSocket probes to the pod IP: with a loopback-only listener
+    // they can never pass, so the probes must run the health check inside the container.
+    const lines = yaml.split('\n');
+    const container = yamlBlock(lines, /^\s+- name: logbarge\s*$/).lines;
+    expect(container.join('\n')).toContain('value: /etc/logbarge/config.json'); // LOGBARGE_CONFIG, which the health check reads
+    const liveness = probeOf(container, 'livenessProbe');
+    const readiness = probeOf(container, 'readinessProbe');
+    if (isLoopback(c.server.host)) {
+      for (const probe of [liveness, readiness]) expect(probe.types).toEqual(['exec']);
+      expect(container.join('\n')).not.toMatch(/containerPort:/);
+    }
+    expect(liveness.command).toEqual(['node', healthcheckScript]);
+    // Readiness follows ingest only: an S3 outage must not take the application out of its Service.
+    expect(readiness.command).toEqual(['node', healthcheckScript, '--ready', '--scope', 'ingest']);
+    for (const probe of [liveness, readiness]) expect(probe.timeoutSeconds * 1000).toBeGreaterThan(defaultProbeTimeoutMs);
+    expect(args('HEALTHCHECK')[0]).toContain(`"${healthcheckScript}"`); // the image ships what the probes run
   });
 });

@@ -242,11 +242,13 @@ describe('S3 outage', () => {
       'the first verify to fail',
       async () => {
         const r = await d.request('/readyz');
-        return r.status === 503 && /has not passed verify: .*unreachable/.test(r.body.reasons.join(' ')) ? r : undefined;
+        return r.status === 503 && /has not passed verify: .*unreachable/.test(r.body.details.join(' ')) ? r : undefined;
       },
       { timeoutMs: 10_000, intervalMs: 100 },
     );
-    expect(unready.body.reasons.join(' ')).toMatch(new RegExp(`s3://${bucket}/start-down/nd/ has not passed verify.*unreachable`));
+    expect(unready.body.reasons).toEqual(['destination_unverified']);
+    expect(unready.body.verifyFailures).toEqual(['unreachable']);
+    expect(unready.body.details.join(' ')).toMatch(new RegExp(`s3://${bucket}/start-down/nd/ has not passed verify.*unreachable`));
     const sent = samples(40, `outage-start-${Date.now()}`);
     await postAll(d, sent, 20);
     const refused = await flushIn(d);

@@ -171,12 +171,13 @@ describe('verify gates uploads', () => {
       const batch = samples(4);
       expect((await d.post(batch.map((s) => s.sent))).status).toBe(202);
       let ready = await d.request('/readyz');
-      for (let i = 0; i < 50 && !ready.body.reasons.join().includes('verify'); i++) {
+      for (let i = 0; i < 50 && !ready.body.details.join().includes('verify'); i++) {
         await new Promise((r) => setTimeout(r, 100));
         ready = await d.request('/readyz');
       }
       expect(ready.status).toBe(503);
-      expect(ready.body.reasons.join(' ')).toMatch(/s3:\/\/not-yet\/x\/ has not passed verify/);
+      expect(ready.body.reasons).toEqual(['destination_unverified']);
+      expect(ready.body.details.join(' ')).toMatch(/s3:\/\/not-yet\/x\/ has not passed verify/);
       const refused = await d.request('/v1/flush', { method: 'POST' });
       expect(refused.body.exports[0].error).toMatch(/not passed verify/);
       expect(d.snapshot().depth).toBe(4);

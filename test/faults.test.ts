@@ -31,7 +31,8 @@ describe('spool disk full', () => {
       expect(d.snapshot()).toEqual(before);
       const unready = await d.request('/readyz');
       expect(unready.status).toBe(503);
-      expect(unready.body.reasons.join(' ')).toMatch(/spool write failed/);
+      expect(unready.body.reasons).toContain('spool_write_failed');
+      expect(unready.body.details.join(' ')).toMatch(/spool write failed/);
       expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
       expect((await d.request('/healthz')).status).toBe(200);
 
@@ -44,7 +45,7 @@ describe('spool disk full', () => {
         await new Promise((r) => setTimeout(r, 100));
         ready = await d.request('/readyz');
       }
-      expect(ready.body).toEqual({ ready: true, reasons: [] });
+      expect(ready.body).toEqual({ ready: true, reasons: [], details: [] });
       expect(d.snapshot().depth).toBe(before.depth + 300);
     } finally {
       await d.stop();

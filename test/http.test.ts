@@ -308,7 +308,8 @@ describe('backpressure', () => {
       expect(refused.status).toBe(503);
       const ready = await d.request('/readyz');
       expect(ready.status).toBe(503);
-      expect(ready.body.reasons.join(' ')).toContain('spool.maxEvents');
+      expect(ready.body.reasons).toContain('spool_full');
+      expect(ready.body.details.join(' ')).toContain('spool.maxEvents'); // a loopback peer gets the details
       expect(d.snapshot().depth).toBe(3);
     } finally {
       await d.stop();

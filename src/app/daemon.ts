@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import { describeError } from '../errors.js';
-import { createIngestServer, type IngestServer } from '../ingest/server.js';
+import { createIngestServer, type IngestServer, type ReadinessReason } from '../ingest/server.js';
 import { createPreparer } from '../ingest/prepare.js';
 import { createMetrics, type Metrics } from '../metrics.js';
 import { loadSchema } from '../schema/schema.js';
@@ -104,13 +104,15 @@ export async function startDaemon(options: {
   let draining = false;
   let diskLow = false;
   let stats = spool.counters();
-  const capacityProblem = (): string | undefined => {
-    if (stats.depth >= limits.maxEvents) return `spool holds ${stats.depth} events, spool.maxEvents is ${limits.maxEvents}`;
-    const held = stats.bytes + stats.keys * keyBytes;
-    if (held >= limits.maxBytes) {
-      return `spool holds ${stats.bytes} bytes of events and ${stats.keys} idempotency keys (${stats.keys * keyBytes} bytes), spool.maxBytes is ${limits.maxBytes}`;
+  const capacityProblem = (): { code: 'spool_full' | 'disk_low'; detail: string } | undefined => {
+    if (stats.depth >= limits.maxEvents) return { code: 'spool_full', detail: `spool holds ${stats.depth} events, spool.maxEvents is ${limits.maxEvents}` };
+    if (stats.bytes + stats.keys * keyBytes >= limits.maxBytes) {
+      return {
+        code: 'spool_full',
+        detail: `spool holds ${stats.bytes} bytes of events and ${stats.keys} idempotency keys (${stats.keys * keyBytes} bytes), spool.maxBytes is ${limits.maxBytes}`,
+      };
     }
-    if (diskLow) return `less than spool.minFreeBytes (${config.spool.minFreeBytes}) free next to the spool`;
+    if (diskLow) return { code: 'disk_low', detail: `less than spool.minFreeBytes (${config.spool.minFreeBytes}) free next to the spool` };
     return undefined;
   };
 
@@ -169,16 +171,16 @@ export async function startDaemon(options: {
     admission: () => {
       if (draining) return { reason: 'logbarge is shutting down; retry against another replica or later', retryAfterSeconds: 5 };
       const problem = capacityProblem();
-      return problem ? { reason: `spool is full (${problem}); retry later`, retryAfterSeconds: 30 } : undefined;
+      return problem ? { reason: `spool is full (${problem.detail}); retry later`, retryAfterSeconds: 30 } : undefined;
     },
     readiness: () => {
-      const reasons: string[] = [];
-      if (draining) reasons.push('shutting down');
+      const reasons: ReadinessReason[] = [];
+      if (draining) reasons.push({ code: 'draining', detail: 'shutting down' });
       const problem = capacityProblem();
-      if (problem) reasons.push(`spool full: ${problem}`);
-      if (writeFailure) reasons.push(writeFailure);
+      if (problem) reasons.push(problem);
+      if (writeFailure) reasons.push({ code: 'spool_write_failed', detail: writeFailure });
       reasons.push(...exporter.readinessReasons());
-      return { ready: reasons.length === 0, reasons };
+      return reasons;
     },
     flush: async () => ({ exports: await exporter.flush() }),
   });

@@ -14,7 +14,9 @@ import { createExportRunner, type CycleReason, type CycleResult, type ExportRunn
 import { createParquetEncoder } from '../export/encoders/parquet.js';
 import { createCsvEncoder, createNdjsonEncoder } from '../export/encoders/text.js';
 import type { Encoder, Format } from '../export/encoders/types.js';
+import type { ReadinessReason } from '../ingest/server.js';
 import type { Metrics } from '../metrics.js';
+import { privateDirMode } from '../modes.js';
 import { loadSchema } from '../schema/schema.js';
 import { oldestPendingAt, registerExports, unnamedCursors } from '../spool/exports.js';
 import type { Spool } from '../spool/spool.js';
@@ -45,8 +47,8 @@ export interface Exporter {
   checkSizeTriggers(): void;
   /** Runs every export (or one) until what is spooled now is delivered. */
   flush(options?: { exportName?: string; reason?: CycleReason; signal?: AbortSignal }): Promise<CycleResult[]>;
-  /** Reasons the daemon is not ready (destinations not verified). */
-  readinessReasons(): string[];
+  /** Reasons the daemon is not ready: one destination_unverified per destination that has not passed verify. */
+  readinessReasons(): ReadinessReason[];
   /** Stops schedules and retries, waits for running cycles, releases encoders and stores. */
   close(): Promise<void>;
 }
@@ -95,7 +97,7 @@ export function createExporter(options: {
   const workRoot = join(dirname(spool.path), 'work');
   cleanStaleWork(workRoot);
   const workDir = join(workRoot, `work-${process.pid}`);
-  mkdirSync(workDir, { recursive: true });
+  mkdirSync(workDir, { recursive: true, mode: privateDirMode });
 
   const stores = new Map<string, ObjectStore>();
   const storeFor = (destination: string): ObjectStore => {
@@ -270,7 +272,9 @@ export function createExporter(options: {
       return results;
     },
     readinessReasons() {
-      return [...destinations.values()].filter((s) => !s.ok).map((s) => gate(s.destination)!);
+      return [...destinations.values()]
+        .filter((s) => !s.ok)
+        .map((s) => ({ code: 'destination_unverified' as const, failure: s.last?.failure ?? 'pending', detail: gate(s.destination)! }));
     },
     async close() {
       closed = true;

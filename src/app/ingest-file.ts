@@ -15,6 +15,7 @@ import type { Preparer, RecordError } from '../ingest/prepare.js';
 import { maxErrors } from '../ingest/prepare.js';
 import { parseJson } from '../ingest/decode.js';
 import type { Spool, SpoolLimits, SpoolRow } from '../spool/spool.js';
+import { privateFileMode } from '../modes.js';
 
 /** Progress of a load, reported every few thousand records. */
 export interface IngestProgress {
@@ -59,7 +60,7 @@ export async function ingestFile(options: {
   const stagedPath = join(dir, 'rows.tsv');
   try {
     // Pass 1: validate, stage canonical rows.
-    const staged = createWriteStream(stagedPath);
+    const staged = createWriteStream(stagedPath, { mode: privateFileMode });
     const errors: RecordError[] = [];
     let errorCount = 0;
     let records = 0;

@@ -50,6 +50,12 @@ const serverSchema = z
       .describe(
         'Accepted API keys; several allow rotation without downtime. Empty strings (an unset `${VAR:-}`) are ignored. Empty list: no authentication, loopback only.',
       ),
+    loopbackDetails: z
+      .boolean()
+      .default(true)
+      .describe(
+        'Give error details (verify messages, which can name accounts, roles and keys) in `/readyz` and `POST /v1/flush` answers to callers on a loopback address that send no API key. Set false when a proxy on the same host (an Envoy or Istio sidecar, nginx) forwards outside callers, who then all appear to come from loopback; details then need a valid API key. Other callers get `/readyz` reason codes only, and flush errors replaced by a fixed text.',
+      ),
     maxBodyBytes: z
       .number()
       .int()

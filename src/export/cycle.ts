@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import type { ExportConfig } from '../config/schema.js';
 import { describeError, LogbargeError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
+import { privateDirMode } from '../modes.js';
 import {
   completeBatch,
   noteBatchError,
@@ -109,7 +110,7 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
     if (blocked) throw new LogbargeError('EXPORT_FAILED', `upload ${batch.object_key}: ${blocked}`);
     const format = batch.format as Format;
     const compression = batch.compression as Compression;
-    mkdirSync(deps.stagingDir, { recursive: true });
+    mkdirSync(deps.stagingDir, { recursive: true, mode: privateDirMode });
     const staged = join(deps.stagingDir, `${config.name}-${batch.id}-${process.pid}-${randomBytes(3).toString('hex')}`);
     const started = performance.now();
     try {

@@ -14,8 +14,10 @@ function digest(value: string): Buffer {
 export interface Authenticator {
   /** True when no keys are configured (loopback-only deployments). */
   readonly open: boolean;
-  /** True when the request carries one of the keys. */
+  /** True when the request carries one of the keys, or when no keys are configured. */
   check(headers: IncomingHttpHeaders): boolean;
+  /** True only when keys are configured and the request carries one of them (who may read error details). */
+  presentsKey(headers: IncomingHttpHeaders): boolean;
 }
 
 /** Builds an authenticator for `keys`, read from `headerName` or `Authorization: Bearer`. */
@@ -29,18 +31,20 @@ export function createAuthenticator(options: { keys: readonly string[]; headerNa
     for (const d of digests) found = timingSafeEqual(d, given) || found;
     return found;
   };
+  const presentsKey = (headers: IncomingHttpHeaders): boolean => {
+    if (digests.length === 0) return false;
+    const direct = headers[header];
+    const fromHeader = Array.isArray(direct) ? direct[0] : direct;
+    const authorization = headers.authorization;
+    const bearer = authorization && /^Bearer\s+(.+)$/i.exec(authorization)?.[1]?.trim();
+    // Both are evaluated, so timing does not depend on which header carries the key.
+    const a = matches(fromHeader);
+    const b = matches(bearer || undefined);
+    return a || b;
+  };
   return {
     open: digests.length === 0,
-    check(headers) {
-      if (digests.length === 0) return true;
-      const direct = headers[header];
-      const fromHeader = Array.isArray(direct) ? direct[0] : direct;
-      const authorization = headers.authorization;
-      const bearer = authorization && /^Bearer\s+(.+)$/i.exec(authorization)?.[1]?.trim();
-      // Both are evaluated, so timing does not depend on which header carries the key.
-      const a = matches(fromHeader);
-      const b = matches(bearer || undefined);
-      return a || b;
-    },
+    check: (headers) => digests.length === 0 || presentsKey(headers),
+    presentsKey,
   };
 }

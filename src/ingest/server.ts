@@ -13,6 +13,7 @@ import type { Metrics } from '../metrics.js';
 import type { GroupCommitter } from '../spool/group-commit.js';
 import type { AppendOutcome } from '../spool/spool.js';
 import { createAuthenticator } from './auth.js';
+import { isLoopbackPeer } from './peer.js';
 import { readBody } from './body.js';
 import { acceptedContentTypes, bodyKind, decodeBody, decodeUtf8 } from './decode.js';
 import type { Preparer, Prepared } from './prepare.js';
@@ -26,14 +27,66 @@ export interface ServerOptions {
   readonly maxBodyBytes: number;
   readonly requestTimeoutMs: number;
   readonly maxConnections: number;
+  /** Loopback peers without an API key may read error details (`server.loopbackDetails`). */
+  readonly loopbackDetails: boolean;
   readonly tls: { cert: string; key: string } | null;
 }
 
 /** A reason to refuse new events (spool full, disk low, draining), or undefined to admit. */
 export type Admission = () => { reason: string; retryAfterSeconds: number } | undefined;
 
-/** Readiness and its reasons, for /readyz. */
-export type Readiness = () => { ready: boolean; reasons: string[] };
+/** Stable reason codes of `/readyz` (README, "Other endpoints"). */
+export type ReadinessCode = 'draining' | 'spool_full' | 'disk_low' | 'spool_write_failed' | 'destination_unverified';
+
+/** Codes that stop ingest: `GET /readyz?scope=ingest` reports only these. */
+export const ingestReadinessCodes: ReadonlySet<ReadinessCode> = new Set<ReadinessCode>(['draining', 'spool_full', 'disk_low', 'spool_write_failed']);
+
+/** One reason the daemon is not ready. */
+export interface ReadinessReason {
+  readonly code: ReadinessCode;
+  /** For destination_unverified: the typed verify failure (`access_denied`, `unreachable`, …), or `pending` before the first verify finished. */
+  readonly failure?: string;
+  /** The full message; it can carry a cloud error text, so only trusted callers get it. */
+  readonly detail: string;
+}
+
+/** The reasons the daemon is not ready now; empty when it is. */
+export type Readiness = () => ReadinessReason[];
+
+/** What `/readyz` answers for: everything (`all`, the default) or accepting events only (`ingest`). */
+export type ReadinessScope = 'all' | 'ingest';
+
+/** The `/readyz` body. */
+export interface ReadinessBody {
+  readonly ready: boolean;
+  /** Distinct codes, in the order the reasons came. */
+  readonly reasons: ReadinessCode[];
+  /** Distinct typed failures of unverified destinations; present only with destination_unverified. */
+  readonly verifyFailures?: string[];
+  /** The full messages; present only for trusted callers. */
+  readonly details?: string[];
+}
+
+/** Builds the `/readyz` body from the reasons: codes for anyone, messages only when `trusted`. */
+export function readinessBody(reasons: readonly ReadinessReason[], options: { scope: ReadinessScope; trusted: boolean }): ReadinessBody {
+  const inScope = options.scope === 'ingest' ? reasons.filter((r) => ingestReadinessCodes.has(r.code)) : reasons;
+  const failures = [...new Set(inScope.flatMap((r) => (r.code === 'destination_unverified' && r.failure ? [r.failure] : [])))];
+  return {
+    ready: inScope.length === 0,
+    reasons: [...new Set(inScope.map((r) => r.code))],
+    ...(failures.length > 0 ? { verifyFailures: failures } : {}),
+    ...(options.trusted ? { details: inScope.map((r) => r.detail) } : {}),
+  };
+}
+
+/** One export's outcome in a POST /v1/flush answer; `error` can carry a cloud error text. */
+export interface FlushExportResult {
+  readonly export: string;
+  readonly error?: string;
+}
+
+/** Stands in for an export's error in flush answers to callers not trusted with details. */
+const withheldError = 'export failed; the daemon log has the error';
 
 /** Dependencies of the ingest server. */
 export interface IngestServerDeps {
@@ -45,7 +98,7 @@ export interface IngestServerDeps {
   readonly admission: Admission;
   readonly readiness: Readiness;
   /** Runs an export cycle now (POST /v1/flush); absent means the route answers 404. */
-  readonly flush?: () => Promise<unknown>;
+  readonly flush?: () => Promise<{ exports: readonly FlushExportResult[] }>;
 }
 
 /** The running ingest server. */
@@ -89,6 +142,9 @@ export function createIngestServer(deps: IngestServerDeps): IngestServer {
   const auth = createAuthenticator({ keys: options.apiKeys, headerName: options.apiKeyHeader });
   const warnedFields = new Set<string>();
   const warnedConflicts = new Set<string>();
+  /** Who may read error details: a caller with a valid key, or a loopback peer while loopbackDetails allows. */
+  const trusted = (req: IncomingMessage): boolean =>
+    auth.presentsKey(req.headers) || (options.loopbackDetails && isLoopbackPeer(req.socket.remoteAddress));
 
   const answer = (res: ServerResponse, route: string, status: number, body: unknown, headers?: Record<string, string>) => {
     metrics.requests.inc({ route, status: String(status) });
@@ -208,16 +264,24 @@ export function createIngestServer(deps: IngestServerDeps): IngestServer {
     }
     if (path === '/v1/flush' && method === 'POST' && deps.flush) {
       if (!auth.check(req.headers)) return answer(res, path, 401, { error: 'missing or wrong API key' });
+      const details = trusted(req);
       try {
-        return answer(res, path, 200, await deps.flush());
+        const result = await deps.flush();
+        if (details) return answer(res, path, 200, result);
+        return answer(res, path, 200, { ...result, exports: result.exports.map((e) => (e.error === undefined ? e : { ...e, error: withheldError })) });
       } catch (err) {
-        return answer(res, path, 500, { error: describeError(err) });
+        logger.error({ err: describeError(err) }, 'flush failed');
+        return answer(res, path, 500, { error: details ? describeError(err) : 'flush failed; the daemon log has the error' });
       }
     }
     if (path === '/healthz' && method === 'GET') return answer(res, path, 200, { status: 'ok' });
     if (path === '/readyz' && method === 'GET') {
-      const r = deps.readiness();
-      return answer(res, path, r.ready ? 200 : 503, r);
+      const scope = new URLSearchParams(url.slice((path ?? '').length + 1)).get('scope') ?? 'all';
+      if (scope !== 'all' && scope !== 'ingest') {
+        return answer(res, path, 400, { error: 'check readiness: query parameter scope must be "all" or "ingest"' });
+      }
+      const body = readinessBody(deps.readiness(), { scope, trusted: trusted(req) });
+      return answer(res, path, body.ready ? 200 : 503, body);
     }
     if (path === '/metrics' && method === 'GET') {
       const text = await metrics.registry.metrics();

@@ -3,11 +3,12 @@
  * transaction per group commit and stay until every export has passed them. It knows nothing
  * of formats or object stores.
  */
-import { mkdirSync, existsSync } from 'node:fs';
+import { closeSync, mkdirSync, existsSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { LogbargeError } from '../errors.js';
+import { privateDirMode, privateFileMode } from '../modes.js';
 import { startSpoolClock, type ClockRecord, type ClockSources, type SpoolClock } from './clock.js';
 import { migrate, readMigrations } from './migrate.js';
 import { prepareStatements, type Statements } from './sql.js';
@@ -151,7 +152,10 @@ export function openSpool(options: OpenSpoolOptions): Spool {
       }
       db = new Database(path, { readonly: true, fileMustExist: true });
     } else {
-      mkdirSync(dirname(path), { recursive: true });
+      mkdirSync(dirname(path), { recursive: true, mode: privateDirMode });
+      // Created 0600 before SQLite opens it: SQLite gives -wal and -shm the database file's mode.
+      // An existing file keeps its mode.
+      closeSync(openSync(path, 'a', privateFileMode));
       db = new Database(path);
       db.pragma('journal_mode = WAL');
       // Caps the WAL file after checkpoints so a burst does not leave a huge file behind.

@@ -2,7 +2,7 @@
  * file-backend behaviour beyond the shared contract: URL forms, temp files, concurrent
  * `ifAbsent` writers, and the backend choice in openStore.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -11,6 +11,7 @@ import { s3TestConfig } from '../../test/support/s3.js';
 import { createFileStore, fileUrlToDirectory } from './file.js';
 import { tempFilePrefix } from './key.js';
 import { openStore } from './open.js';
+import { StoreError } from './store.js';
 import type { S3ObjectStore } from './s3.js';
 
 let dir: string;
@@ -88,6 +89,86 @@ describe('createFileStore', () => {
     expect(await store.head('dt=2026-03-14')).toBeUndefined();
     await expect(store.get('dt=2026-03-14')).rejects.toMatchObject({ reason: 'not_found' });
     expect(existsSync(join(dir, 'exports'))).toBe(true);
+  });
+});
+
+describe('symbolic links inside the destination', () => {
+  const put = { contentType: 'text/plain' } as const;
+  /** The destination `exports/` with `dt=2026-03-14/a.txt` in place, and `outside/` beside it holding `secret.txt`. */
+  function layout(): { store: ReturnType<typeof createFileStore>; dest: string; outside: string } {
+    const dest = join(dir, 'exports');
+    const outside = join(dir, 'outside');
+    mkdirSync(join(dest, 'dt=2026-03-14'), { recursive: true });
+    writeFileSync(join(dest, 'dt=2026-03-14', 'a.txt'), 'a');
+    mkdirSync(outside);
+    writeFileSync(join(outside, 'secret.txt'), 'secret');
+    return { store: createFileStore({ url: `${pathToFileURL(dest).href}/` }), dest, outside };
+  }
+  /** Expects a non-retryable StoreError naming the link, with a hint. */
+  async function refused(promise: Promise<unknown>, link: string): Promise<void> {
+    const err = await promise.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(StoreError);
+    expect(err).toMatchObject({ reason: 'other', retryable: false });
+    expect((err as StoreError).message).toContain(`${link} is a symbolic link`);
+    expect((err as StoreError).hint).toMatch(/symbolic link/);
+  }
+
+  it('refuses every operation through a linked directory, and touches nothing behind it', async () => {
+    const { store, dest, outside } = layout();
+    symlinkSync(outside, join(dest, 'dt=2026-03-15'));
+    const link = join(dest, 'dt=2026-03-15');
+    await refused(store.putBytes('dt=2026-03-15/new.txt', Buffer.from('x'), put), link);
+    await refused(store.putBytes('dt=2026-03-15/new.txt', Buffer.from('x'), { ...put, ifAbsent: true }), link);
+    const staged = join(dir, 'staged.txt');
+    writeFileSync(staged, 'staged');
+    await refused(store.putFile('dt=2026-03-15/new.txt', staged, put), link);
+    await refused(store.putBytes('dt=2026-03-15/deeper/new.txt', Buffer.from('x'), put), link);
+    await refused(store.get('dt=2026-03-15/secret.txt'), link);
+    await refused(store.head('dt=2026-03-15/secret.txt'), link);
+    await refused(store.delete('dt=2026-03-15/secret.txt'), link);
+    await refused(store.list('dt=2026-03-15/'), link);
+    await refused(store.list('dt=2026-03-15/sec'), link);
+    await refused(store.list(''), link);
+    await refused(store.list('dt='), link);
+    expect(readdirSync(outside)).toEqual(['secret.txt']);
+    expect(readFileSync(join(outside, 'secret.txt'), 'utf8')).toBe('secret');
+    // Keys elsewhere still work.
+    expect((await store.get('dt=2026-03-14/a.txt')).toString()).toBe('a');
+    expect((await store.list('dt=2026-03-14/')).map((o) => o.key)).toEqual(['dt=2026-03-14/a.txt']);
+  });
+
+  it('refuses a key that is itself a link, to a file or to nothing', async () => {
+    const { store, dest, outside } = layout();
+    const link = join(dest, 'dt=2026-03-14', 'b.txt');
+    symlinkSync(join(outside, 'secret.txt'), link);
+    await refused(store.get('dt=2026-03-14/b.txt'), link);
+    await refused(store.head('dt=2026-03-14/b.txt'), link);
+    await refused(store.delete('dt=2026-03-14/b.txt'), link);
+    await refused(store.putBytes('dt=2026-03-14/b.txt', Buffer.from('x'), put), link);
+    await refused(store.putBytes('dt=2026-03-14/b.txt', Buffer.from('x'), { ...put, ifAbsent: true }), link);
+    await refused(store.list('dt=2026-03-14/'), link);
+    const dangling = join(dest, 'dt=2026-03-14', 'c.txt');
+    symlinkSync(join(outside, 'planted.txt'), dangling);
+    await refused(store.putBytes('dt=2026-03-14/c.txt', Buffer.from('x'), { ...put, ifAbsent: true }), dangling);
+    expect(readdirSync(outside)).toEqual(['secret.txt']);
+    expect(readFileSync(join(outside, 'secret.txt'), 'utf8')).toBe('secret');
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+  });
+
+  it('follows a destination directory that is itself a link (the operator chose it)', async () => {
+    const real = join(dir, 'real');
+    mkdirSync(real);
+    symlinkSync(real, join(dir, 'linked'));
+    const store = createFileStore({ url: `${pathToFileURL(join(dir, 'linked')).href}/` });
+    await store.putBytes('dt=2026-03-14/a.txt', Buffer.from('a'), put);
+    expect(readFileSync(join(real, 'dt=2026-03-14', 'a.txt'), 'utf8')).toBe('a');
+    expect(await store.head('dt=2026-03-14/a.txt')).toEqual({ size: 1 });
+    expect((await store.list('')).map((o) => o.key)).toEqual(['dt=2026-03-14/a.txt']);
+    await store.delete('dt=2026-03-14/a.txt');
+    expect(await store.head('dt=2026-03-14/a.txt')).toBeUndefined();
   });
 });
 

@@ -2,10 +2,11 @@
  * The `file` backend: objects are files under a directory, keys are relative paths. Every write
  * goes to a temp name in the target directory, is fsynced, then renamed (or hard-linked, for
  * `ifAbsent`) into place and the directory fsynced, so a reader or a crash never sees half a file.
+ * Symbolic links inside the directory are refused, not followed: every operation first checks
+ * (lstat) each path component below the directory (the directory itself may be a link).
  */
 import { randomBytes } from 'node:crypto';
-import { constants as fsConstants } from 'node:fs';
-import { copyFile, link, lstat, mkdir, open, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, link, lstat, mkdir, open, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { abortedError, checkKey, checkPrefix, compareKeys, tempFilePrefix } from './key.js';
@@ -103,10 +104,37 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+/** The refusal of a path that is a symbolic link inside the destination. */
+function linkError(action: string, path: string): StoreError {
+  return new StoreError('other', `${action}: ${path} is a symbolic link`, {
+    retryable: false,
+    hint: 'replace the symbolic link with a real directory or file, or remove it: logbarge does not follow links inside a destination (the destination directory itself may be a link)',
+  });
+}
+
 /** Creates a store writing files under the directory named by `url`. */
 export function createFileStore({ url }: FileStoreOptions): ObjectStore {
   const base = fileUrlToDirectory(url);
   const pathOf = (key: string): string => join(base, ...key.split('/'));
+
+  /**
+   * Throws linkError when a path below `base` along `segments` (the key's, or a prefix's
+   * directories) is a symbolic link. The check stops at the first part that does not exist.
+   */
+  async function refuseLinks(action: string, segments: readonly string[]): Promise<void> {
+    let path = base;
+    for (const segment of segments) {
+      path = join(path, segment);
+      let info;
+      try {
+        info = await lstat(path);
+      } catch (err) {
+        if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return;
+        throw err;
+      }
+      if (info.isSymbolicLink()) throw linkError(action, path);
+    }
+  }
 
   /**
    * Puts a staged temp file into place. Plain writes rename (replacing any old object). With
@@ -148,6 +176,7 @@ export function createFileStore({ url }: FileStoreOptions): ObjectStore {
     if (signal?.aborted) throw abortedError(action, signal.reason);
     const temp = join(dirname(final), `${tempFilePrefix}${process.pid}-${randomBytes(6).toString('hex')}`);
     try {
+      await refuseLinks(action, key.split('/'));
       if (options.ifAbsent) {
         const existing = await stat(final).catch(() => undefined);
         if (existing?.isFile()) return { bytes: existing.size, alreadyExisted: true };
@@ -183,6 +212,11 @@ export function createFileStore({ url }: FileStoreOptions): ObjectStore {
     for (const entry of entries) {
       if (entry.name.startsWith(tempFilePrefix)) continue;
       const key = keyPrefix + entry.name;
+      if (entry.isSymbolicLink()) {
+        // Refused where a file or a directory of that name would be listed or descended into.
+        if (key.startsWith(prefix) || prefix.startsWith(`${key}/`)) throw linkError(`list objects under ${base}${sep}${prefix}`, join(dir, entry.name));
+        continue;
+      }
       if (entry.isDirectory()) {
         // Descend only where keys below can still match the prefix.
         const dirKey = `${key}/`;
@@ -200,7 +234,16 @@ export function createFileStore({ url }: FileStoreOptions): ObjectStore {
     conditionalWrites: true,
     describe: (key) => pathOf(key),
 
-    putFile: (key, path, options) => put(key, options, (temp) => copyFile(path, temp, fsConstants.COPYFILE_EXCL)),
+    putFile: (key, path, options) =>
+      put(key, options, async (temp) => {
+        // copyFile gives the copy the source's mode, and staged files are private (0600); an
+        // object gets the mode any new file gets here instead (0666 minus the umask), so the
+        // readers of the directory can read it.
+        await writeFile(temp, '', { flag: 'wx' });
+        const { mode } = await stat(temp);
+        await copyFile(path, temp);
+        await chmod(temp, mode & 0o777);
+      }),
 
     putBytes: (key, body, options) => put(key, options, (temp) => writeFile(temp, body, { flag: 'wx' })),
 
@@ -209,7 +252,8 @@ export function createFileStore({ url }: FileStoreOptions): ObjectStore {
       const path = pathOf(key);
       if (options.signal?.aborted) throw abortedError(`head object ${path}`, options.signal.reason);
       try {
-        const info = await stat(path);
+        await refuseLinks(`head object ${path}`, key.split('/'));
+        const info = await lstat(path);
         return info.isFile() ? { size: info.size } : undefined;
       } catch (err) {
         const code = errnoCode(err);
@@ -222,6 +266,7 @@ export function createFileStore({ url }: FileStoreOptions): ObjectStore {
       checkKey(key);
       const path = pathOf(key);
       try {
+        await refuseLinks(`get object ${path}`, key.split('/'));
         return await readFile(path, { signal: options.signal });
       } catch (err) {
         if (errnoCode(err) === 'EISDIR') throw new StoreError('not_found', `get object ${path}: it is a directory`, { cause: err });
@@ -234,6 +279,7 @@ export function createFileStore({ url }: FileStoreOptions): ObjectStore {
       const path = pathOf(key);
       if (options.signal?.aborted) throw abortedError(`delete object ${path}`, options.signal.reason);
       try {
+        await refuseLinks(`delete object ${path}`, key.split('/'));
         await unlink(path);
         await fsyncPath(dirname(path), 'r');
       } catch (err) {
@@ -249,6 +295,7 @@ export function createFileStore({ url }: FileStoreOptions): ObjectStore {
       // Start at the deepest directory the prefix names completely ("dt=2026-03-14/x" → "dt=2026-03-14/").
       const dirPart = prefix.slice(0, prefix.lastIndexOf('/') + 1);
       try {
+        await refuseLinks(`list objects under ${base}${sep}${prefix}`, dirPart.split('/').filter(Boolean));
         await walk(dirPart === '' ? base : join(base, ...dirPart.split('/').filter(Boolean)), dirPart, prefix, out, options.signal);
       } catch (err) {
         throw toStoreError(`list objects under ${base}${sep}${prefix}`, err, options.signal);

@@ -6,9 +6,10 @@
  * Types (DESIGN.md): VARCHAR → UTF8 string; NUMBER → INT32; DATE → DATE;
  * TIMESTAMPNTZ → INT64 TIMESTAMP(MILLIS, isAdjustedToUTC=false).
  */
-import { statSync } from 'node:fs';
+import { chmodSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { privateFileMode } from '../../modes.js';
 import type { ColumnType, Schema } from '../../schema/schema.js';
 import { createNdjsonEncoder } from './text.js';
 import type { EncodeInput, EncodeResult, Encoder } from './types.js';
@@ -81,6 +82,10 @@ export function createParquetEncoder(options: ParquetOptions): Encoder {
       const counted = await db.runAndReadAll(`SELECT coalesce(sum(num_rows), 0)::BIGINT AS n FROM parquet_file_metadata(${sqlString(input.outPath)})`);
       const rows = Number(counted.getRowObjects()[0]?.n ?? -1);
       if (rows !== staged.rows) throw new Error(`encode parquet: staged ${staged.rows} rows, the file holds ${rows}`);
+      // DuckDB creates files with the process umask (0644 typically) and writes through a temp
+      // name, so a file made 0600 beforehand is replaced: restrict the finished file instead. Its
+      // scratch files (database, WAL, spill directory) keep DuckDB's modes inside the 0700 work directory.
+      chmodSync(input.outPath, privateFileMode);
       const timings = { stage: Math.round(t1 - t0), copy: Math.round(performance.now() - t1) };
       return { rows, bytes: statSync(input.outPath).size, timings };
     } finally {

@@ -10,6 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { PassThrough } from 'node:stream';
 import { createGzip, constants as zlib } from 'node:zlib';
 import { stringify } from 'csv-stringify/sync';
+import { privateFileMode } from '../../modes.js';
 import type { Schema } from '../../schema/schema.js';
 import type { EncodeInput, EncodeResult, Encoder } from './types.js';
 
@@ -57,7 +58,7 @@ function field(value: unknown): unknown {
 }
 
 async function writeText(input: EncodeInput, render: (page: readonly string[]) => string, header?: string): Promise<EncodeResult> {
-  const file = createWriteStream(input.outPath);
+  const file = createWriteStream(input.outPath, { mode: privateFileMode });
   let sink: Writable = file;
   let done: Promise<void>;
   if (input.compression === 'gzip') {
