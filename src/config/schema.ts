@@ -108,7 +108,7 @@ const spoolSchema = z
       .number()
       .min(0)
       .default(7)
-      .describe('How long an EVENT_ID is remembered after it was accepted; a retry within it is a duplicate, even after export.'),
+      .describe('How long an event stays remembered for duplicate detection after every export has delivered it (undelivered events are always remembered); measured on the spool clock, which a wall-clock jump while running does not advance.'),
   })
   .prefault({})
   .describe('The durable local spool.');

@@ -2,7 +2,8 @@
  * Body decoding: bytes and a content type → top-level records. JSON bodies hold one event or an
  * array of events; NDJSON bodies hold one event per line (blank lines ignored).
  */
-import { scanJsonStructure, maxJsonDepth } from './json-structure.js';
+import { parseJsonLossless } from './json-lossless.js';
+import { scanJson, maxJsonDepth } from './json-structure.js';
 import type { RecordError } from './prepare.js';
 
 /** How a body is framed. */
@@ -58,7 +59,8 @@ export type ParsedJson = { ok: true; value: unknown } | { ok: false; field: stri
 
 /**
  * JSON.parse plus the checks JSON.parse skips: a key given twice in one object is refused
- * rather than silently resolved to its last value.
+ * rather than silently resolved to its last value. A number literal that a JavaScript number
+ * would change (a 64-bit id, `1.0`) is kept as a JsonNumber with its exact text.
  */
 export function parseJson(text: string): ParsedJson {
   let value: unknown;
@@ -68,7 +70,8 @@ export function parseJson(text: string): ParsedJson {
     return { ok: false, field: '(body)', message: `invalid JSON: ${jsonError(err)}`, record: 0 };
   }
   if (value !== null && typeof value === 'object') {
-    const problem = scanJsonStructure(text);
+    const scan = scanJson(text);
+    const problem = scan.problem;
     if (problem?.kind === 'depth') {
       return { ok: false, field: '(record)', message: `is nested ${problem.depth} levels deep, more than the limit of ${maxJsonDepth}`, record: problem.record };
     }
@@ -76,6 +79,7 @@ export function parseJson(text: string): ParsedJson {
       const message = problem.kind === 'duplicate' ? 'appears twice in one JSON object' : 'is not allowed as a key';
       return { ok: false, field: problem.key.slice(0, 100), message, record: problem.record };
     }
+    if (scan.inexactNumbers) return { ok: true, value: parseJsonLossless(text) };
   }
   return { ok: true, value };
 }

@@ -3,8 +3,9 @@
  * any event needs. JSON.parse silently keeps the last value,
  * so `{"EVENT_ID":"a","EVENT_ID":"b"}` would be stored as "b" — ambiguous input that two
  * parsers may read differently. The scan runs on text JSON.parse already accepted, so it can
- * assume valid JSON and only track object keys.
+ * assume valid JSON and only track object keys (and number literals).
  */
+import { isExactNumberLiteral } from '../schema/json-number.js';
 
 /** A structural problem and the top-level record it was found in. */
 export type StructureProblem =
@@ -46,6 +47,26 @@ function stringEnd(text: string, start: number): number {
 
 /** Returns the first duplicated key, or nesting deeper than `maxDepth`, in valid JSON `text`. */
 export function scanJsonStructure(text: string, maxDepth = maxJsonDepth): StructureProblem | undefined {
+  return scanJson(text, maxDepth).problem;
+}
+
+/** What one pass over valid JSON text found. */
+export interface JsonScan {
+  /** The first structural problem, if any. */
+  readonly problem: StructureProblem | undefined;
+  /** True when some number literal would change as a JavaScript number (64-bit ids, `1.0`, `1e3`). */
+  readonly inexactNumbers: boolean;
+}
+
+/** True for the characters a JSON number literal is made of. */
+function isNumberChar(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2b || c === 0x2e || c === 0x65 || c === 0x45;
+}
+
+/** One pass over valid JSON `text`: structural problems (see scanJsonStructure) and inexact number literals. */
+export function scanJson(text: string, maxDepth = maxJsonDepth): JsonScan {
+  let inexactNumbers = false;
+  const problem = (found: StructureProblem): JsonScan => ({ problem: found, inexactNumbers });
   // One frame per open container: a Set of keys for objects, null for arrays.
   const stack: (Set<string> | null)[] = [];
   let record = 0;
@@ -62,20 +83,25 @@ export function scanJsonStructure(text: string, maxDepth = maxJsonDepth): Struct
         if (text.charCodeAt(k) === COLON) {
           const raw = text.slice(i + 1, end - 1);
           const key = raw.includes('\\') ? (JSON.parse(`"${raw}"`) as string) : raw;
-          if (forbiddenKeys.has(key)) return { kind: 'forbidden', record, key };
-          if (frame.has(key)) return { kind: 'duplicate', record, key };
+          if (forbiddenKeys.has(key)) return problem({ kind: 'forbidden', record, key });
+          if (frame.has(key)) return problem({ kind: 'duplicate', record, key });
           frame.add(key);
         }
       }
       i = end - 1;
     } else if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
       stack.push(c === OPEN_OBJECT ? new Set() : null);
-      if (stack.length > maxDepth) return { kind: 'depth', record, depth: stack.length };
+      if (stack.length > maxDepth) return problem({ kind: 'depth', record, depth: stack.length });
     } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
       stack.pop();
     } else if (c === 0x2c && topIsArray()) {
       record++; // a comma directly inside the top-level array separates records
+    } else if ((c >= 0x30 && c <= 0x39) || c === 0x2d) {
+      let end = i + 1;
+      while (end < text.length && isNumberChar(text.charCodeAt(end))) end++;
+      if (!inexactNumbers && !isExactNumberLiteral(text.slice(i, end))) inexactNumbers = true;
+      i = end - 1;
     }
   }
-  return undefined;
+  return { problem: undefined, inexactNumbers };
 }

@@ -16,6 +16,8 @@
  * | SERVICE         | the constant `okta`                                                    |
  */
 
+import { isJsonNumber } from '../schema/json-number.js';
+
 /** A field of a mapped record: the column name and the raw value with where it came from. */
 export interface MappedField {
   readonly column: string;
@@ -72,7 +74,7 @@ export function oktaOrgFromSource(source: unknown): string | undefined {
 }
 
 function child(value: unknown, key: string): unknown {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  if (value === null || typeof value !== 'object' || Array.isArray(value) || isJsonNumber(value)) return undefined;
   return Object.hasOwn(value, key) ? (value as Record<string, unknown>)[key] : undefined;
 }
 

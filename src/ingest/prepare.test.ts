@@ -2,13 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { loadSchema } from '../schema/schema.js';
 import { defaultEventTime } from '../config/schema.js';
 import { contentKey } from '../spool/spool.js';
+import { contentDerivedId } from './shapes.js';
 import { createPreparer, maxErrors, type PrepareOptions } from './prepare.js';
 
 const schema = loadSchema();
 const defaults: PrepareOptions = {
   strictEventTypes: false,
   unknownFields: 'drop',
-  maxStringLength: 32,
+  maxStringLength: 64,
   organizationId: null,
   eventTime: defaultEventTime,
   now: () => Date.UTC(2026, 5, 1),
@@ -36,14 +37,15 @@ describe('prepare: accepted batches', () => {
     expect(prepared.rows.map((r) => [r.eventId, r.dt])).toEqual([
       ['e-1', '2026-03-14'],
       ['c-1', '2026-03-14'],
-      ['eb-1', '2026-03-15'],
+      // The envelope id changes with every PutEvents retry; the id comes from the detail instead.
+      [contentDerivedId(envelope.detail), '2026-03-15'],
     ]);
     expect(prepared.rowShapes).toEqual(['canonical', 'camelcase', 'eventbridge']);
     expect(JSON.parse(prepared.rows[1]?.body ?? '')).toMatchObject({
       ORGANIZATION_ID: 'org-1', EVENT_ID: 'c-1', EVENT_TIME: '2026-03-14 09:26:53.589', EVENT_TYPE: 'app_created', USER_ID: 'u-1',
     });
     expect(JSON.parse(prepared.rows[2]?.body ?? '')).toMatchObject({
-      ORGANIZATION_ID: 'org-2', EVENT_ID: 'eb-1', EVENT_TIME: '2026-03-15 00:00:01.000', EVENT_DATE: '2026-03-15',
+      ORGANIZATION_ID: 'org-2', EVENT_ID: contentDerivedId(envelope.detail), EVENT_TIME: '2026-03-15 00:00:01.000', EVENT_DATE: '2026-03-15',
     });
   });
 
@@ -79,8 +81,8 @@ describe('prepare: all-or-nothing', () => {
     ['an inconsistent EVENT_DATE', [event('e-1', { EVENT_DATE: '2026-03-13' })], [
       { index: 0, field: 'EVENT_DATE', message: '"2026-03-13" does not match EVENT_TIME (expected "2026-03-14")' },
     ]],
-    ['a string over maxStringLength', [event('e-1', { USER_ID: 'u'.repeat(33) })], [
-      { index: 0, field: 'USER_ID', message: 'is 33 characters long, more than the limit of 32' },
+    ['a string over maxStringLength', [event('e-1', { USER_ID: 'u'.repeat(65) })], [
+      { index: 0, field: 'USER_ID', message: 'is 65 characters long, more than the limit of 64' },
     ]],
     ['several problems in one record, in schema order', [{ EVENT_ID: '', EVENT_TIME: 'soon' }], [
       { index: 0, field: 'ORGANIZATION_ID', message: 'is required' },

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { loadSchema } from '../schema/schema.js';
-import { isEventBridgeEnvelope, mapRecord, type MappedRecord } from './shapes.js';
+import { contentDerivedId, isEventBridgeEnvelope, mapRecord, type MappedRecord } from './shapes.js';
 
 const schema = loadSchema();
 const noOrg = { organizationId: null };
@@ -128,9 +128,9 @@ describe('EventBridge envelopes', () => {
 
   it.each<[string, Record<string, unknown>, Record<string, unknown>, string[]]>([
     [
-      'canonical detail without id and time: taken from the envelope',
+      'canonical detail without id and time: id from its content, time from the envelope',
       { ORGANIZATION_ID: 'o', EVENT_TYPE: 'user_login' },
-      { ORGANIZATION_ID: 'o', EVENT_TYPE: 'user_login', EVENT_ID: '1c8a3e5f-2b7d-4e9a-8f6c-0d1e2f3a4b5c', EVENT_TIME: '2026-03-14T09:26:54Z' },
+      { ORGANIZATION_ID: 'o', EVENT_TYPE: 'user_login', EVENT_ID: contentDerivedId({ ORGANIZATION_ID: 'o', EVENT_TYPE: 'user_login' }), EVENT_TIME: '2026-03-14T09:26:54Z' },
       [],
     ],
     [

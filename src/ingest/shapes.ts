@@ -4,6 +4,8 @@
  * Amazon EventBridge envelopes (the event is `detail`), Okta System Log events, and Okta event
  * hook deliveries (`data.events`).
  */
+import { createHash } from 'node:crypto';
+import { isJsonNumber, stringifyJson } from '../schema/json-number.js';
 import type { Schema } from '../schema/schema.js';
 import type { FieldError } from '../schema/validate.js';
 import {
@@ -36,7 +38,12 @@ export interface MapOptions {
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
+  return value !== null && typeof value === 'object' && !Array.isArray(value) && !isJsonNumber(value);
+}
+
+/** A content-derived EVENT_ID: `sha256:` and 32 hex digits of the SHA-256 of the record's JSON text. */
+export function contentDerivedId(record: unknown): string {
+  return `sha256:${createHash('sha256').update(stringifyJson(record), 'utf8').digest('hex').slice(0, 32)}`;
 }
 
 /** True when a record is an EventBridge envelope: `detail-type`, `source` and an object `detail`. */
@@ -48,7 +55,7 @@ export function isEventBridgeEnvelope(record: Record<string, unknown>): boolean 
 
 const canonicalKey = /^[A-Z0-9_]+$|_/;
 
-/** Maps canonical / camelCase keys to columns; `fallback` fills EVENT_ID/EVENT_TIME from an envelope. */
+/** Maps canonical / camelCase keys to columns; `fallback` fills a missing EVENT_ID/EVENT_TIME (envelope events). */
 function mapKeys(
   schema: Schema,
   record: Record<string, unknown>,
@@ -115,7 +122,7 @@ function mapOkta(
  */
 export function mapRecord(schema: Schema, record: unknown, options: MapOptions): MappedRecord[] {
   if (!isObject(record)) {
-    const got = Array.isArray(record) ? 'an array' : record === null ? 'null' : `a ${typeof record}`;
+    const got = Array.isArray(record) ? 'an array' : record === null ? 'null' : isJsonNumber(record) ? 'a number' : `a ${typeof record}`;
     return [
       {
         shape: 'canonical',
@@ -132,7 +139,9 @@ export function mapRecord(schema: Schema, record: unknown, options: MapOptions):
       const org = options.organizationId ?? oktaOrgFromSource(record.source);
       return [mapOkta(schema, detail, 'eventbridge', 'detail', org)];
     }
-    return [mapKeys(schema, detail, 'eventbridge', 'detail', { id: record.id, time: record.time })];
+    // Without an id of its own, the event is named by its content: a producer's PutEvents retry
+    // gets a new envelope id but carries the same detail, so it is still a duplicate.
+    return [mapKeys(schema, detail, 'eventbridge', 'detail', { id: contentDerivedId(detail), time: record.time })];
   }
   const hookEvents = oktaHookEvents(record);
   if (hookEvents) {

@@ -2,6 +2,7 @@
  * Pure type coercion from JSON input values to the schema's column types. Each function returns
  * the canonical value or a Problem whose message says, for a person, what was wrong.
  */
+import { isJsonNumber } from './json-number.js';
 
 /** A coercion failure; `message` is phrased to follow the field name. */
 export interface Problem {
@@ -38,12 +39,13 @@ function daysInMonth(year: number, month: number): number {
 }
 
 function quote(value: unknown): string {
-  const text = typeof value === 'string' ? JSON.stringify(value) : String(value);
+  const text = typeof value === 'string' ? JSON.stringify(value) : isJsonNumber(value) ? value.text : String(value);
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
 function describeType(value: unknown): string {
   if (value === null) return 'null';
+  if (isJsonNumber(value)) return `the number ${quote(value)}`;
   if (Array.isArray(value)) return 'an array';
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
@@ -104,6 +106,7 @@ function fromEpochNumber(value: number, range: TimeRange | undefined): Coerced<n
  */
 export function parseTimestamp(value: unknown, range?: TimeRange): Coerced<number> {
   if (typeof value === 'number') return fromEpochNumber(value, range);
+  if (isJsonNumber(value)) return fromEpochNumber(value.value, range);
   if (typeof value !== 'string') {
     return problem(`must be an ISO-8601 timestamp or epoch milliseconds, got ${describeType(value)}`);
   }
@@ -191,6 +194,9 @@ export function parseInteger(value: unknown): Coerced<number> {
   let n: number;
   if (typeof value === 'number') {
     n = value;
+  } else if (isJsonNumber(value)) {
+    // `1.0` or `1e3` is an integer; a literal past 2^53 is out of INT32 range either way.
+    n = value.value;
   } else if (typeof value === 'string' && integerText.test(value.trim())) {
     n = Number(value.trim());
   } else {
@@ -202,14 +208,16 @@ export function parseInteger(value: unknown): Coerced<number> {
 }
 
 /**
- * Coerces a VARCHAR input: strings as they are, numbers and booleans as their JSON text;
- * objects and arrays are refused. Strings longer than `maxLength` UTF-16 units, or holding an
+ * Coerces a VARCHAR input: strings as they are, numbers and booleans as their JSON text (a
+ * JsonNumber as the sender's exact literal, so `1234567890123456789` and `1.0` stay digit for
+ * digit); objects and arrays are refused. Strings longer than `maxLength` UTF-16 units, or holding an
  * unpaired surrogate (not encodable as UTF-8), are refused.
  */
 export function parseString(value: unknown, maxLength: number): Coerced<string> {
   let text: string;
   if (typeof value === 'string') text = value;
   else if (typeof value === 'number' && Number.isFinite(value)) text = String(value);
+  else if (isJsonNumber(value)) text = value.text;
   else if (typeof value === 'boolean') text = String(value);
   else return problem(`must be a string, got ${describeType(value)}`);
   if (text.length > maxLength) return problem(`is ${text.length} characters long, more than the limit of ${maxLength}`);
