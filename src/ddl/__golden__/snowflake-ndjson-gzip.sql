@@ -30,7 +30,7 @@ CREATE STAGE IF NOT EXISTS AIRKIT_AUDIT_EVENT_STAGE
 -- 4. Target table.
 CREATE TABLE IF NOT EXISTS AIRKIT_AUDIT_EVENT (
   ORGANIZATION_ID VARCHAR COMMENT 'Airkit organization (tenant) the event belongs to.',
-  EVENT_ID VARCHAR COMMENT 'Globally unique event id; the spool deduplicates on it.',
+  EVENT_ID VARCHAR COMMENT 'Event id; a repeat with the same EVENT_TIME and content is a duplicate, stored once.',
   EVENT_YEAR NUMBER(10,0) COMMENT 'UTC year of EVENT_TIME; derived when absent.',
   EVENT_MONTH DATE COMMENT 'First day of the UTC month of EVENT_TIME; derived when absent.',
   EVENT_DATE DATE COMMENT 'UTC date of EVENT_TIME; derived when absent. Also the dt= partition.',
