@@ -39,7 +39,7 @@ describe('the spool', () => {
     const path = join(temp.dir, 'a', 'b', 'spool.db');
     const spool = openSpool({ path });
     cleanups.push(() => spool.close());
-    spool.appendGroups([[{ eventId: 'e-1', eventMs: Date.UTC(2026, 2, 14), dt: '2026-03-14', body: '{}', content: contentKey('{}') }]], { now: Date.now(), limits: { maxEvents: 10, maxBytes: 1e6 } });
+    spool.appendGroups([[{ eventId: 'e-1', eventMs: Date.UTC(2026, 2, 14), dt: '2026-03-14', body: '{}', raw: null, content: contentKey('{}') }]], { now: Date.now(), limits: { maxEvents: 10, maxBytes: 1e6 } });
     expect(mode(join(temp.dir, 'a'))).toBe('700');
     expect(mode(join(temp.dir, 'a', 'b'))).toBe('700');
     for (const file of [path, `${path}-wal`, `${path}-shm`]) expect([file, mode(file)]).toEqual([file, '600']);

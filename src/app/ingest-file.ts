@@ -77,8 +77,10 @@ export async function ingestFile(options: {
       for (const e of prepared.errors) if (errors.length < maxErrors) errors.push(e);
       if (errorCount > 0) return;
       let out = '';
-      // Tab-separated: the JSON-quoted id, dt, EVENT_TIME ms and content key never hold a raw tab, nor does a JSON body.
-      for (const row of prepared.rows) out += `${JSON.stringify(row.eventId)}\t${row.dt}\t${row.eventMs}\t${row.content.toString('hex')}\t${row.body}\n`;
+      // Tab-separated: the JSON-quoted id and raw record, dt, EVENT_TIME ms and content key never hold a tab, nor does a JSON body.
+      for (const row of prepared.rows) {
+        out += `${JSON.stringify(row.eventId)}\t${row.dt}\t${row.eventMs}\t${row.content.toString('hex')}\t${JSON.stringify(row.raw)}\t${row.body}\n`;
+      }
       if (!staged.write(out)) await once(staged, 'drain');
     };
     for await (const line of lines(options.input)) {
@@ -160,12 +162,14 @@ export async function ingestFile(options: {
       const b = line.indexOf('\t', a + 1);
       const c = line.indexOf('\t', b + 1);
       const d = line.indexOf('\t', c + 1);
+      const e = line.indexOf('\t', d + 1);
       chunk.push({
         eventId: JSON.parse(line.slice(0, a)) as string,
         dt: line.slice(a + 1, b),
         eventMs: Number(line.slice(b + 1, c)),
         content: Buffer.from(line.slice(c + 1, d), 'hex'),
-        body: line.slice(d + 1),
+        raw: JSON.parse(line.slice(d + 1, e)) as string | null,
+        body: line.slice(e + 1),
       });
       if (chunk.length >= storeChunk) store();
     }

@@ -91,7 +91,7 @@ export function createPreparer(schema: Schema, options: PrepareOptions): Prepare
           const body = validator.toJson(result.row.values);
           // The content compared for duplicates is the mapped record, not its envelope: a
           // re-delivery of the same event in a new EventBridge envelope is still a duplicate.
-          rows.push({ eventId: result.row.eventId, eventMs: result.row.eventMs, dt: result.row.dt, body, content: contentKey(body) });
+          rows.push({ eventId: result.row.eventId, eventMs: result.row.eventMs, dt: result.row.dt, body, raw: null, content: contentKey(body) });
           rowShapes.push(mapped.shape);
         }
       });

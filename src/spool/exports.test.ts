@@ -34,7 +34,7 @@ function open(): Spool {
 function append(dts: string[], start = spool.stats().newestSeq + 1): void {
   const rows = dts.map((dt, i) => {
     const body = JSON.stringify({ id: start + i });
-    return { eventId: `e${start + i}`, eventMs: Date.parse(`${dt}T00:00:00Z`), dt, body, content: contentKey(body) };
+    return { eventId: `e${start + i}`, eventMs: Date.parse(`${dt}T00:00:00Z`), dt, body, raw: null, content: contentKey(body) };
   });
   spool.appendGroups([rows], { now: 1000, limits: roomy });
 }

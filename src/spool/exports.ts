@@ -85,8 +85,8 @@ export function planExport(spool: Spool, options: PlanOptions): Plan {
     .immediate();
 }
 
-/** Reads up to `limit` bodies of a batch after `afterSeq`, in sequence order, as [seq, body] pairs. */
-export function readBatchPage(spool: Spool, batch: BatchRow, afterSeq: number, limit: number): [number, string][] {
+/** Reads up to `limit` rows of a batch after `afterSeq`, in sequence order, as [seq, body, raw]. */
+export function readBatchPage(spool: Spool, batch: BatchRow, afterSeq: number, limit: number): [number, string, string | null][] {
   return spool.sql.batchPage.all(batch.dt, Math.max(afterSeq, batch.seq_from - 1), batch.seq_to, limit);
 }
 

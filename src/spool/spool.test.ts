@@ -21,7 +21,7 @@ afterEach(() => {
 const eventMs = Date.UTC(2026, 2, 14, 9, 26, 53, 589);
 const row = (id: string, dt = '2026-03-14', extra: { ms?: number; text?: string } = {}): SpoolRow => {
   const body = JSON.stringify({ EVENT_ID: id, pad: 'é', ...(extra.text === undefined ? {} : { text: extra.text }) });
-  return { eventId: id, eventMs: extra.ms ?? eventMs, dt, body, content: contentKey(body) };
+  return { eventId: id, eventMs: extra.ms ?? eventMs, dt, body, raw: null, content: contentKey(body) };
 };
 const roomy = { maxEvents: 1_000_000, maxBytes: 1e12 };
 

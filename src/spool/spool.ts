@@ -23,6 +23,8 @@ export interface SpoolRow {
   readonly dt: string;
   /** What is stored and exported for the event (the canonical JSON object). */
   readonly body: string;
+  /** The record as sent (JSON text), or null when the typed columns hold everything it carried. */
+  readonly raw: string | null;
   /**
    * 16 bytes identifying the mapped record's content (contentKey): two rows with the same
    * EVENT_TIME, EVENT_ID and content key are one event, stored once.
@@ -70,7 +72,7 @@ export const keyBytes = 100;
 export interface SpoolCounters {
   /** Events held (accepted, not yet pruned). */
   readonly depth: number;
-  /** UTF-8 bytes of their bodies. */
+  /** UTF-8 bytes of their bodies and raw records. */
   readonly bytes: number;
   /** Idempotency keys remembered (events held, and delivered ones inside the window). */
   readonly keys: number;
@@ -205,7 +207,7 @@ export function openSpool(options: OpenSpoolOptions): Spool {
       const startKeys = keys;
       const outcomes: (AppendOutcome | 'full')[] = [];
       for (const group of groups) {
-        const sizes = group.map((row) => Buffer.byteLength(row.body));
+        const sizes = group.map((row) => Buffer.byteLength(row.body) + (row.raw === null ? 0 : Buffer.byteLength(row.raw)));
         let groupBytes = 0;
         for (const size of sizes) groupBytes += size + keyBytes;
         if (depth + group.length > limits.maxEvents || bytes + keys * keyBytes + groupBytes > limits.maxBytes) {
@@ -223,7 +225,7 @@ export function openSpool(options: OpenSpoolOptions): Spool {
             return;
           }
           if (known.length > 0) conflictRows.push(i);
-          const seq = sql.insertEvent.run(row.dt, now, row.body).lastInsertRowid;
+          const seq = sql.insertEvent.run(row.dt, now, row.body, row.raw).lastInsertRowid;
           sql.insertKey.run(seq, row.eventMs, hash, row.content);
           accepted++;
           keys++;

@@ -16,8 +16,8 @@ export function prepareStatements(db: Database.Database) {
     ),
     legacyHasId: db.prepare<[string], number>('SELECT 1 FROM event_ids WHERE event_id = ?').pluck(),
     legacyAny: db.prepare<[], number>('SELECT 1 FROM event_ids LIMIT 1').pluck(),
-    insertEvent: db.prepare<[string, number, string]>(
-      'INSERT INTO events (dt, received_at, body) VALUES (?, ?, ?)',
+    insertEvent: db.prepare<[string, number, string, string | null]>(
+      'INSERT INTO events (dt, received_at, body, raw) VALUES (?, ?, ?, ?)',
     ),
     readStats: db.prepare<[], { depth: number; bytes: number; keys: number }>('SELECT depth, bytes, keys FROM spool_stats WHERE id = 1'),
     addStats: db.prepare<[number, number]>(
@@ -98,8 +98,8 @@ export function prepareStatements(db: Database.Database) {
     noteBatchError: db.prepare<[string, number]>(
       'UPDATE export_batches SET attempts = attempts + 1, last_error = ? WHERE id = ?',
     ),
-    batchPage: db.prepare<[string, number, number, number], [number, string]>(
-      'SELECT seq, body FROM events INDEXED BY events_by_dt WHERE dt = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?',
+    batchPage: db.prepare<[string, number, number, number], [number, string, string | null]>(
+      'SELECT seq, body, raw FROM events INDEXED BY events_by_dt WHERE dt = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?',
     ).raw(),
     pendingCount: db.prepare<[number], number>('SELECT count(*) FROM events WHERE seq > ?').pluck(),
     oldestPending: db.prepare<[number], number>('SELECT received_at FROM events WHERE seq > ? ORDER BY seq LIMIT 1').pluck(),
@@ -113,7 +113,7 @@ export function prepareStatements(db: Database.Database) {
     ),
     pruneChunkStats: db.prepare<[number, number], { n: number; bytes: number }>(
       // octet_length of a TEXT column is read from the record header; the body itself is not loaded.
-      'SELECT count(*) AS n, total(octet_length(body)) AS bytes FROM (SELECT body FROM events WHERE seq <= ? ORDER BY seq LIMIT ?)',
+      'SELECT count(*) AS n, total(octet_length(body) + coalesce(octet_length(raw), 0)) AS bytes FROM (SELECT body, raw FROM events WHERE seq <= ? ORDER BY seq LIMIT ?)',
     ),
     pruneChunk: db.prepare<[number, number]>(
       'DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE seq <= ? ORDER BY seq LIMIT ?)',
