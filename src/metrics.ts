@@ -42,6 +42,12 @@ export function createMetrics(options: { defaultMetrics?: boolean; sources?: Met
       labelNames: ['shape'] as const,
       registers,
     }),
+    eventsQuarantined: new Counter({
+      name: 'logbarge_events_quarantined_total',
+      help: 'Invalid records kept in quarantine (exported under <destination>_quarantine/) instead of refusing their request, by source.',
+      labelNames: ['source'] as const,
+      registers,
+    }),
     eventsRejected: new Counter({
       name: 'logbarge_events_rejected_total',
       help: 'Records in requests refused with 4xx (nothing of such a request is stored), by reason.',

@@ -161,9 +161,9 @@ export async function startDaemon(options: {
     await trimming;
   });
 
-  const preparer = createPreparer(schema, config.ingest);
+  const preparer = createPreparer(schema, { ...config.ingest, sources: config.sources, apiKeyHeader: config.server.apiKeyHeader });
   const server: IngestServer = createIngestServer({
-    options: config.server,
+    options: { ...config.server, sources: config.sources },
     preparer,
     committer,
     metrics,

@@ -54,6 +54,8 @@ export async function ingestFile(options: {
   limits: SpoolLimits;
   onProgress?: (p: IngestProgress) => void;
   onPrepared?: (prepared: ReturnType<Preparer['prepare']>) => void;
+  /** Map records as this source's (its profile and organization). */
+  source?: string;
 }): Promise<IngestFileResult> {
   const { spool, preparer } = options;
   const dir = mkdtempSync(join(dirname(spool.path), '.ingest-'));
@@ -70,7 +72,15 @@ export async function ingestFile(options: {
     let wholeFile: string[] | undefined; // set when the input is one JSON document, not NDJSON
     const flushBatch = async (): Promise<void> => {
       if (batch.length === 0) return;
-      const prepared = preparer.prepare(batch, records - batch.length);
+      // A file is all or nothing whatever the source's onInvalid: a bad record is refused with the
+      // rest, so the operator fixes the file (nothing is quarantined from it).
+      const prepared = preparer.prepare(batch, records - batch.length, options.source === undefined ? {} : { source: options.source });
+      if (prepared.quarantined.length > 0) {
+        errorCount += prepared.quarantined.length;
+        for (const q of prepared.quarantined) {
+          for (const e of q.errors) if (errors.length < maxErrors) errors.push({ index: q.index, ...(q.path ? { path: q.path } : {}), ...e });
+        }
+      }
       batch = [];
       options.onPrepared?.(prepared);
       errorCount += prepared.errorCount;

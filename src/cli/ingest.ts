@@ -10,16 +10,22 @@ import { createPreparer } from '../ingest/prepare.js';
 import { loadSchema } from '../schema/schema.js';
 import { registerExports } from '../spool/exports.js';
 import { openSpool } from '../spool/spool.js';
-import { commandConfig, type ConfigOption } from './common.js';
+import { commandConfig, ExitError, exitCodes, type ConfigOption } from './common.js';
 
 /** Options of the ingest command. */
 export interface IngestOptions extends ConfigOption {
   readonly json?: boolean;
+  /** Map the records as this source's do (its profile and organization; invalid records are refused whatever its onInvalid). */
+  readonly source?: string;
 }
 
 /** Loads `file` (or stdin for `-`) into the spool. */
 export async function ingestCommand(file: string, options: IngestOptions): Promise<void> {
   const config = commandConfig(options);
+  const preparer = createPreparer(loadSchema(), { ...config.ingest, sources: config.sources, apiKeyHeader: config.server.apiKeyHeader });
+  if (options.source !== undefined && !preparer.source(options.source)) {
+    throw new ExitError(exitCodes.usage, `ingest: no source named ${options.source} (have: ${Object.keys(config.sources).join(', ') || 'none'})`);
+  }
   const spool = openSpool({ path: resolve(config.spool.path), synchronous: config.spool.synchronous });
   // The exports of this config wait for these events from now on, even before any of them runs.
   registerExports(spool, config.exports.map((e) => e.name));
@@ -30,7 +36,8 @@ export async function ingestCommand(file: string, options: IngestOptions): Promi
     const result = await ingestFile({
       input: file === '-' ? process.stdin : createReadStream(file),
       spool,
-      preparer: createPreparer(loadSchema(), config.ingest),
+      preparer,
+      ...(options.source === undefined ? {} : { source: options.source }),
       limits: { maxEvents: config.spool.maxEvents, maxBytes: config.spool.maxBytes },
       onProgress: (p) => {
         const now = performance.now();
@@ -64,6 +71,7 @@ export function register(program: Command): void {
     .argument('<file>', 'file to read, or - for standard input')
     .option('-c, --config <file>', 'config file (default: $LOGBARGE_CONFIG, else built-in defaults)')
     .option('--json', 'print the result as JSON')
+    .option('--source <name>', "map records with this source's profile and organization (invalid records are still refused)")
     .addHelpText(
       'after',
       `
@@ -72,6 +80,7 @@ Exit codes: 0 stored, 4 input rejected (nothing stored), 2 bad config, 1 other f
 Examples:
   logbarge ingest events.ndjson
   zcat backfill.ndjson.gz | logbarge ingest -
+  logbarge ingest -c prod.json --source okta okta-export.json
   logbarge ingest -c prod.json --json export-2026-03.json`,
     )
     .action(ingestCommand);

@@ -106,7 +106,11 @@ export function parseConfig(
   }
   const config = parsed.data;
   const apiKeys = config.server.apiKeys.filter((k) => k !== '');
-  if (!isLoopback(config.server.host) && apiKeys.length === 0) {
+  const sources = Object.fromEntries(
+    Object.entries(config.sources).map(([name, source]) => [name, { ...source, apiKeys: source.apiKeys.filter((k) => k !== '') }]),
+  );
+  const sourceKeys = Object.values(sources).reduce((n, source) => n + source.apiKeys.length, 0);
+  if (!isLoopback(config.server.host) && apiKeys.length === 0 && sourceKeys === 0) {
     throw configError(options.source, [
       `server.apiKeys: at least one key is required when server.host (${config.server.host}) is not a loopback address`,
     ]);
@@ -115,6 +119,7 @@ export function parseConfig(
     ...config,
     writerId: config.writerId ?? sanitizeWriterId(options.hostname ?? osHostname()),
     server: { ...config.server, apiKeys },
+    sources,
   };
 }
 

@@ -11,6 +11,7 @@ interface JsonSchema {
   anyOf?: JsonSchema[];
   properties?: Record<string, JsonSchema>;
   items?: JsonSchema;
+  additionalProperties?: JsonSchema | boolean;
   default?: unknown;
   description?: string;
   minimum?: number;
@@ -43,6 +44,8 @@ function rows(schema: JsonSchema, prefix: string, out: string[]): void {
     out.push(`| \`${name}\` | ${type} | ${formatDefault(child.default)} | ${(child.description ?? '').replace(/\|/g, '\\|')} |`);
     if (object) rows(object, `${name}.`, out);
     if (arrayOfObjects && child.items) rows(child.items, `${name}[].`, out);
+    const values = typeof child.additionalProperties === 'object' ? child.additionalProperties : undefined;
+    if (!object && values?.properties) rows(values, `${name}.<name>.`, out);
   }
 }
 

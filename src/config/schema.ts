@@ -156,6 +156,53 @@ const ingestSchema = z
   .prefault({})
   .describe('Validation of incoming events.');
 
+/** The built-in source profiles (src/sources/; a test checks this list matches them). */
+export const sourceProfiles = ['auto', 'airkit', 'eventbridge', 'okta', 'okta-hook', 'strivacity', 'generic'] as const;
+
+const mapRuleSchema = z.union([
+  z.string().min(1).describe('A JSON path: `actor.id`, `target[0].type`, `target[-1].id`.'),
+  z.strictObject({
+    path: z.string().min(1),
+    json: z.boolean().optional().describe('Take the value as JSON text (objects, arrays).'),
+    capture: z.string().optional().describe('A regular expression; its first group is the value.'),
+    map: z.record(z.string(), z.string()).optional().describe('Values to translate; others are kept.'),
+    nullIf: z.array(z.string()).optional().describe('Strings that mean no value (e.g. "null").'),
+  }),
+  z.strictObject({ const: z.union([z.string(), z.number()]) }),
+  z.strictObject({ derive: z.enum(['contentId', 'receivedAt', 'sourceOrg', 'sourceEventType']) }),
+  z.strictObject({ when: z.record(z.string(), z.string()), then: z.string() }),
+]);
+
+const sourceSchema = z.strictObject({
+  profile: z
+    .enum(sourceProfiles)
+    .default('auto')
+    .describe('How records become rows: auto, airkit, eventbridge, okta, okta-hook, strivacity or generic (see docs/sources/).'),
+  organizationId: nullableString(
+    'ORGANIZATION_ID of every event through this source: it overrides what a record says, so a sender cannot write another tenant\'s events. Null: the record\'s own (or, for Okta through EventBridge, the org in its source).',
+  ),
+  eventType: nullableString('EVENT_TYPE for records without one (profiles that derive it: strivacity, generic); null uses the source\'s name.'),
+  apiKeys: z
+    .array(z.string())
+    .default([])
+    .describe('Keys accepted on this source\'s route only (POST /v1/events/<name>); empty strings are ignored. server.apiKeys are accepted here too.'),
+  apiKeyHeader: z
+    .string()
+    .regex(/^[A-Za-z0-9-]+$/, 'must be an HTTP header name')
+    .nullable()
+    .default(null)
+    .describe('Header carrying this source\'s key, compared whole (with `authorization`, `Bearer KEY` works too). Null: the profile\'s (authorization for okta, okta-hook and eventbridge; x-api-key for strivacity), else server.apiKeyHeader.'),
+  onInvalid: z
+    .enum(['reject', 'quarantine'])
+    .nullable()
+    .default(null)
+    .describe('An invalid record: reject (400, nothing of the request stored) or quarantine (202; kept and exported under <destination>_quarantine/). Null: quarantine for push senders that never retry a 4xx (eventbridge, okta, okta-hook, strivacity), reject otherwise.'),
+  map: z
+    .record(z.string(), z.union([mapRuleSchema, z.array(mapRuleSchema).min(1)]))
+    .default({})
+    .describe('Column ← rule(s), tried before the profile\'s own: a JSON path, {path, json, capture, map, nullIf}, {const}, {derive}, or {when, then}. An unknown column or a bad path is refused at start (exit 2).'),
+});
+
 const s3Schema = z
   .strictObject({
     region: nullableString('AWS region; null uses the SDK chain (`AWS_REGION`, profile), then us-east-1.'),
@@ -243,6 +290,10 @@ export const configSchema = z
     server: serverSchema,
     spool: spoolSchema,
     ingest: ingestSchema,
+    sources: z
+      .record(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'source names are lowercase letters, digits, - or _'), sourceSchema)
+      .default({})
+      .describe('Named senders, each posting to POST /v1/events/<name> with its own profile, organization, keys and invalid-record policy.'),
     s3: s3Schema,
     exports: z
       .array(exportSchema)

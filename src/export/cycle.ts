@@ -172,6 +172,7 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
           compression: config.compression,
           keyFor: ({ dt, seqFrom, seqTo }) =>
             objectKey({ dt, writerId: deps.writerId, spoolId: spool.id, seqFrom, seqTo, format: config.format, compression: config.compression as Compression }),
+          quarantineFormat: { format: 'ndjson', compression: 'gzip' },
           now: now(),
         });
         if (plan.batches.length === 0) break;

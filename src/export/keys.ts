@@ -2,6 +2,7 @@
  * Object naming: a pure function of the batch, so a retried upload rewrites the same key with
  * the same rows. `<destination>dt=YYYY-MM-DD/<writer>-<spool>-<first seq>-<last seq><ext>`.
  */
+import { quarantineDate } from '../spool/spool.js';
 import { extensionOf, type Compression, type Format } from './encoders/types.js';
 
 /** Digits of a zero-padded sequence number: keys sort in sequence order up to 10^12 events. */
@@ -21,8 +22,16 @@ export interface KeyParts {
   readonly compression: Compression;
 }
 
-/** The key of a data object, relative to the destination prefix. */
+/** Folder of quarantine objects under a destination (outside every `dt=` partition of data). */
+export const quarantineFolder = '_quarantine/';
+
+/**
+ * The key of a data object, relative to the destination prefix; for quarantine rows (dt
+ * `quarantine:YYYY-MM-DD`) `_quarantine/dt=<receive date>/<name>.ndjson.gz`, whatever the export's format.
+ */
 export function objectKey(parts: KeyParts): string {
+  const received = quarantineDate(parts.dt);
+  if (received !== undefined) return quarantineFolder + objectKey({ ...parts, dt: received, format: 'ndjson', compression: 'gzip' });
   if (!/^\d{4}-\d{2}-\d{2}$/.test(parts.dt)) throw new Error(`object key: dt ${JSON.stringify(parts.dt)} is not YYYY-MM-DD`);
   if (!/^[A-Za-z0-9._-]+$/.test(parts.writerId)) throw new Error(`object key: writer id ${JSON.stringify(parts.writerId)} has unsafe characters`);
   if (!(parts.seqFrom >= 1 && parts.seqTo >= parts.seqFrom)) throw new Error(`object key: bad sequence range ${parts.seqFrom}-${parts.seqTo}`);

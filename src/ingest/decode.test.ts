@@ -158,6 +158,9 @@ describe('decodeBody ndjson', () => {
     expect(decoded).toEqual({
       ok: false,
       errors: [{ index: 1, field: '(record)', message: expect.stringMatching(/^line 2: invalid JSON: .*(end of JSON|Unexpected)/) as unknown }],
+      // What a quarantine source keeps: the line that parsed, and the one that did not, as text.
+      readable: [{ index: 0, value: { a: 1 } }],
+      unreadable: [{ index: 1, text: '{"b":', message: expect.stringMatching(/^line 2: \(record\): invalid JSON/) as unknown }],
     });
   });
 });

@@ -47,8 +47,21 @@ export function decodeUtf8(bytes: Uint8Array): string | undefined {
   }
 }
 
-/** Records found in a body, or the errors that make it unreadable. */
-export type Decoded = { ok: true; records: unknown[] } | { ok: false; errors: RecordError[] };
+/** A top-level record of a body that is not JSON: its text and why. */
+export interface Unreadable {
+  readonly index: number;
+  readonly text: string;
+  readonly message: string;
+}
+
+/**
+ * Records found in a body, or the errors that make it unreadable. A failure also carries what
+ * could be read, so a quarantine source can keep every record: `readable` (with positions) and
+ * `unreadable` (text and why).
+ */
+export type Decoded =
+  | { ok: true; records: unknown[] }
+  | { ok: false; errors: RecordError[]; readable: { index: number; value: unknown }[]; unreadable: Unreadable[] };
 
 function jsonError(err: unknown): string {
   return err instanceof RangeError ? 'nested too deeply' : (err as Error).message;
@@ -88,11 +101,20 @@ export function parseJson(text: string): ParsedJson {
 export function decodeBody(text: string, kind: BodyKind): Decoded {
   if (kind === 'json') {
     const parsed = parseJson(text);
-    if (!parsed.ok) return { ok: false, errors: [{ index: parsed.record, field: parsed.field, message: parsed.message }] };
+    if (!parsed.ok) {
+      return {
+        ok: false,
+        errors: [{ index: parsed.record, field: parsed.field, message: parsed.message }],
+        readable: [],
+        unreadable: [{ index: 0, text, message: `${parsed.field}: ${parsed.message}` }],
+      };
+    }
     return { ok: true, records: Array.isArray(parsed.value) ? parsed.value : [parsed.value] };
   }
   const records: unknown[] = [];
   const errors: RecordError[] = [];
+  const readable: { index: number; value: unknown }[] = [];
+  const unreadable: Unreadable[] = [];
   let index = 0; // records seen (blank lines are not records)
   let line = 0; // physical line, for messages
   let start = 0;
@@ -103,11 +125,17 @@ export function decodeBody(text: string, kind: BodyKind): Decoded {
     const raw = text.slice(start, end).trim();
     if (raw !== '') {
       const parsed = parseJson(raw);
-      if (parsed.ok) records.push(parsed.value);
-      else errors.push({ index, field: parsed.field === '(body)' ? '(record)' : parsed.field, message: `line ${line}: ${parsed.message}` });
+      if (parsed.ok) {
+        records.push(parsed.value);
+        readable.push({ index, value: parsed.value });
+      } else {
+        const field = parsed.field === '(body)' ? '(record)' : parsed.field;
+        errors.push({ index, field, message: `line ${line}: ${parsed.message}` });
+        unreadable.push({ index, text: raw, message: `line ${line}: ${field}: ${parsed.message}` });
+      }
       index++;
     }
     start = end + 1;
   }
-  return errors.length > 0 ? { ok: false, errors } : { ok: true, records };
+  return errors.length > 0 ? { ok: false, errors, readable, unreadable } : { ok: true, records };
 }

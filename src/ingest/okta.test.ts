@@ -1,15 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { loadSchema } from '../schema/schema.js';
-import {
-  isOktaLogEvent,
-  mapOktaEventType,
-  mapOktaLogEvent,
-  oktaEventTypes,
-  oktaHookEvents,
-  oktaOrgFromSource,
-} from './okta.js';
+import { okta, oktaEventTypes } from '../sources/okta.js';
+import { mapRecord, matchesProfile } from './shapes.js';
 import { contentKey } from '../spool/spool.js';
+import { stringifyJson } from '../schema/json-number.js';
 import { createPreparer, type PrepareOptions } from './prepare.js';
 import { defaultEventTime } from '../config/schema.js';
 
@@ -21,8 +16,16 @@ function fixture(name: string): Record<string, unknown> {
   return JSON.parse(readFileSync(url, 'utf8')) as Record<string, unknown>;
 }
 
-describe('mapOktaEventType', () => {
-  it.each<[unknown, unknown, unknown]>([
+/** The raw column values the okta profile gives an event, by column name (via POST /v1/events's auto profile). */
+function byColumn(event: unknown, organizationId: string | null = 'org-1'): Record<string, unknown> {
+  const [mapped] = mapRecord(schema, event, { organizationId });
+  return Object.fromEntries(schema.columns.map((c) => [c.name, mapped?.raw[c.index]]));
+}
+
+const minimal = { uuid: 'u-1', published: '2026-03-14T00:00:00Z', eventType: 'user.session.end' };
+
+describe('okta profile: EVENT_TYPE', () => {
+  it.each<[string, unknown, unknown]>([
     ['user.session.start', 'SUCCESS', 'user_login'],
     ['user.session.start', 'FAILURE', 'invalid_login'],
     ['user.session.start', 'SKIPPED', 'user.session.start'],
@@ -51,11 +54,8 @@ describe('mapOktaEventType', () => {
     ['toString', 'SUCCESS', 'toString'],
     ['hasOwnProperty', 'SUCCESS', 'hasOwnProperty'],
     ['valueOf', undefined, 'valueOf'],
-    [42, 'SUCCESS', 42],
-    [undefined, 'SUCCESS', undefined],
-    [null, 'SUCCESS', null],
-  ])('%j with outcome %j → %j', (eventType, outcome, expected) => {
-    expect(mapOktaEventType(eventType, outcome)).toBe(expected);
+  ])('%j with outcome %j → %j', (eventType, result, expected) => {
+    expect(byColumn({ ...minimal, eventType, outcome: result === undefined ? undefined : { result } }).EVENT_TYPE).toBe(expected);
   });
 
   it('maps only to published event types', () => {
@@ -65,8 +65,9 @@ describe('mapOktaEventType', () => {
   });
 });
 
-describe('oktaOrgFromSource', () => {
-  it.each<[unknown, string | undefined]>([
+describe('okta profile: ORGANIZATION_ID from the EventBridge source', () => {
+  const envelope = (source: string) => ({ version: '0', id: 'e', 'detail-type': 'SystemLog', source, time: '2026-03-14T00:00:00Z', detail: minimal });
+  it.each<[string, string | undefined]>([
     ['aws.partner/okta.com/dev-123456/okta-logs', 'dev-123456'],
     ['aws.partner/okta.com/acme/SystemLogStream', 'acme'],
     ['aws.partner/okta.com/acme-prod/a/b', 'acme-prod'],
@@ -78,16 +79,16 @@ describe('oktaOrgFromSource', () => {
     ['x-aws.partner/okta.com/dev-123456/okta-logs', undefined],
     ['com.airkit.audit', undefined],
     ['', undefined],
-    [undefined, undefined],
-    [null, undefined],
-    [42, undefined],
-    [{ source: 'aws.partner/okta.com/dev-123456/okta-logs' }, undefined],
   ])('%j → %j', (source, expected) => {
-    expect(oktaOrgFromSource(source)).toBe(expected);
+    expect(byColumn(envelope(source), null).ORGANIZATION_ID).toBe(expected);
+  });
+
+  it('the configured organization comes first', () => {
+    expect(byColumn(envelope('aws.partner/okta.com/acme/x'), 'configured').ORGANIZATION_ID).toBe('configured');
   });
 });
 
-describe('isOktaLogEvent', () => {
+describe('okta profile: what is an Okta LogEvent', () => {
   it.each<[string, Record<string, unknown>, boolean]>([
     ['fixture', fixture('login-success.json'), true],
     ['minimal', { uuid: 'u', eventType: 't', published: '2026-03-14T00:00:00Z' }, true],
@@ -99,36 +100,34 @@ describe('isOktaLogEvent', () => {
     ['canonical event', { EVENT_ID: 'e', EVENT_TYPE: 't', EVENT_TIME: 'p' }, false],
     ['hook delivery', fixture('event-hook-two-events.json'), false],
   ])('%s → %s', (_name, record, expected) => {
-    expect(isOktaLogEvent(record)).toBe(expected);
+    expect(matchesProfile(schema, 'okta', record)).toBe(expected);
   });
 });
 
-describe('oktaHookEvents', () => {
-  it('returns the events of a delivery', () => {
-    const events = oktaHookEvents(fixture('event-hook-two-events.json'));
-    expect(events?.map((e) => (e as { uuid: string }).uuid)).toEqual([
-      '5a3e9f10-e1d4-11ee-b1a8-0f2d3c4b5a69',
-      '8f4c2d1e-e1e9-11ee-8a5b-3d9e7f6c5b4a',
+describe('okta-hook profile', () => {
+  it('yields the events of a delivery, each at its path', () => {
+    const mapped = mapRecord(schema, fixture('event-hook-two-events.json'), { organizationId: 'o' });
+    expect(mapped.map((m) => [m.path, m.raw[schema.column('EVENT_ID').index]])).toEqual([
+      ['data.events[0]', '5a3e9f10-e1d4-11ee-b1a8-0f2d3c4b5a69'],
+      ['data.events[1]', '8f4c2d1e-e1e9-11ee-8a5b-3d9e7f6c5b4a'],
     ]);
   });
 
-  it.each<[string, Record<string, unknown>, unknown[] | undefined]>([
-    ['empty events', { eventType: 'com.okta.event_hook', data: { events: [] } }, []],
-    ['events not an array', { eventType: 'com.okta.event_hook', data: { events: {} } }, undefined],
-    ['data null', { eventType: 'com.okta.event_hook', data: null }, undefined],
-    ['no data', { eventType: 'com.okta.event_hook' }, undefined],
-    ['other eventType', { eventType: 'user.session.start', data: { events: [] } }, undefined],
-  ])('%s → %j', (_name, record, expected) => {
-    expect(oktaHookEvents(record)).toEqual(expected);
+  it.each<[string, Record<string, unknown>, boolean]>([
+    ['empty events', { eventType: 'com.okta.event_hook', data: { events: [] } }, true],
+    ['events not an array', { eventType: 'com.okta.event_hook', data: { events: {} } }, false],
+    ['data null', { eventType: 'com.okta.event_hook', data: null }, false],
+    ['no data', { eventType: 'com.okta.event_hook' }, false],
+    ['other eventType', { eventType: 'user.session.start', data: { events: [] } }, false],
+  ])('%s → is a delivery: %j', (_name, record, expected) => {
+    expect(matchesProfile(schema, 'okta-hook', record)).toBe(expected);
   });
 });
 
-describe('mapOktaLogEvent', () => {
-  const byColumn = (event: Record<string, unknown>, org: string | undefined) =>
-    Object.fromEntries(mapOktaLogEvent(event, org).map((f) => [f.column, f.value]));
-
+describe('okta profile: the documented table', () => {
   it('maps the documented table', () => {
-    expect(byColumn(fixture('api-token-create.json'), 'org-1')).toEqual({
+    const fields = byColumn(fixture('api-token-create.json'));
+    expect(Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined))).toEqual({
       ORGANIZATION_ID: 'org-1',
       EVENT_ID: '8f4c2d1e-e1e9-11ee-8a5b-3d9e7f6c5b4a',
       EVENT_TIME: '2026-03-16T14:03:22.045Z',
@@ -142,29 +141,26 @@ describe('mapOktaLogEvent', () => {
     });
   });
 
-  const minimal = { uuid: 'u-1', published: '2026-03-14T00:00:00Z', eventType: 'user.session.end' };
   it.each<[string, Record<string, unknown>, Record<string, unknown>]>([
     ['no actor, target, auth', {}, { USER_ID: undefined, EMAIL: undefined, RESOURCE_TYPE: undefined, RESOURCE_ID: undefined, LOGIN_TYPE: undefined }],
     ['actor null', { actor: null }, { USER_ID: undefined, EMAIL: undefined }],
     ['actor an array', { actor: [{ id: 'a' }] }, { USER_ID: undefined }],
-    ['actor inherits id', { actor: Object.create({ id: 'inherited' }) as object }, { USER_ID: undefined }],
     ['target empty', { target: [] }, { RESOURCE_TYPE: undefined, RESOURCE_ID: undefined }],
     ['target not an array', { target: { id: 't', type: 'User' } }, { RESOURCE_TYPE: undefined, RESOURCE_ID: undefined }],
     ['first target wins', { target: [{ id: 't1', type: 'User' }, { id: 't2', type: 'AppInstance' }] }, { RESOURCE_TYPE: 'User', RESOURCE_ID: 't1' }],
     ['credentialType wins', { authenticationContext: { credentialType: 'PASSWORD', authenticationProvider: 'ACTIVE_DIRECTORY' } }, { LOGIN_TYPE: 'PASSWORD' }],
     ['provider when credentialType null', { authenticationContext: { credentialType: null, authenticationProvider: 'LDAP' } }, { LOGIN_TYPE: 'LDAP' }],
-    ['both null', { authenticationContext: { credentialType: null, authenticationProvider: null } }, { LOGIN_TYPE: null }],
+    ['both null', { authenticationContext: { credentialType: null, authenticationProvider: null } }, { LOGIN_TYPE: undefined }],
     ['outcome decides session.start', { eventType: 'user.session.start', outcome: { result: 'FAILURE' } }, { EVENT_TYPE: 'invalid_login' }],
     ['outcome null', { eventType: 'user.session.start', outcome: null }, { EVENT_TYPE: 'user.session.start' }],
   ])('%s', (_name, extra, expected) => {
-    const fields = byColumn({ ...minimal, ...extra }, 'org-1');
+    const fields = byColumn({ ...minimal, ...extra });
     expect(fields).toMatchObject({ ORGANIZATION_ID: 'org-1', EVENT_ID: 'u-1', SERVICE: 'okta' });
     for (const [column, value] of Object.entries(expected)) expect(fields[column]).toBe(value);
   });
 
-  it('names the input path of each field', () => {
-    const from = Object.fromEntries(mapOktaLogEvent(minimal, 'o').map((f) => [f.column, f.from]));
-    expect(from).toMatchObject({ EVENT_ID: 'uuid', EVENT_TIME: 'published', USER_ID: 'actor.id', RESOURCE_TYPE: 'target[0].type' });
+  it('is data: each column names its input path', () => {
+    expect(okta.columns).toMatchObject({ EVENT_ID: { path: 'uuid' }, EVENT_TIME: { path: 'published' }, USER_ID: { path: 'actor.id' }, RESOURCE_TYPE: { path: 'target[0].type' } });
   });
 });
 
@@ -221,16 +217,22 @@ describe('Okta fixtures through createPreparer', () => {
       [{ ORGANIZATION_ID: 'airkit-org-1', ...passwordChange }, { ORGANIZATION_ID: 'airkit-org-1', ...apiToken }],
     ],
   ])('%s with organizationId %j', (name, organizationId, shape, expected) => {
-    const prepared = createPreparer(schema, { ...options, organizationId }).prepare([fixture(name)]);
+    const record = fixture(name);
+    const prepared = createPreparer(schema, { ...options, organizationId }).prepare([record]);
     expect(prepared.errors).toEqual([]);
     expect(prepared.errorCount).toBe(0);
+    // RAW: the whole envelope for EventBridge; each event of a hook delivery on its own.
+    const events = (record.data as { events?: unknown[] } | undefined)?.events;
+    const rawOf = (i: number): string => stringifyJson(events ? events[i] : record);
+    const eventTextOf = (i: number): string => stringifyJson(events ? events[i] : (record.detail ?? record));
     expect(prepared.rows).toEqual(
-      expected.map((values) => ({
+      expected.map((values, i) => ({
         eventId: values.EVENT_ID,
         eventMs: Date.parse(`${String(values.EVENT_TIME).replace(' ', 'T')}Z`),
         dt: values.EVENT_DATE,
         body: body(values),
-        content: contentKey(body(values)),
+        raw: rawOf(i),
+        content: contentKey(`${body(values)}\n${eventTextOf(i)}`),
       })),
     );
     expect(prepared.rowShapes).toEqual(expected.map(() => shape));
@@ -248,7 +250,7 @@ describe('Okta fixtures through createPreparer', () => {
     const prepared = createPreparer(schema, { ...options, organizationId: null }).prepare([fixture(name)]);
     expect(prepared.rows).toEqual([]);
     expect(prepared.errors.map(({ index, path, field }) => (path === undefined ? { index, field } : { index, path, field }))).toEqual(expected);
-    expect(prepared.errors[0]?.message).toMatch(/^is required for Okta events: set ingest.organizationId/);
+    expect(prepared.errors[0]?.message).toMatch(/^is required for Okta events: set the source's organizationId \(or ingest.organizationId\)/);
   });
 
   it('keeps an unmapped Okta eventType and counts it as unknown', () => {

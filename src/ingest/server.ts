@@ -16,7 +16,7 @@ import { createAuthenticator } from './auth.js';
 import { isLoopbackPeer } from './peer.js';
 import { readBody } from './body.js';
 import { acceptedContentTypes, bodyKind, decodeBody, decodeUtf8 } from './decode.js';
-import type { Preparer, Prepared } from './prepare.js';
+import { maxErrors, type Preparer, type Prepared } from './prepare.js';
 
 /** Server settings, the `server` config section. */
 export interface ServerOptions {
@@ -24,6 +24,8 @@ export interface ServerOptions {
   readonly port: number;
   readonly apiKeyHeader: string;
   readonly apiKeys: readonly string[];
+  /** The config's sources: each has a route, POST /v1/events/<name>, and keys valid only there. */
+  readonly sources?: Readonly<Record<string, { readonly apiKeys: readonly string[] }>>;
   readonly maxBodyBytes: number;
   readonly requestTimeoutMs: number;
   readonly maxConnections: number;
@@ -185,9 +187,25 @@ export function createIngestServer(deps: IngestServerDeps): IngestServer {
     }
   }
 
-  async function postEvents(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const route = '/v1/events';
-    if (!auth.check(req.headers)) {
+  /** Authenticators of the source routes: the source's own keys (its header, or Bearer) and the server's. */
+  const sourceAuth = new Map(
+    Object.entries(options.sources ?? {}).map(([name, source]) => {
+      const compiled = deps.preparer.source(name);
+      return [name, createAuthenticator({ keys: source.apiKeys, headerName: compiled?.apiKeyHeader ?? options.apiKeyHeader })] as const;
+    }),
+  );
+  const anyKeys = !auth.open || [...sourceAuth.values()].some((a) => !a.open);
+  /** True when the request may post to `source` (undefined: POST /v1/events, server keys only). */
+  const allowed = (req: IncomingMessage, source: string | undefined): boolean => {
+    if (!anyKeys) return true; // no key anywhere: loopback-only deployment
+    const server = auth.presentsKey(req.headers);
+    const own = source === undefined ? false : (sourceAuth.get(source)?.presentsKey(req.headers) ?? false);
+    return server || own;
+  };
+
+  async function postEvents(req: IncomingMessage, res: ServerResponse, source: string | undefined): Promise<void> {
+    const route = source === undefined ? '/v1/events' : '/v1/events/:source';
+    if (!allowed(req, source)) {
       return answer(res, route, 401, { error: 'missing or wrong API key' }, { 'www-authenticate': 'Bearer' });
     }
     const refusal = deps.admission();
@@ -207,36 +225,55 @@ export function createIngestServer(deps: IngestServerDeps): IngestServer {
       const details = status === 400 ? { details: [{ index: 0, field: '(body)', message: body.message }] } : {};
       return answer(res, route, status, { error: body.message, ...details }, { connection: 'close' });
     }
+    const arrival = { receivedAt: Date.now(), ...(source === undefined ? {} : { source }) };
+    const quarantining = source !== undefined && deps.preparer.source(source)?.onInvalid === 'quarantine';
     const text = decodeUtf8(body.bytes);
-    if (text === undefined) {
+    if (text === undefined && !quarantining) {
       metrics.eventsRejected.inc({ reason: 'invalid' });
       return answer(res, route, 400, {
         error: 'body is not valid UTF-8',
         details: [{ index: 0, field: '(body)', message: 'is not valid UTF-8' }],
       });
     }
-    const decoded = decodeBody(text, kind);
-    if (!decoded.ok) {
-      metrics.eventsRejected.inc({ reason: 'invalid' }, decoded.errors.length);
-      return answer(res, route, 400, { error: 'body is not valid JSON', details: decoded.errors });
-    }
-    const prepared = deps.preparer.prepare(decoded.records);
-    if (prepared.errorCount > 0) {
-      metrics.eventsRejected.inc({ reason: 'invalid' }, decoded.records.length);
-      return answer(res, route, 400, {
-        error: `rejected ${decoded.records.length} record(s): ${prepared.errorCount} problem(s); nothing was stored`,
-        details: prepared.errors,
-        ...(prepared.errorCount > prepared.errors.length ? { omitted: prepared.errorCount - prepared.errors.length } : {}),
-      });
+    let prepared: Prepared;
+    if (text === undefined) {
+      // Kept as text with the bytes that are not UTF-8 replaced: the sender will not retry.
+      prepared = deps.preparer.prepareReadable([], [{ index: 0, text: body.bytes.toString('utf8'), message: '(body): is not valid UTF-8' }], arrival);
+    } else {
+      const decoded = decodeBody(text, kind);
+      if (!decoded.ok && !quarantining) {
+        metrics.eventsRejected.inc({ reason: 'invalid' }, decoded.errors.length);
+        return answer(res, route, 400, { error: 'body is not valid JSON', details: decoded.errors });
+      }
+      prepared = decoded.ok
+        ? deps.preparer.prepare(decoded.records, 0, arrival)
+        : deps.preparer.prepareReadable(decoded.readable, decoded.unreadable, arrival);
+      if (prepared.errorCount > 0) {
+        const records = decoded.ok ? decoded.records.length : decoded.readable.length;
+        metrics.eventsRejected.inc({ reason: 'invalid' }, records);
+        return answer(res, route, 400, {
+          error: `rejected ${records} record(s): ${prepared.errorCount} problem(s); nothing was stored`,
+          details: prepared.errors,
+          ...(prepared.errorCount > prepared.errors.length ? { omitted: prepared.errorCount - prepared.errors.length } : {}),
+        });
+      }
     }
     try {
       const outcome = await deps.committer.append(prepared.rows);
       noteCounters(prepared);
       countByShape(prepared, outcome);
+      const events = prepared.rows.length - prepared.quarantineRows;
+      const quarantineDuplicates = outcome.duplicateRows.filter((i) => i >= events).length;
+      if (prepared.quarantineRows > 0) {
+        metrics.eventsQuarantined.inc({ source: source ?? '(default)' }, prepared.quarantineRows - quarantineDuplicates);
+      }
       return answer(res, route, 202, {
-        accepted: outcome.accepted,
-        duplicates: outcome.duplicates,
+        accepted: outcome.accepted - (prepared.quarantineRows - quarantineDuplicates),
+        duplicates: outcome.duplicates - quarantineDuplicates,
         ...(outcome.conflictRows.length > 0 ? { conflicts: outcome.conflictRows.length } : {}),
+        ...(prepared.quarantined.length > 0
+          ? { quarantined: prepared.quarantined.length, quarantine: prepared.quarantined.slice(0, maxErrors).map((q) => ({ index: q.index, ...(q.path ? { path: q.path } : {}), errors: q.errors })) }
+          : {}),
       });
     } catch (err) {
       const full = isCode(err, 'SPOOL_FULL');
@@ -256,14 +293,21 @@ export function createIngestServer(deps: IngestServerDeps): IngestServer {
     const url = req.url ?? '/';
     const path = url.split('?', 1)[0];
     const method = req.method ?? 'GET';
-    if (path === '/v1/events' && method === 'POST') return postEvents(req, res);
-    if (path === '/v1/events' && method === 'GET' && req.headers['x-okta-verification-challenge']) {
+    if (path === '/v1/events' && method === 'POST') return postEvents(req, res, undefined);
+    const sourceRoute = /^\/v1\/events\/([a-z0-9][a-z0-9_-]{0,62})$/.exec(path ?? '');
+    if (sourceRoute && !sourceAuth.has(sourceRoute[1]!)) {
+      return answer(res, 'other', 404, { error: `no source named ${sourceRoute[1]} (configure it under sources)` });
+    }
+    if (sourceRoute && method === 'POST') return postEvents(req, res, sourceRoute[1]);
+    if ((path === '/v1/events' || sourceRoute) && method === 'GET' && req.headers['x-okta-verification-challenge']) {
       // Okta event hooks verify an endpoint once by echoing this challenge.
-      if (!auth.check(req.headers)) return answer(res, path, 401, { error: 'missing or wrong API key' });
-      return answer(res, path, 200, { verification: String(req.headers['x-okta-verification-challenge']) });
+      const route = sourceRoute ? '/v1/events/:source' : '/v1/events';
+      if (!allowed(req, sourceRoute?.[1])) return answer(res, route, 401, { error: 'missing or wrong API key' });
+      return answer(res, route, 200, { verification: String(req.headers['x-okta-verification-challenge']) });
     }
     if (path === '/v1/flush' && method === 'POST' && deps.flush) {
-      if (!auth.check(req.headers)) return answer(res, path, 401, { error: 'missing or wrong API key' });
+      // Server keys only: a source's key may post that source's events, nothing else.
+      if (!allowed(req, undefined)) return answer(res, path, 401, { error: 'missing or wrong API key' });
       const details = trusted(req);
       try {
         const result = await deps.flush();

@@ -202,7 +202,7 @@ describe('EventBridge envelopes', () => {
     ['detail a string', { 'detail-type': 'd', source: 's', detail: '{"EVENT_ID":"e"}' }],
     ['source not a string', { 'detail-type': 'd', source: 1, detail: { EVENT_ID: 'e' } }],
   ])('not an envelope: %s', (_name, record) => {
-    expect(isEventBridgeEnvelope(record)).toBe(false);
+    expect(isEventBridgeEnvelope(record, schema)).toBe(false);
     const mapped = only(mapRecord(schema, record, noOrg));
     expect(mapped.shape).not.toBe('eventbridge');
     expect(mapped.path).toBe('');

@@ -5,7 +5,7 @@
  */
 import { LogbargeError } from '../errors.js';
 import type { BatchRow, CursorRow } from './sql.js';
-import type { Spool } from './spool.js';
+import { quarantineDate, type Spool } from './spool.js';
 
 export type { BatchRow, CursorRow } from './sql.js';
 
@@ -21,6 +21,8 @@ export interface PlanOptions {
   readonly compression: string;
   /** The object key (relative to the destination) of a batch. */
   readonly keyFor: (batch: { dt: string; seqFrom: number; seqTo: number }) => string;
+  /** The format and compression of a batch of quarantine rows (dt `quarantine:…`), which differ from the export's. */
+  readonly quarantineFormat?: { readonly format: string; readonly compression: string };
   readonly now: number;
 }
 
@@ -63,7 +65,10 @@ export function planExport(spool: Spool, options: PlanOptions): Plan {
         }
         const info = sql.insertBatch.run(
           options.exportName, upTo, dt, seqFrom, seqTo, rows,
-          options.destination, options.format, options.compression, key, options.now,
+          options.destination,
+          quarantineDate(dt) !== undefined ? (options.quarantineFormat?.format ?? options.format) : options.format,
+          quarantineDate(dt) !== undefined ? (options.quarantineFormat?.compression ?? options.compression) : options.compression,
+          key, options.now,
         );
         ids.push(Number(info.lastInsertRowid));
       };

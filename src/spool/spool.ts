@@ -32,6 +32,19 @@ export interface SpoolRow {
   readonly content: Buffer;
 }
 
+/** What the dt of every quarantine row starts with: `quarantine:YYYY-MM-DD` (its receive date). */
+export const quarantinePrefix = 'quarantine:';
+
+/** The dt of quarantine rows received on `date` (YYYY-MM-DD); exports write them under `_quarantine/dt=<date>/`. */
+export function quarantineDt(date: string): string {
+  return `${quarantinePrefix}${date}`;
+}
+
+/** The receive date of a quarantine row's dt, or undefined when `dt` is an event date. */
+export function quarantineDate(dt: string): string | undefined {
+  return dt.startsWith(quarantinePrefix) ? dt.slice(quarantinePrefix.length) : undefined;
+}
+
 /** The content key of a mapped record's canonical text: the first 16 bytes of its SHA-256. */
 export function contentKey(text: string): Buffer {
   return createHash('sha256').update(text, 'utf8').digest().subarray(0, 16);
