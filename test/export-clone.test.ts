@@ -276,18 +276,28 @@ it('reads the metadata of what it delivered: rows, a SHA-256 over the rows, and 
   await postAll(d.url, sent.map((x) => x.sent), 8);
   const result = await flush(d);
   await d.stop();
+  const spool = openSpool({ path: join(temp.dir, 'spool.db'), readonly: true });
+  const spoolId = spool.id;
+  spool.close();
+  const batches = readBatches(join(temp.dir, 'spool.db'), 'exp');
+  expect(batches.map((x) => x.object_key)).toEqual(result.keys);
   const store = dest.reader();
   try {
-    for (const key of result.keys) {
-      const head = await store.head(key);
-      const body = await store.get(key);
-      expect(head?.metadata).toMatchObject({
-        'logbarge-rows': String(body.toString('utf8').split('\n').filter(Boolean).length),
+    for (const batch of batches) {
+      const head = await store.head(batch.object_key);
+      const body = await store.get(batch.object_key);
+      expect(body.toString('utf8').split('\n').filter(Boolean)).toHaveLength(batch.row_count);
+      expect(head?.metadata).toEqual({
+        'logbarge-rows': String(batch.row_count),
+        // For NDJSON without compression the rows' hash is the hash of the file: bodies, each followed by \n.
+        'logbarge-rows-sha256': createHash('sha256').update(body).digest('hex'),
         'logbarge-writer': 'pod-a',
+        'logbarge-spool': spoolId,
+        'logbarge-seq-from': String(batch.seq_from),
+        'logbarge-seq-to': String(batch.seq_to),
         'logbarge-format': 'ndjson',
+        'logbarge-compression': 'none',
       });
-      // For NDJSON without compression the rows' hash is the hash of the file: bodies, each followed by \n.
-      expect(head?.metadata['logbarge-rows-sha256']).toBe(createHash('sha256').update(body).digest('hex'));
     }
   } finally {
     store.close();

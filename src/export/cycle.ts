@@ -1,9 +1,10 @@
 /**
  * The export cycle of one export: plan (recorded in the spool before any upload) → encode each
- * batch to a staged file → upload under the planned key → commit (batch done, cursor advanced)
- * → prune what every export has passed. `logbarge flush`, POST /v1/flush, the scheduler and the
- * SIGTERM drain all call run(). A crash at any point leaves a plan that the next run finishes
- * with the same keys and rows.
+ * batch to a staged file, hashing its rows → upload under the planned key with metadata naming
+ * the rows (a key that holds other rows moves the batch to a key of its own) → commit (batch
+ * done, cursor advanced) → prune what every export has passed. `logbarge flush`, POST /v1/flush,
+ * the scheduler and the SIGTERM drain all call run(). A crash at any point leaves a plan that the
+ * next run finishes with the keys recorded in it and the same rows.
  */
 import { mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -118,7 +119,7 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
    * a key of its own, recorded in the spool before the upload; no row count or hash (an older
    * logbarge) counts as delivered. Returns the batch as delivered (its key may have changed).
    */
-  async function deliver(batch: BatchRow, signal?: AbortSignal): Promise<{ batch: BatchRow; bytes: number; alreadyExisted: boolean }> {
+  async function deliver(batch: BatchRow, signal?: AbortSignal): Promise<{ batch: BatchRow; bytes: number }> {
     const blocked = deps.gate(batch.destination);
     if (blocked) throw new LogbargeError('EXPORT_FAILED', `upload ${batch.object_key}: ${blocked}`);
     const format = batch.format as Format;
@@ -169,10 +170,11 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
             { key: current.object_key, rows: encoded.rows, bytes, encodeMs: Math.round(encodedAt - started), ...encoded.timings, uploadMs: Math.round(performance.now() - encodedAt) },
             'object delivered',
           );
+          if (verdict === 'same') log.info({ key: current.object_key }, 'object already present with these rows: an earlier attempt delivered it');
           if (verdict === 'unknown') {
             log.warn({ key: current.object_key }, 'object already present without a row count or hash (written by an older logbarge): taken as this batch\'s delivery');
           }
-          return { batch: current, bytes, alreadyExisted: put.alreadyExisted };
+          return { batch: current, bytes };
         }
         current = moveBatch(current, { ext: extensionOf(format, compression), digest, existing: existing.metadata, store });
       }
@@ -273,7 +275,7 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
         for (const batch of plan.batches) {
           signal?.throwIfAborted();
           try {
-            const { batch: delivered, bytes, alreadyExisted } = await deliver(batch, signal);
+            const { batch: delivered, bytes } = await deliver(batch, signal);
             completeBatch(spool, delivered, { bytes, now: now() });
             result.batches++;
             result.rows += delivered.row_count;
@@ -283,7 +285,6 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
             metrics.rowsExported.inc({ export: config.name }, delivered.row_count);
             metrics.bytesUploaded.inc({ export: config.name }, bytes);
             metrics.lastSuccess.set({ export: config.name }, now() / 1000);
-            if (alreadyExisted) log.info({ key: delivered.object_key }, 'object already present with these rows: an earlier attempt delivered it');
           } catch (err) {
             metrics.batchesFailed.inc({ export: config.name });
             noteBatchError(spool, batch, describeError(err), now());
