@@ -95,7 +95,7 @@ describe('createFileStore', () => {
     expect((await store.get(key)).toString()).toBe(`writer ${winners[0]}`);
     expect(await store.head(key)).toEqual({ size: `writer ${winners[0]}`.length, metadata: { 'logbarge-writer': `w${winners[0]}` } });
     // Writers that lost after writing their sidecar removed it; those that saw the key first wrote none.
-    expect(readdirSync(join(dir, 'exports', metadataFolder, 'dt=2026-03-14', 'batch.parquet'))).toHaveLength(1);
+    expect(readdirSync(join(dir, 'exports', metadataFolder, 'dt=2026-03-14', 'batch.parquet.meta'))).toHaveLength(1);
   });
 
   it('keeps metadata in a sidecar named by the bytes, under a dot folder outside every partition', async () => {
@@ -103,9 +103,24 @@ describe('createFileStore', () => {
     const body = Buffer.from('{"a":1}\n');
     await store.putBytes('dt=2026-03-14/a.ndjson', body, { contentType: 'application/x-ndjson', metadata: { 'logbarge-rows': '1' } });
     const sha = createHash('sha256').update(body).digest('hex');
-    const sidecar = join(dir, 'exports', metadataFolder, 'dt=2026-03-14', 'a.ndjson', `${sha}.json`);
+    const sidecar = join(dir, 'exports', metadataFolder, 'dt=2026-03-14', 'a.ndjson.meta', `${sha}.json`);
     expect(JSON.parse(readFileSync(sidecar, 'utf8'))).toEqual({ key: 'dt=2026-03-14/a.ndjson', bytes: body.length, sha256: sha, metadata: { 'logbarge-rows': '1' } });
     expect(readdirSync(join(dir, 'exports', 'dt=2026-03-14'))).toEqual(['a.ndjson']);
+    // Nothing under the metadata folder looks like a data file.
+    expect(readdirSync(join(dir, 'exports'), { recursive: true }).map(String).filter((f) => f.endsWith('.ndjson'))).toEqual(['dt=2026-03-14/a.ndjson']);
+  });
+
+  it('deletes a key\'s sidecars without touching those of a key below `<key>.meta/`', async () => {
+    const store = createFileStore({ url: url() });
+    const put = (key: string, rows: string) => store.putBytes(key, Buffer.from(key), { contentType: 'text/plain', metadata: { 'logbarge-rows': rows } });
+    await put('a', '1');
+    await put('a.meta/b', '2');
+    await store.delete('a');
+    expect(await store.head('a')).toBeUndefined();
+    expect(await store.head('a.meta/b')).toEqual({ size: 8, metadata: { 'logbarge-rows': '2' } });
+    await store.delete('a.meta/b');
+    await put('a', '3');
+    expect((await store.head('a'))?.metadata).toEqual({ 'logbarge-rows': '3' });
   });
 
   it('ignores a sidecar that describes other bytes (a put that crashed before linking its object)', async () => {

@@ -4,10 +4,11 @@
  * `ifAbsent`) into place and the directory fsynced, so a reader or a crash never sees half a file.
  *
  * Metadata: a file has no user metadata, so a put with `metadata` also writes a JSON sidecar,
- * `.logbarge-meta/<key>/<SHA-256 of the object's bytes>.json`, fsynced and renamed into place
- * before the object file is linked or renamed into place: an object that exists has its sidecar.
- * The folder starts with `.`, which Hive, Athena and Spark skip, sits outside every `dt=`
- * partition and is never listed. A sidecar is named by the bytes it describes, so it is never
+ * `.logbarge-meta/<key>.meta/<SHA-256 of the object's bytes>.json`, fsynced and renamed into
+ * place before the object file is linked or renamed into place: an object that exists has its
+ * sidecar. The folder starts with `.`, which Hive, Athena and Spark skip, sits outside every `dt=`
+ * partition and is never listed; no path in it ends in a data extension (`.parquet`), so a
+ * search for data files by extension does not find it. A sidecar is named by the bytes it describes, so it is never
  * overwritten by another writer's description of other bytes: when two writers race for one key,
  * the bytes that won the link find their own sidecar, the loser's is never read. `head` hashes
  * the object file to find its sidecar (only when the key has sidecars); none found means no
@@ -15,7 +16,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { constants as fsConstants, createReadStream } from 'node:fs';
-import { copyFile, link, lstat, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { copyFile, link, lstat, mkdir, open, readdir, readFile, rename, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
@@ -134,7 +135,7 @@ export function createFileStore({ url }: FileStoreOptions): ObjectStore {
   const base = fileUrlToDirectory(url);
   const pathOf = (key: string): string => join(base, ...key.split('/'));
   /** The folder holding the sidecars of `key`. */
-  const sidecarsOf = (key: string): string => join(base, metadataFolder, ...key.split('/'));
+  const sidecarsOf = (key: string): string => `${join(base, metadataFolder, ...key.split('/'))}.meta`;
 
   /** Writes the sidecar of the staged object at `temp` (temp name, fsync, rename, fsync the folder); returns its path. */
   async function writeSidecar(key: string, temp: string, metadata: ObjectMetadata, signal?: AbortSignal): Promise<string> {
@@ -155,7 +156,7 @@ export function createFileStore({ url }: FileStoreOptions): ObjectStore {
     return path;
   }
 
-  /** After a replacing put: removes the key's sidecars other than `keep`, so head never finds the old metadata. */
+  /** Removes the key's sidecars other than `keep` (after a replacing put, so head never finds the old metadata; on delete). */
   async function dropOtherSidecars(key: string, keep: string | undefined): Promise<void> {
     const folder = sidecarsOf(key);
     const names = await readdir(folder).catch(() => [] as string[]);
@@ -314,10 +315,13 @@ export function createFileStore({ url }: FileStoreOptions): ObjectStore {
         const code = errnoCode(err);
         if (code !== 'ENOENT' && code !== 'ENOTDIR') throw toStoreError(`delete object ${path}`, err, options.signal);
       }
-      // The key's sidecars go with it (a key is a file, so its sidecar folder holds sidecars only).
-      await rm(sidecarsOf(key), { recursive: true, force: true }).catch((err: unknown) => {
+      // The key's sidecars go with it (its folder may also hold the folders of keys below `<key>.meta/`).
+      try {
+        await dropOtherSidecars(key, undefined);
+        await rmdir(sidecarsOf(key)).catch(() => undefined); // gone already, or holds other keys' folders
+      } catch (err) {
         throw toStoreError(`delete metadata of ${path}`, err, options.signal);
-      });
+      }
     },
 
     async list(prefix, options = {}) {
