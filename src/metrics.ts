@@ -126,6 +126,12 @@ export function createMetrics(options: { defaultMetrics?: boolean; sources?: Met
       labelNames: ['export'] as const,
       registers,
     }),
+    keyConflicts: new Counter({
+      name: 'logbarge_export_key_conflicts_total',
+      help: 'Batches whose planned key already held other rows (a restored or cloned spool) and were moved to a key of their own, by export.',
+      labelNames: ['export'] as const,
+      registers,
+    }),
     rowsExported: new Counter({
       name: 'logbarge_export_rows_total',
       help: 'Events delivered in objects, by export.',

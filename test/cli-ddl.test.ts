@@ -70,11 +70,11 @@ describe('logbarge ddl', () => {
     const r = runCli(['ddl', 'iam', '-c', configPath]);
     expect(r.status).toBe(0);
     const policy = JSON.parse(r.stdout) as { Statement: { Sid: string; Resource: string }[] };
-    expect(policy.Statement.map((s) => s.Sid)).toEqual(['LogbargeWriteObjects', 'LogbargeUseKmsKey']);
+    expect(policy.Statement.map((s) => s.Sid)).toEqual(['LogbargeWriteObjects', 'LogbargeUseKmsKey', 'LogbargeCheckExistingObjects']);
     expect(policy.Statement[1]!.Resource).toBe('arn:aws:kms:eu-west-1:111122223333:key/abcd');
     expect(r.stderr).toMatch(/^note: Optional: --verify-extras/m);
     const extras = runCli(['ddl', 'iam', '-c', configPath, '--verify-extras']);
-    expect((JSON.parse(extras.stdout) as { Statement: unknown[] }).Statement).toHaveLength(4);
+    expect((JSON.parse(extras.stdout) as { Statement: unknown[] }).Statement).toHaveLength(5);
     expect(extras.stderr).toBe('');
   });
 

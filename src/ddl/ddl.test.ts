@@ -114,18 +114,19 @@ describe('generateIamPolicy', () => {
     return generateIamPolicy({ exportConfig: e.exportConfig, s3: e.s3, options: { role, verifyExtras } });
   };
 
-  it('grants only PutObject and AbortMultipartUpload on the prefix without SSE-KMS', () => {
+  it('grants PutObject and AbortMultipartUpload on the prefix, and GetObject (HeadObject) on its dt= keys only, without SSE-KMS', () => {
     const { policy } = sids({}, 'writer');
     expect(policy.Statement).toEqual([
       { Sid: 'LogbargeWriteObjects', Effect: 'Allow', Action: ['s3:PutObject', 's3:AbortMultipartUpload'], Resource: 'arn:aws:s3:::audit-bucket/airkit/parquet/*' },
+      { Sid: 'LogbargeCheckExistingObjects', Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::audit-bucket/airkit/parquet/dt=*' },
     ]);
   });
 
   it.each([
-    [{ serverSideEncryption: 'AES256' }, ['LogbargeWriteObjects']],
-    [{ serverSideEncryption: 'aws:kms' }, ['LogbargeWriteObjects']],
-    [{ serverSideEncryption: 'aws:kms', kmsKeyId: '1234abcd-12ab-34cd-56ef-1234567890ab', region: 'eu-west-1' }, ['LogbargeWriteObjects', 'LogbargeUseKmsKey']],
-    [{ serverSideEncryption: 'aws:kms:dsse', kmsKeyId: 'alias/logs' }, ['LogbargeWriteObjects', 'LogbargeUseKmsKey']],
+    [{ serverSideEncryption: 'AES256' }, ['LogbargeWriteObjects', 'LogbargeCheckExistingObjects']],
+    [{ serverSideEncryption: 'aws:kms' }, ['LogbargeWriteObjects', 'LogbargeCheckExistingObjects']],
+    [{ serverSideEncryption: 'aws:kms', kmsKeyId: '1234abcd-12ab-34cd-56ef-1234567890ab', region: 'eu-west-1' }, ['LogbargeWriteObjects', 'LogbargeUseKmsKey', 'LogbargeCheckExistingObjects']],
+    [{ serverSideEncryption: 'aws:kms:dsse', kmsKeyId: 'alias/logs' }, ['LogbargeWriteObjects', 'LogbargeUseKmsKey', 'LogbargeCheckExistingObjects']],
   ])('KMS statement for %j', (s3, expected) => {
     expect(sids(s3, 'writer').policy.Statement.map((s) => s.Sid)).toEqual(expected);
   });
@@ -143,7 +144,7 @@ describe('generateIamPolicy', () => {
 
   it('keeps verify extras apart and scoped to _verify/', () => {
     const { policy, notes } = sids({}, 'writer', true);
-    expect(policy.Statement.slice(1)).toEqual([
+    expect(policy.Statement.slice(2)).toEqual([
       { Sid: 'OptionalVerifyReadBack', Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::audit-bucket/airkit/parquet/_verify/*' },
       { Sid: 'OptionalVerifyCleanup', Effect: 'Allow', Action: 's3:DeleteObject', Resource: 'arn:aws:s3:::audit-bucket/airkit/parquet/_verify/*' },
     ]);

@@ -6,6 +6,10 @@
  * The writer needs s3:PutObject (single and multipart uploads, conditional `If-None-Match`
  * writes) and s3:AbortMultipartUpload (a failed multipart upload is aborted). With SSE-KMS it
  * also needs kms:GenerateDataKey, and kms:Decrypt for multipart uploads and for reading back.
+ * It also needs s3:GetObject on the `dt=` keys: when S3 refuses a data write because the key
+ * exists (412), logbarge reads that object's metadata (HeadObject) to tell its own earlier upload
+ * from another spool's object. The statement covers every writer's keys, because one role usually
+ * serves replicas with different writer ids.
  */
 import type { Config, ExportConfig } from '../config/schema.js';
 import { verifyFolder } from '../store/verify.js';
@@ -94,12 +98,14 @@ export function generateIamPolicy({ exportConfig, s3, options }: IamPolicyInput)
   const partition = arnPartition(s3.region);
   const objects = `arn:${partition}:s3:::${location.bucket}/${location.prefix}*`;
   const verifyObjects = `arn:${partition}:s3:::${location.bucket}/${location.prefix}${verifyFolder}*`;
+  const dataObjects = `arn:${partition}:s3:::${location.bucket}/${location.prefix}dt=*`;
   const notes: string[] = [];
   const statements: PolicyStatement[] = [];
   if (options.role === 'writer') {
     statements.push({ Sid: 'LogbargeWriteObjects', Effect: 'Allow', Action: ['s3:PutObject', 's3:AbortMultipartUpload'], Resource: objects });
     const kms = kmsStatement(s3, ['kms:GenerateDataKey', 'kms:Decrypt'], notes);
     if (kms) statements.push(kms);
+    statements.push({ Sid: 'LogbargeCheckExistingObjects', Effect: 'Allow', Action: 's3:GetObject', Resource: dataObjects });
     if (options.verifyExtras) {
       statements.push(
         { Sid: 'OptionalVerifyReadBack', Effect: 'Allow', Action: 's3:GetObject', Resource: verifyObjects },

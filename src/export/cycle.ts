@@ -1,9 +1,10 @@
 /**
  * The export cycle of one export: plan (recorded in the spool before any upload) → encode each
- * batch to a staged file → upload under the planned key → commit (batch done, cursor advanced)
- * → prune what every export has passed. `logbarge flush`, POST /v1/flush, the scheduler and the
- * SIGTERM drain all call run(). A crash at any point leaves a plan that the next run finishes
- * with the same keys and rows.
+ * batch to a staged file, hashing its rows → upload under the planned key with metadata naming
+ * the rows (a key that holds other rows moves the batch to a key of its own) → commit (batch
+ * done, cursor advanced) → prune what every export has passed. `logbarge flush`, POST /v1/flush,
+ * the scheduler and the SIGTERM drain all call run(). A crash at any point leaves a plan that the
+ * next run finishes with the keys recorded in it and the same rows.
  */
 import { mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -23,12 +24,14 @@ import {
   pruneFloor,
   pruneStep,
   readBatchPage,
+  rekeyBatch,
   type BatchRow,
 } from '../spool/exports.js';
 import type { Spool } from '../spool/spool.js';
-import type { ObjectStore } from '../store/store.js';
-import { contentTypeOf, type Compression, type Encoder, type Format } from './encoders/types.js';
-import { objectKey } from './keys.js';
+import { StoreError, type ObjectHead, type ObjectMetadata, type ObjectStore } from '../store/store.js';
+import { contentTypeOf, extensionOf, type Compression, type Encoder, type Format } from './encoders/types.js';
+import { conflictKey, objectKey } from './keys.js';
+import { compareRows, createRowsHasher, dataObjectMetadata, metadataNames, type RowsDigest, type RowsHasher } from './object-meta.js';
 
 /** Why a cycle runs (a log and metrics label). */
 export type CycleReason = 'schedule' | 'size' | 'flush' | 'shutdown' | 'startup';
@@ -85,14 +88,17 @@ export interface ExportRunner {
   run(reason: CycleReason, options?: { untilCaughtUp?: boolean; signal?: AbortSignal }): Promise<CycleResult>;
 }
 
-async function* pagesOf(spool: Spool, batch: BatchRow, signal?: AbortSignal): AsyncGenerator<string[]> {
+/** The batch's bodies page by page, in sequence order; every body also goes through `hasher`. */
+async function* pagesOf(spool: Spool, batch: BatchRow, hasher: RowsHasher, signal?: AbortSignal): AsyncGenerator<string[]> {
   let after = batch.seq_from - 1;
   for (;;) {
     signal?.throwIfAborted();
     const rows = readBatchPage(spool, batch, after, pageRows);
     if (rows.length === 0) return;
     after = rows[rows.length - 1]![0];
-    yield rows.map((r) => r[1]);
+    const bodies = rows.map((r) => r[1]);
+    for (const body of bodies) hasher.add(body);
+    yield bodies;
     if (rows.length < pageRows) return;
     await yieldToLoop(); // let ingest requests in between pages
   }
@@ -105,7 +111,14 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
   const log = logger.child({ export: config.name });
   let current: Promise<CycleResult> | undefined;
 
-  async function deliver(batch: BatchRow, signal?: AbortSignal): Promise<{ bytes: number; alreadyExisted: boolean }> {
+  /**
+   * Encodes a batch (hashing its rows on the way) and uploads it under its key, with metadata
+   * naming the rows. When the key is taken, the existing object's metadata decides: the same rows
+   * (an earlier attempt, or a copy of this spool) count as delivered; other rows move the batch to
+   * a key of its own, recorded in the spool before the upload; no row count or hash (an older
+   * logbarge) counts as delivered. Returns the batch as delivered (its key may have changed).
+   */
+  async function deliver(batch: BatchRow, signal?: AbortSignal): Promise<{ batch: BatchRow; bytes: number }> {
     const blocked = deps.gate(batch.destination);
     if (blocked) throw new LogbargeError('EXPORT_FAILED', `upload ${batch.object_key}: ${blocked}`);
     const format = batch.format as Format;
@@ -114,34 +127,117 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
     const staged = join(deps.stagingDir, `${config.name}-${batch.id}-${process.pid}-${randomBytes(3).toString('hex')}`);
     const started = performance.now();
     try {
+      const hasher = createRowsHasher();
       const encoded = await deps.encoderFor(format).encode({
-        pages: pagesOf(spool, batch, signal),
+        pages: pagesOf(spool, batch, hasher, signal),
         outPath: staged,
         compression,
         ...(signal ? { signal } : {}),
       });
-      if (encoded.rows !== batch.row_count) {
+      const digest = hasher.digest();
+      if (encoded.rows !== batch.row_count || digest.rows !== batch.row_count) {
         throw new LogbargeError(
           'EXPORT_FAILED',
-          `encode ${batch.object_key}: read ${encoded.rows} rows from the spool, the plan recorded ${batch.row_count}`,
+          `encode ${batch.object_key}: read ${digest.rows} rows from the spool and encoded ${encoded.rows}, the plan recorded ${batch.row_count}`,
         );
       }
       const encodedAt = performance.now();
       const store = deps.storeFor(batch.destination);
-      const put = await store.putFile(batch.object_key, staged, {
-        ...contentTypeOf(format, compression),
-        ifAbsent: true,
-        ...(signal ? { signal } : {}),
+      const metadata = dataObjectMetadata({
+        ...digest,
+        writerId: deps.writerId,
+        spoolId: spool.id,
+        seqFrom: batch.seq_from,
+        seqTo: batch.seq_to,
+        format,
+        compression,
       });
-      metrics.uploadSeconds.observe({ export: config.name }, (performance.now() - started) / 1000);
-      log.debug(
-        { key: batch.object_key, rows: encoded.rows, bytes: put.bytes, encodeMs: Math.round(encodedAt - started), ...encoded.timings, uploadMs: Math.round(performance.now() - encodedAt) },
-        'object delivered',
-      );
-      return { bytes: put.bytes, alreadyExisted: put.alreadyExisted };
+      let current = batch;
+      for (;;) {
+        const put = await store.putFile(current.object_key, staged, {
+          ...contentTypeOf(format, compression),
+          ifAbsent: true,
+          metadata,
+          ...(signal ? { signal } : {}),
+        });
+        const existing = put.alreadyExisted ? await headExisting(store, current.object_key, signal) : undefined;
+        const verdict = existing === undefined ? undefined : compareRows(existing.metadata, digest);
+        if (existing === undefined || verdict !== 'different') {
+          metrics.uploadSeconds.observe({ export: config.name }, (performance.now() - started) / 1000);
+          const bytes = existing?.size ?? put.bytes;
+          log.debug(
+            { key: current.object_key, rows: encoded.rows, bytes, encodeMs: Math.round(encodedAt - started), ...encoded.timings, uploadMs: Math.round(performance.now() - encodedAt) },
+            'object delivered',
+          );
+          if (verdict === 'same') log.info({ key: current.object_key }, 'object already present with these rows: an earlier attempt delivered it');
+          if (verdict === 'unknown') {
+            log.warn({ key: current.object_key }, 'object already present without a row count or hash (written by an older logbarge): taken as this batch\'s delivery');
+          }
+          return { batch: current, bytes };
+        }
+        current = moveBatch(current, { ext: extensionOf(format, compression), digest, existing: existing.metadata, store });
+      }
     } finally {
       await rm(staged, { force: true }); // off the event loop: a staged file can be hundreds of MB
     }
+  }
+
+  /**
+   * Heads the object a conditional put found under `key`. It exists (the put was refused), so a
+   * missing one means it was deleted since: an error, and the batch is retried.
+   */
+  async function headExisting(store: ObjectStore, key: string, signal?: AbortSignal): Promise<ObjectHead> {
+    let head: ObjectHead | undefined;
+    try {
+      head = await store.head(key, signal ? { signal } : {});
+    } catch (err) {
+      const denied = err instanceof StoreError && err.reason === 'access_denied';
+      throw new LogbargeError('EXPORT_FAILED', `check existing object ${store.describe(key)}: ${(err as Error).message}`, {
+        cause: err,
+        ...(denied
+          ? { hint: `the key exists already; logbarge reads its metadata to tell its own earlier upload from another spool's object: allow s3:GetObject on the destination's dt=* keys (\`logbarge ddl iam\` prints the policy)` }
+          : err instanceof StoreError && err.hint ? { hint: err.hint } : {}),
+      });
+    }
+    if (head === undefined) {
+      throw new LogbargeError('EXPORT_FAILED', `check existing object ${store.describe(key)}: it was refused as existing, then not found; retrying later`);
+    }
+    return head;
+  }
+
+  /**
+   * Moves a batch whose key holds other rows to the key named by its rows' hash, recorded in the
+   * spool before anything is uploaded there; warns naming both keys and counts it.
+   */
+  function moveBatch(
+    batch: BatchRow,
+    { ext, digest, existing, store }: { ext: string; digest: RowsDigest; existing: ObjectMetadata; store: ObjectStore },
+  ): BatchRow {
+    const next = conflictKey({ key: batch.object_key, ext, sha256: digest.sha256 });
+    if (next === undefined) {
+      throw new LogbargeError('EXPORT_FAILED', `upload ${store.describe(batch.object_key)}: the key holds other rows (${existing[metadataNames.rows] ?? '?'} rows, SHA-256 ${existing[metadataNames.rowsSha256] ?? '?'}) although it is named by this batch's own rows`, {
+        hint: 'something other than this spool wrote the object; move it aside, then the next cycle delivers the batch',
+      });
+    }
+    const moved = rekeyBatch(spool, batch, next);
+    metrics.keyConflicts.inc({ export: config.name });
+    log.warn(
+      {
+        key: batch.object_key,
+        newKey: next,
+        destination: batch.destination,
+        existing: {
+          rows: existing[metadataNames.rows],
+          writer: existing[metadataNames.writer],
+          spool: existing[metadataNames.spool],
+          seq: `${existing[metadataNames.seqFrom] ?? '?'}-${existing[metadataNames.seqTo] ?? '?'}`,
+        },
+        rows: digest.rows,
+        hint: `another spool with spool id ${spool.id} wrote other rows under this key: this spool (or that one) was probably restored from a backup or cloned from a copied volume; give each copy its own writerId`,
+      },
+      'object key holds other rows: re-keyed the batch',
+    );
+    return moved;
   }
 
   /** Prunes what every export delivered, yielding to the event loop between short transactions. */
@@ -180,17 +276,16 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
         for (const batch of plan.batches) {
           signal?.throwIfAborted();
           try {
-            const { bytes, alreadyExisted } = await deliver(batch, signal);
-            completeBatch(spool, batch, { bytes, now: now() });
+            const { batch: delivered, bytes } = await deliver(batch, signal);
+            completeBatch(spool, delivered, { bytes, now: now() });
             result.batches++;
-            result.rows += batch.row_count;
+            result.rows += delivered.row_count;
             result.bytes += bytes;
-            result.keys.push(batch.object_key);
+            result.keys.push(delivered.object_key);
             metrics.batchesUploaded.inc({ export: config.name });
-            metrics.rowsExported.inc({ export: config.name }, batch.row_count);
+            metrics.rowsExported.inc({ export: config.name }, delivered.row_count);
             metrics.bytesUploaded.inc({ export: config.name }, bytes);
             metrics.lastSuccess.set({ export: config.name }, now() / 1000);
-            if (alreadyExisted) log.info({ key: batch.object_key }, 'object already present: an earlier attempt delivered it');
           } catch (err) {
             metrics.batchesFailed.inc({ export: config.name });
             noteBatchError(spool, batch, describeError(err), now());

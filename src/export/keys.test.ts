@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { objectKey, type KeyParts } from './keys.js';
+import { conflictKey, objectKey, type KeyParts } from './keys.js';
 
 const base: KeyParts = { dt: '2026-03-14', writerId: 'pod-a', spoolId: '1a2b3c4d', seqFrom: 1, seqTo: 1000, format: 'parquet', compression: 'zstd' };
 
@@ -43,5 +43,33 @@ describe('objectKey', () => {
     [{ seqFrom: 5, seqTo: 4 }, /sequence range/],
   ])('refuses %j', (over, message) => {
     expect(() => objectKey({ ...base, ...over })).toThrow(message);
+  });
+});
+
+describe('conflictKey', () => {
+  const sha = `0123456789abcdef${'9'.repeat(48)}`;
+  it.each<[string, string, string]>([
+    ['dt=2026-03-14/pod-a-1a2b3c4d-000000000001-000000001000.parquet', '.parquet', 'dt=2026-03-14/pod-a-1a2b3c4d-000000000001-000000001000-0123456789abcdef.parquet'],
+    ['dt=2026-03-14/pod-a-1a2b3c4d-000000000001-000000001000.ndjson.gz', '.ndjson.gz', 'dt=2026-03-14/pod-a-1a2b3c4d-000000000001-000000001000-0123456789abcdef.ndjson.gz'],
+    ['dt=2026-03-14/pod-a-1a2b3c4d-000000000001-000000001000.csv', '.csv', 'dt=2026-03-14/pod-a-1a2b3c4d-000000000001-000000001000-0123456789abcdef.csv'],
+  ])('%s → %s', (key, ext, moved) => {
+    expect(conflictKey({ key, ext, sha256: sha })).toBe(moved);
+  });
+
+  it('gives the same rows the same key, other rows another, and nothing to move to from its own result', () => {
+    const key = objectKey(base);
+    const moved = conflictKey({ key, ext: '.parquet', sha256: sha })!;
+    expect(conflictKey({ key, ext: '.parquet', sha256: sha })).toBe(moved);
+    expect(conflictKey({ key, ext: '.parquet', sha256: `f${sha.slice(1)}` })).not.toBe(moved);
+    expect(conflictKey({ key: moved, ext: '.parquet', sha256: sha })).toBeUndefined();
+    // A key moved for other rows can move again for these.
+    expect(conflictKey({ key: moved, ext: '.parquet', sha256: `f${sha.slice(1)}` })).toMatch(/-0123456789abcdef-f123456789abcdef\.parquet$/);
+  });
+
+  it.each<[string, string, string, RegExp]>([
+    ['dt=2026-03-14/a.parquet', '.csv', sha, /does not end with \.csv/],
+    ['dt=2026-03-14/a.parquet', '.parquet', 'ABC', /is not a hex SHA-256/],
+  ])('refuses %s with %s', (key, ext, sha256, message) => {
+    expect(() => conflictKey({ key, ext, sha256 })).toThrow(message);
   });
 });

@@ -1,6 +1,7 @@
 /**
  * Object naming: a pure function of the batch, so a retried upload rewrites the same key with
  * the same rows. `<destination>dt=YYYY-MM-DD/<writer>-<spool>-<first seq>-<last seq><ext>`.
+ * A batch whose key holds another spool's rows moves to `…-<last seq>-<rows tag><ext>`.
  */
 import { quarantineDate } from '../spool/spool.js';
 import { extensionOf, type Compression, type Format } from './encoders/types.js';
@@ -37,4 +38,21 @@ export function objectKey(parts: KeyParts): string {
   if (!(parts.seqFrom >= 1 && parts.seqTo >= parts.seqFrom)) throw new Error(`object key: bad sequence range ${parts.seqFrom}-${parts.seqTo}`);
   const pad = (n: number): string => String(n).padStart(seqDigits, '0');
   return `dt=${parts.dt}/${parts.writerId}-${parts.spoolId}-${pad(parts.seqFrom)}-${pad(parts.seqTo)}${extensionOf(parts.format, parts.compression)}`;
+}
+
+/** Hex digits of the rows' SHA-256 in a re-keyed name: 64 bits, so two different batches practically never share one. */
+const tagDigits = 16;
+
+/**
+ * The key a batch moves to when its planned key (`key`, ending in `ext`) holds other rows: the
+ * planned name with the first 16 hex digits of the rows' SHA-256 before the extension. The same
+ * rows always get the same key; undefined when `key` already carries this tag (moving again would
+ * give the same key).
+ */
+export function conflictKey({ key, ext, sha256 }: { key: string; ext: string; sha256: string }): string | undefined {
+  if (!key.endsWith(ext)) throw new Error(`object key: ${JSON.stringify(key)} does not end with ${ext}`);
+  if (!/^[0-9a-f]{64}$/.test(sha256)) throw new Error(`object key: ${JSON.stringify(sha256)} is not a hex SHA-256`);
+  const tag = `-${sha256.slice(0, tagDigits)}`;
+  const stem = key.slice(0, key.length - ext.length);
+  return stem.endsWith(tag) ? undefined : `${stem}${tag}${ext}`;
 }

@@ -113,6 +113,17 @@ export function completeBatch(spool: Spool, batch: BatchRow, info: { bytes: numb
     .immediate();
 }
 
+/**
+ * Records a new object key for a planned batch (its planned key holds other rows), durably,
+ * before anything is uploaded under it; retries then use the new key. Returns the updated batch.
+ */
+export function rekeyBatch(spool: Spool, batch: BatchRow, objectKey: string): BatchRow {
+  if (spool.sql.rekeyBatch.run(objectKey, batch.id, batch.object_key).changes === 0) {
+    throw new LogbargeError('EXPORT_FAILED', `re-key batch ${batch.id}: it is no longer planned under ${batch.object_key}`);
+  }
+  return spool.sql.readBatch.get(batch.id) as BatchRow;
+}
+
 /** Records a failed attempt at a batch (it stays planned and is retried with the same key). */
 export function noteBatchError(spool: Spool, batch: BatchRow, message: string, now: number): void {
   spool.db.transaction(() => {

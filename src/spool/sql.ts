@@ -92,6 +92,9 @@ export function prepareStatements(db: Database.Database) {
     markBatchDone: db.prepare<[number, number, number]>(
       "UPDATE export_batches SET state = 'done', bytes = ?, done_at = ? WHERE id = ? AND state = 'planned'",
     ),
+    rekeyBatch: db.prepare<[string, number, string]>(
+      "UPDATE export_batches SET object_key = ? WHERE id = ? AND object_key = ? AND state = 'planned'",
+    ),
     countOpenInPlan: db.prepare<[string, number], number>(
       "SELECT count(*) FROM export_batches WHERE export = ? AND plan_to = ? AND state = 'planned'",
     ).pluck(),

@@ -46,6 +46,10 @@ async function expectFailure(promise: Promise<unknown>, reason: StoreError['reas
 
 const parquet = { contentType: 'application/vnd.apache.parquet' } as const;
 
+/** Metadata as a data object carries it, and another writer's. */
+const meta = { 'logbarge-rows': '1200', 'logbarge-rows-sha256': 'a'.repeat(64), 'logbarge-writer': 'pod-a', 'logbarge-seq-from': '1' } as const;
+const other = { 'logbarge-rows': '7', 'logbarge-rows-sha256': 'b'.repeat(64), 'logbarge-writer': 'pod-a' } as const;
+
 /** A bit over one 8 MiB part, so the s3 backend takes the multipart path. */
 const largeSize = 8 * 1024 * 1024 + 12_345;
 
@@ -64,7 +68,7 @@ function storeContract(name: string, makeHarness: () => Promise<Harness>): void 
       const body = Uint8Array.from({ length: 256 * 4 }, (_, i) => i % 256);
       const result = await h.store.putBytes('dt=2026-03-14/bytes.bin', body, { contentType: 'application/octet-stream' });
       expect(result).toEqual({ bytes: body.length, alreadyExisted: false });
-      expect(await h.store.head('dt=2026-03-14/bytes.bin')).toEqual({ size: body.length });
+      expect(await h.store.head('dt=2026-03-14/bytes.bin')).toEqual({ size: body.length, metadata: {} });
       expect((await h.store.get('dt=2026-03-14/bytes.bin')).equals(Buffer.from(body))).toBe(true);
       expect(await h.store.list('')).toEqual([{ key: 'dt=2026-03-14/bytes.bin', size: body.length }]);
     });
@@ -82,13 +86,13 @@ function storeContract(name: string, makeHarness: () => Promise<Harness>): void 
       const got = await h.store.get(key);
       expect(got.length).toBe(large.length);
       expect(got.equals(large)).toBe(true);
-      expect(await h.store.head(key)).toEqual({ size: large.length });
+      expect(await h.store.head(key)).toEqual({ size: large.length, metadata: {} });
     });
 
     it('stores empty objects', async () => {
       await h.store.putBytes('empty/bytes', new Uint8Array(0), { contentType: 'text/plain' });
       await h.store.putFile('empty/file', stage(new Uint8Array(0)), { contentType: 'text/plain' });
-      expect(await h.store.head('empty/bytes')).toEqual({ size: 0 });
+      expect(await h.store.head('empty/bytes')).toEqual({ size: 0, metadata: {} });
       expect((await h.store.get('empty/file')).length).toBe(0);
     });
 
@@ -113,25 +117,78 @@ function storeContract(name: string, makeHarness: () => Promise<Harness>): void 
       expect(await h.store.list('dt=2026-03-14/')).toEqual([{ key: 'dt=2026-03-14/x.ndjson', size: 6 }]);
     });
 
+    it('stores metadata with an object (putBytes, putFile, multipart) and returns it from head', async () => {
+      const small = randomBytes(300);
+      const large = randomBytes(largeSize);
+      await h.store.putBytes('dt=2026-03-14/a.ndjson', small, { contentType: 'application/x-ndjson', metadata: meta });
+      await h.store.putFile('dt=2026-03-14/b.parquet', stage(small), { ...parquet, metadata: { ...meta, 'logbarge-rows': '2' } });
+      await h.store.putFile('dt=2026-03-14/c.parquet', stage(large), { ...parquet, metadata: { 'logbarge-rows': '3' } });
+      await h.store.putBytes('dt=2026-03-14/none.ndjson', small, { contentType: 'application/x-ndjson' });
+      expect(await h.store.head('dt=2026-03-14/a.ndjson')).toEqual({ size: small.length, metadata: meta });
+      expect(await h.store.head('dt=2026-03-14/b.parquet')).toEqual({ size: small.length, metadata: { ...meta, 'logbarge-rows': '2' } });
+      expect(await h.store.head('dt=2026-03-14/c.parquet')).toEqual({ size: large.length, metadata: { 'logbarge-rows': '3' } });
+      expect(await h.store.head('dt=2026-03-14/none.ndjson')).toEqual({ size: small.length, metadata: {} });
+      // Metadata is not an object of its own: list shows the four keys only, get the bytes only.
+      expect((await h.store.list('')).map((o) => o.key)).toEqual(['dt=2026-03-14/a.ndjson', 'dt=2026-03-14/b.parquet', 'dt=2026-03-14/c.parquet', 'dt=2026-03-14/none.ndjson']);
+      expect((await h.store.get('dt=2026-03-14/a.ndjson')).equals(small)).toBe(true);
+    });
+
+    it('replaces metadata with the object on a re-put without ifAbsent, and deletes it with the object', async () => {
+      const key = 'dt=2026-03-14/x.ndjson';
+      await h.store.putBytes(key, Buffer.from('same bytes'), { contentType: 'application/x-ndjson', metadata: meta });
+      await h.store.putBytes(key, Buffer.from('same bytes'), { contentType: 'application/x-ndjson', metadata: { 'logbarge-rows': '9' } });
+      expect((await h.store.head(key))?.metadata).toEqual({ 'logbarge-rows': '9' });
+      await h.store.putFile(key, stage(Buffer.from('same bytes')), { contentType: 'application/x-ndjson' });
+      expect((await h.store.head(key))?.metadata).toEqual({});
+      await h.store.putBytes(key, Buffer.from('same bytes'), { contentType: 'application/x-ndjson', metadata: meta });
+      await h.store.delete(key);
+      await h.store.putBytes(key, Buffer.from('same bytes'), { contentType: 'application/x-ndjson' });
+      expect(await h.store.head(key)).toEqual({ size: 10, metadata: {} });
+    });
+
+    it('rejects metadata S3 would not keep as sent, naming the field, and writes nothing', async () => {
+      const bad: [Record<string, string>, RegExp][] = [
+        [{ 'Logbarge-Rows': '1' }, /name "Logbarge-Rows"/],
+        [{ 'logbarge_rows': '1' }, /name "logbarge_rows"/],
+        [{ '-rows': '1' }, /name "-rows"/],
+        [{ 'logbarge-writer': 'pöd' }, /value of "logbarge-writer"/],
+        [{ 'logbarge-writer': ' padded' }, /value of "logbarge-writer"/],
+        [{ 'logbarge-writer': '' }, /value of "logbarge-writer"/],
+        [{ 'logbarge-writer': 'a\nb' }, /value of "logbarge-writer"/],
+        [{ 'logbarge-big': 'x'.repeat(2048) }, /over S3's limit of 2048/],
+      ];
+      for (const [metadata, message] of bad) {
+        const key = 'dt=2026-03-14/bad.ndjson';
+        await expect(h.store.putBytes(key, Buffer.from('x'), { contentType: 'text/plain', metadata }), JSON.stringify(metadata)).rejects.toThrow(message);
+        const err = await expectFailure(h.conditional.putFile(key, stage(Buffer.from('x')), { contentType: 'text/plain', metadata, ifAbsent: true }), 'other');
+        expect(err.message).toMatch(/^check metadata of "dt=2026-03-14\/bad.ndjson": /);
+        expect(err.retryable).toBe(false);
+      }
+      expect(await h.store.list('')).toEqual([]);
+    });
+
     it('ifAbsent writes a new key and leaves an existing one untouched', async () => {
       const key = 'dt=2026-03-14/batch.parquet';
-      expect(await h.conditional.putBytes(key, Buffer.from('original'), { ...parquet, ifAbsent: true })).toEqual({
+      expect(await h.conditional.putBytes(key, Buffer.from('original'), { ...parquet, ifAbsent: true, metadata: meta })).toEqual({
         bytes: 8,
         alreadyExisted: false,
       });
-      const again = await h.conditional.putBytes(key, Buffer.from('a retry with other bytes'), { ...parquet, ifAbsent: true });
+      const again = await h.conditional.putBytes(key, Buffer.from('a retry with other bytes'), { ...parquet, ifAbsent: true, metadata: other });
       expect(again.alreadyExisted).toBe(true);
-      const file = await h.conditional.putFile(key, stage(Buffer.from('staged retry')), { ...parquet, ifAbsent: true });
+      const file = await h.conditional.putFile(key, stage(Buffer.from('staged retry')), { ...parquet, ifAbsent: true, metadata: other });
       expect(file.alreadyExisted).toBe(true);
       expect((await h.store.get(key)).toString()).toBe('original');
+      // The existing object keeps its own metadata: head tells an earlier attempt from another writer's object.
+      expect(await h.store.head(key)).toEqual({ size: 8, metadata: meta });
     });
 
     it('ifAbsent holds for a multipart upload of an existing key', async () => {
       const key = 'dt=2026-03-14/large.parquet';
       const first = randomBytes(largeSize);
-      expect((await h.conditional.putFile(key, stage(first), { ...parquet, ifAbsent: true })).alreadyExisted).toBe(false);
-      expect((await h.conditional.putFile(key, stage(randomBytes(largeSize)), { ...parquet, ifAbsent: true })).alreadyExisted).toBe(true);
+      expect((await h.conditional.putFile(key, stage(first), { ...parquet, ifAbsent: true, metadata: meta })).alreadyExisted).toBe(false);
+      expect((await h.conditional.putFile(key, stage(randomBytes(largeSize)), { ...parquet, ifAbsent: true, metadata: other })).alreadyExisted).toBe(true);
       expect((await h.store.get(key)).equals(first)).toBe(true);
+      expect(await h.store.head(key)).toEqual({ size: largeSize, metadata: meta });
     });
 
     it('reports missing keys: get throws not_found, head is undefined, delete succeeds', async () => {
@@ -172,7 +229,7 @@ function storeContract(name: string, makeHarness: () => Promise<Harness>): void 
     });
 
     it('rejects keys that could escape the destination', async () => {
-      for (const key of ['../outside', 'a/../../outside', '/etc/passwd', '', 'a//b', 'a/./b', 'trailing/']) {
+      for (const key of ['../outside', 'a/../../outside', '/etc/passwd', '', 'a//b', 'a/./b', 'trailing/', '.logbarge-meta/x']) {
         await expect(h.store.putBytes(key, Buffer.from('x'), { contentType: 'text/plain' }), key).rejects.toThrow(/check key/);
         await expect(h.store.get(key), key).rejects.toThrow(/check key/);
       }

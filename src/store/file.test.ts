@@ -1,7 +1,8 @@
 /**
  * file-backend behaviour beyond the shared contract: URL forms, temp files, concurrent
- * `ifAbsent` writers, and the backend choice in openStore.
+ * `ifAbsent` writers, metadata sidecars, and the backend choice in openStore.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -9,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { s3TestConfig } from '../../test/support/s3.js';
 import { createFileStore, fileUrlToDirectory } from './file.js';
-import { tempFilePrefix } from './key.js';
+import { metadataFolder, tempFilePrefix } from './key.js';
 import { openStore } from './open.js';
 import { StoreError } from './store.js';
 import type { S3ObjectStore } from './s3.js';
@@ -80,6 +81,63 @@ describe('createFileStore', () => {
     expect(winners).toHaveLength(1);
     expect((await store.get('dt=2026-03-14/batch.parquet')).toString()).toBe(`writer ${winners[0]}`);
     expect(allFiles(join(dir, 'exports'))).toEqual(['batch.parquet']);
+  });
+
+  it('lets exactly one of many concurrent ifAbsent writers with metadata win, and head returns the winner\'s', async () => {
+    const store = createFileStore({ url: url() });
+    const key = 'dt=2026-03-14/batch.parquet';
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        store.putBytes(key, Buffer.from(`writer ${i}`), { contentType: 'application/vnd.apache.parquet', ifAbsent: true, metadata: { 'logbarge-writer': `w${i}` } }),
+      ),
+    );
+    const winners = results.flatMap((r, i) => (r.alreadyExisted ? [] : [i]));
+    expect(winners).toHaveLength(1);
+    expect((await store.get(key)).toString()).toBe(`writer ${winners[0]}`);
+    expect(await store.head(key)).toEqual({ size: `writer ${winners[0]}`.length, metadata: { 'logbarge-writer': `w${winners[0]}` } });
+    // Writers that lost after writing their sidecar removed it; those that saw the key first wrote none.
+    expect(readdirSync(join(dir, 'exports', metadataFolder, 'dt=2026-03-14', 'batch.parquet.meta'))).toHaveLength(1);
+  });
+
+  it('keeps metadata in a sidecar named by the bytes, under a dot folder outside every partition', async () => {
+    const store = createFileStore({ url: url() });
+    const body = Buffer.from('{"a":1}\n');
+    await store.putBytes('dt=2026-03-14/a.ndjson', body, { contentType: 'application/x-ndjson', metadata: { 'logbarge-rows': '1' } });
+    const sha = createHash('sha256').update(body).digest('hex');
+    const sidecar = join(dir, 'exports', metadataFolder, 'dt=2026-03-14', 'a.ndjson.meta', `${sha}.json`);
+    expect(JSON.parse(readFileSync(sidecar, 'utf8'))).toEqual({ key: 'dt=2026-03-14/a.ndjson', bytes: body.length, sha256: sha, metadata: { 'logbarge-rows': '1' } });
+    expect(readdirSync(join(dir, 'exports', 'dt=2026-03-14'))).toEqual(['a.ndjson']);
+    // Nothing under the metadata folder looks like a data file.
+    expect(readdirSync(join(dir, 'exports'), { recursive: true }).map(String).filter((f) => f.endsWith('.ndjson'))).toEqual(['dt=2026-03-14/a.ndjson']);
+  });
+
+  it('deletes a key\'s sidecars without touching those of a key below `<key>.meta/`', async () => {
+    const store = createFileStore({ url: url() });
+    const put = (key: string, rows: string) => store.putBytes(key, Buffer.from(key), { contentType: 'text/plain', metadata: { 'logbarge-rows': rows } });
+    await put('a', '1');
+    await put('a.meta/b', '2');
+    await store.delete('a');
+    expect(await store.head('a')).toBeUndefined();
+    expect(await store.head('a.meta/b')).toEqual({ size: 8, metadata: { 'logbarge-rows': '2' } });
+    await store.delete('a.meta/b');
+    await put('a', '3');
+    expect((await store.head('a'))?.metadata).toEqual({ 'logbarge-rows': '3' });
+  });
+
+  it('ignores a sidecar that describes other bytes (a put that crashed before linking its object)', async () => {
+    const store = createFileStore({ url: url() });
+    const key = 'dt=2026-03-14/a.ndjson';
+    // The crashed put: its sidecar is in place, its object never was.
+    await store.putBytes(key, Buffer.from('crashed attempt'), { contentType: 'application/x-ndjson', metadata: { 'logbarge-writer': 'crashed' } });
+    rmSync(join(dir, 'exports', 'dt=2026-03-14', 'a.ndjson'));
+    expect(await store.head(key)).toBeUndefined();
+    // Another put (older logbarge: no metadata) wins the key.
+    await store.putBytes(key, Buffer.from('other bytes'), { contentType: 'application/x-ndjson', ifAbsent: true });
+    expect(await store.head(key)).toEqual({ size: 11, metadata: {} });
+    // A put of the crashed attempt's bytes finds the key taken and leaves the object as it is.
+    const again = await store.putBytes(key, Buffer.from('crashed attempt'), { contentType: 'application/x-ndjson', ifAbsent: true, metadata: { 'logbarge-writer': 'crashed' } });
+    expect(again.alreadyExisted).toBe(true);
+    expect(await store.head(key)).toEqual({ size: 11, metadata: {} });
   });
 
   it('lists an empty or missing directory as empty, and a directory key as missing', async () => {
@@ -165,7 +223,7 @@ describe('symbolic links inside the destination', () => {
     const store = createFileStore({ url: `${pathToFileURL(join(dir, 'linked')).href}/` });
     await store.putBytes('dt=2026-03-14/a.txt', Buffer.from('a'), put);
     expect(readFileSync(join(real, 'dt=2026-03-14', 'a.txt'), 'utf8')).toBe('a');
-    expect(await store.head('dt=2026-03-14/a.txt')).toEqual({ size: 1 });
+    expect(await store.head('dt=2026-03-14/a.txt')).toEqual({ size: 1, metadata: {} });
     expect((await store.list('')).map((o) => o.key)).toEqual(['dt=2026-03-14/a.txt']);
     await store.delete('dt=2026-03-14/a.txt');
     expect(await store.head('dt=2026-03-14/a.txt')).toBeUndefined();

@@ -4,13 +4,26 @@
  * `ifAbsent`) into place and the directory fsynced, so a reader or a crash never sees half a file.
  * Symbolic links inside the directory are refused, not followed: every operation first checks
  * (lstat) each path component below the directory (the directory itself may be a link).
+ *
+ * Metadata: a file has no user metadata, so a put with `metadata` also writes a JSON sidecar,
+ * `.logbarge-meta/<key>.meta/<SHA-256 of the object's bytes>.json`, fsynced and renamed into
+ * place before the object file is linked or renamed into place: an object that exists has its
+ * sidecar. The folder starts with `.`, which Hive, Athena and Spark skip, sits outside every `dt=`
+ * partition and is never listed; no path in it ends in a data extension (`.parquet`), so a
+ * search for data files by extension does not find it. A sidecar is named by the bytes it describes, so it is never
+ * overwritten by another writer's description of other bytes: when two writers race for one key,
+ * the bytes that won the link find their own sidecar, the loser's is never read. `head` hashes
+ * the object file to find its sidecar (only when the key has sidecars); none found means no
+ * metadata. A sidecar left by a put that crashed or lost a race describes bytes no object holds.
  */
-import { randomBytes } from 'node:crypto';
-import { chmod, copyFile, link, lstat, mkdir, open, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { constants as fsConstants, createReadStream } from 'node:fs';
+import { chmod, copyFile, link, lstat, mkdir, open, readdir, readFile, rename, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import { abortedError, checkKey, checkPrefix, compareKeys, tempFilePrefix } from './key.js';
-import { StoreError, type ListedObject, type ObjectStore, type PutOptions, type PutResult } from './store.js';
+import { abortedError, checkKey, checkMetadata, checkPrefix, compareKeys, metadataFolder, tempFilePrefix } from './key.js';
+import { StoreError, type ListedObject, type ObjectMetadata, type ObjectStore, type PutOptions, type PutResult } from './store.js';
 
 /** Options of the file backend. */
 export interface FileStoreOptions {
@@ -112,10 +125,67 @@ function linkError(action: string, path: string): StoreError {
   });
 }
 
+/** Hex SHA-256 of a file's bytes, read as a stream. */
+async function sha256OfFile(path: string, signal?: AbortSignal): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(path), hash, { ...(signal ? { signal } : {}) });
+  return hash.digest('hex');
+}
+
+/** A sidecar's content: the metadata, and which bytes it describes. */
+interface Sidecar {
+  readonly key: string;
+  readonly bytes: number;
+  readonly sha256: string;
+  readonly metadata: ObjectMetadata;
+}
+
 /** Creates a store writing files under the directory named by `url`. */
 export function createFileStore({ url }: FileStoreOptions): ObjectStore {
   const base = fileUrlToDirectory(url);
   const pathOf = (key: string): string => join(base, ...key.split('/'));
+  /** The folder holding the sidecars of `key`. */
+  const sidecarsOf = (key: string): string => `${join(base, metadataFolder, ...key.split('/'))}.meta`;
+
+  /** Writes the sidecar of the staged object at `temp` (temp name, fsync, rename, fsync the folder); returns its path. */
+  async function writeSidecar(key: string, temp: string, metadata: ObjectMetadata, signal?: AbortSignal): Promise<string> {
+    const folder = sidecarsOf(key);
+    const sha256 = await sha256OfFile(temp, signal);
+    const sidecar: Sidecar = { key, bytes: (await stat(temp)).size, sha256, metadata };
+    const path = join(folder, `${sha256}.json`);
+    const staged = join(folder, `${tempFilePrefix}${process.pid}-${randomBytes(6).toString('hex')}`);
+    await mkdir(folder, { recursive: true });
+    try {
+      await writeFile(staged, `${JSON.stringify(sidecar)}\n`, { flag: 'wx' });
+      await fsyncPath(staged, 'r+');
+      await rename(staged, path);
+    } finally {
+      await unlinkQuietly(staged);
+    }
+    await fsyncPath(folder, 'r');
+    return path;
+  }
+
+  /** Removes the key's sidecars other than `keep` (after a replacing put, so head never finds the old metadata; on delete). */
+  async function dropOtherSidecars(key: string, keep: string | undefined): Promise<void> {
+    const folder = sidecarsOf(key);
+    const names = await readdir(folder).catch(() => [] as string[]);
+    for (const name of names) if (name.endsWith('.json') && join(folder, name) !== keep) await unlinkQuietly(join(folder, name));
+  }
+
+  /** The metadata of the object file at `path` (key `key`): from the sidecar named by its bytes, else `{}`. */
+  async function readMetadata(key: string, path: string, signal?: AbortSignal): Promise<ObjectMetadata> {
+    const folder = sidecarsOf(key);
+    const names = await readdir(folder).catch((err: unknown) => {
+      if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return [] as string[];
+      throw err;
+    });
+    if (!names.some((n) => n.endsWith('.json'))) return {};
+    const sha256 = await sha256OfFile(path, signal);
+    if (!names.includes(`${sha256}.json`)) return {};
+    const sidecar = JSON.parse(await readFile(join(folder, `${sha256}.json`), 'utf8')) as Sidecar;
+    return sidecar.metadata;
+  }
 
   /**
    * Throws linkError when a path below `base` along `segments` (the key's, or a prefix's
@@ -172,8 +242,9 @@ export function createFileStore({ url }: FileStoreOptions): ObjectStore {
     checkKey(key);
     const final = pathOf(key);
     const action = `put object ${final}`;
-    const { signal } = options;
+    const { signal, metadata } = options;
     if (signal?.aborted) throw abortedError(action, signal.reason);
+    if (metadata !== undefined) checkMetadata(key, metadata);
     const temp = join(dirname(final), `${tempFilePrefix}${process.pid}-${randomBytes(6).toString('hex')}`);
     try {
       await refuseLinks(action, key.split('/'));
@@ -186,12 +257,16 @@ export function createFileStore({ url }: FileStoreOptions): ObjectStore {
       await fsyncPath(temp, 'r+');
       if (signal?.aborted) throw abortedError(action, signal.reason);
       const bytes = (await stat(temp)).size;
+      const sidecar = metadata === undefined ? undefined : await writeSidecar(key, temp, metadata, signal);
       const alreadyExisted = await commit(temp, final, options.ifAbsent === true);
       if (alreadyExisted) {
         await unlinkQuietly(temp);
+        // Lost a race for the key: drop this put's sidecar unless the winner wrote the same bytes (same name).
+        if (sidecar !== undefined && !sidecar.endsWith(`${await sha256OfFile(final)}.json`)) await unlinkQuietly(sidecar);
         return { bytes: (await stat(final)).size, alreadyExisted: true };
       }
       await fsyncPath(dirname(final), 'r');
+      if (!options.ifAbsent) await dropOtherSidecars(key, sidecar);
       return { bytes, alreadyExisted: false };
     } catch (err) {
       await unlinkQuietly(temp);
@@ -211,6 +286,7 @@ export function createFileStore({ url }: FileStoreOptions): ObjectStore {
     }
     for (const entry of entries) {
       if (entry.name.startsWith(tempFilePrefix)) continue;
+      if (keyPrefix === '' && entry.name === metadataFolder) continue;
       const key = keyPrefix + entry.name;
       if (entry.isSymbolicLink()) {
         // Refused where a file or a directory of that name would be listed or descended into.
@@ -254,7 +330,7 @@ export function createFileStore({ url }: FileStoreOptions): ObjectStore {
       try {
         await refuseLinks(`head object ${path}`, key.split('/'));
         const info = await lstat(path);
-        return info.isFile() ? { size: info.size } : undefined;
+        return info.isFile() ? { size: info.size, metadata: await readMetadata(key, path, options.signal) } : undefined;
       } catch (err) {
         const code = errnoCode(err);
         if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
@@ -284,8 +360,14 @@ export function createFileStore({ url }: FileStoreOptions): ObjectStore {
         await fsyncPath(dirname(path), 'r');
       } catch (err) {
         const code = errnoCode(err);
-        if (code === 'ENOENT' || code === 'ENOTDIR') return;
-        throw toStoreError(`delete object ${path}`, err, options.signal);
+        if (code !== 'ENOENT' && code !== 'ENOTDIR') throw toStoreError(`delete object ${path}`, err, options.signal);
+      }
+      // The key's sidecars go with it (its folder may also hold the folders of keys below `<key>.meta/`).
+      try {
+        await dropOtherSidecars(key, undefined);
+        await rmdir(sidecarsOf(key)).catch(() => undefined); // gone already, or holds other keys' folders
+      } catch (err) {
+        throw toStoreError(`delete metadata of ${path}`, err, options.signal);
       }
     },
 

@@ -166,7 +166,7 @@ describe('createS3Store', () => {
   it('works with no configured region (the SDK chain, else us-east-1)', async () => {
     const s = store({ s3: { region: null } });
     await s.putBytes('k', Buffer.from('x'), { contentType: 'text/plain' });
-    expect(await s.head('k')).toEqual({ size: 1 });
+    expect(await s.head('k')).toEqual({ size: 1, metadata: {} });
   });
 
   it('retries a throttled request (standard retry mode) and succeeds', async () => {

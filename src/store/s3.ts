@@ -18,7 +18,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Config } from '../config/schema.js';
-import { abortedError, checkKey, checkPrefix, compareKeys } from './key.js';
+import { abortedError, checkKey, checkMetadata, checkPrefix, compareKeys } from './key.js';
 import { classifyS3Error, isNotImplemented, toS3StoreError, type S3Context, type S3Operation } from './s3-errors.js';
 import { StoreError, type ListedObject, type ObjectStore, type PutOptions, type PutResult } from './store.js';
 
@@ -66,8 +66,8 @@ export interface S3ObjectStore extends ObjectStore {
   readonly prefix: string;
   /**
    * Whether the endpoint takes `If-None-Match: *` on writes: true once it accepted (or enforced,
-   * 412) one, false once it answered 501 NotImplemented (later `ifAbsent` writes then overwrite,
-   * which is safe because batch keys are deterministic), undefined before any `ifAbsent` write.
+   * 412) one, false once it answered 501 NotImplemented (later `ifAbsent` writes then overwrite an
+   * existing key), undefined before any `ifAbsent` write.
    */
   readonly conditionalWrites: boolean | undefined;
 }
@@ -125,13 +125,14 @@ export function createS3Store({ url, s3, maxAttempts = defaultMaxAttempts, crede
   const fail = (err: unknown, action: string, op: S3Operation, signal?: AbortSignal): StoreError =>
     signal?.aborted ? abortedError(action, err) : toS3StoreError(err, { action, op, ctx });
 
-  /** Headers every write carries: type, encoding, SSE and storage class from the config. */
+  /** Headers every write carries: type, encoding, user metadata, SSE and storage class from the config. */
   function writeParams(key: string, options: PutOptions): PutObjectCommandInput {
     return {
       Bucket: bucket,
       Key: prefix + key,
       ContentType: options.contentType,
       ...(options.contentEncoding === undefined ? {} : { ContentEncoding: options.contentEncoding }),
+      ...(options.metadata === undefined ? {} : { Metadata: { ...options.metadata } }),
       ...(sse === null ? {} : { ServerSideEncryption: sse }),
       ...(sse?.startsWith('aws:kms') && s3.kmsKeyId !== null ? { SSEKMSKeyId: s3.kmsKeyId } : {}),
       ...(s3.storageClass === null ? {} : { StorageClass: s3.storageClass as StorageClass }),
@@ -140,8 +141,9 @@ export function createS3Store({ url, s3, maxAttempts = defaultMaxAttempts, crede
 
   /**
    * Runs one write, conditionally when `ifAbsent` and the endpoint has not refused the header.
-   * 412 PreconditionFailed means the key exists: success with `alreadyExisted`. 501 means the
-   * endpoint lacks conditional writes: remember it and write again without the header.
+   * 412 PreconditionFailed means the key exists: success with `alreadyExisted` (what the object
+   * there holds is for the caller to check with head). 501 means the endpoint lacks conditional
+   * writes: remember it and write again without the header.
    */
   async function write(
     key: string,
@@ -152,6 +154,7 @@ export function createS3Store({ url, s3, maxAttempts = defaultMaxAttempts, crede
     const action = `put object ${describe(key)}`;
     const conditional = options.ifAbsent === true && conditionalWrites !== false;
     if (options.signal?.aborted) throw abortedError(action, options.signal.reason);
+    if (options.metadata !== undefined) checkMetadata(key, options.metadata);
     try {
       await send({ ...writeParams(key, options), ...(conditional ? { IfNoneMatch: '*' } : {}) });
       if (conditional) conditionalWrites = true;
@@ -160,7 +163,6 @@ export function createS3Store({ url, s3, maxAttempts = defaultMaxAttempts, crede
       if (conditional && !options.signal?.aborted) {
         if (classifyS3Error(err).reason === 'precondition_failed') {
           conditionalWrites = true;
-          // The existing object is the one an earlier attempt wrote from the same rows, so its size is ours.
           return { bytes, alreadyExisted: true };
         }
         if (isNotImplemented(err)) {
@@ -231,7 +233,8 @@ export function createS3Store({ url, s3, maxAttempts = defaultMaxAttempts, crede
       if (options.signal?.aborted) throw abortedError(action, options.signal.reason);
       try {
         const out = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: prefix + key }), { abortSignal: options.signal });
-        return { size: out.ContentLength ?? 0 };
+        // The SDK hands user metadata back without the x-amz-meta- prefix, names lowercased.
+        return { size: out.ContentLength ?? 0, metadata: { ...(out.Metadata ?? {}) } };
       } catch (err) {
         const failure = fail(err, action, 'head', options.signal);
         if (failure.reason === 'not_found') return undefined;

@@ -35,6 +35,12 @@ export class StoreError extends Error {
   }
 }
 
+/**
+ * User metadata of an object (S3: `x-amz-meta-<name>` headers): lowercase names of letters, digits
+ * and `-`; printable ASCII values without spaces at either end; 2 KB in all.
+ */
+export type ObjectMetadata = Readonly<Record<string, string>>;
+
 /** Options of a write. */
 export interface PutOptions {
   /** MIME type of the object, e.g. `application/vnd.apache.parquet`. */
@@ -46,15 +52,34 @@ export interface PutOptions {
    * it). When the key exists, the put resolves with `alreadyExisted: true` and changes nothing.
    */
   readonly ifAbsent?: boolean;
+  /**
+   * Stored with the object and returned by `head`; a replacing put replaces it. Metadata that
+   * breaks the rules of ObjectMetadata throws StoreError('other') naming the field, before
+   * anything is written.
+   */
+  readonly metadata?: ObjectMetadata;
   readonly signal?: AbortSignal;
 }
 
 /** What a write did. */
 export interface PutResult {
-  /** Bytes in the object. */
+  /**
+   * Bytes written. When `alreadyExisted`, the file backend gives the existing object's size and
+   * the s3 backend the size it offered (a 412 does not say); `head` gives the existing object's.
+   */
   readonly bytes: number;
-  /** True when `ifAbsent` found the key present (an earlier attempt delivered it). */
+  /**
+   * True when `ifAbsent` found the key present and wrote nothing. The object there may be an
+   * earlier attempt's or another writer's: its `head` metadata tells them apart.
+   */
   readonly alreadyExisted: boolean;
+}
+
+/** What `head` finds under a key. */
+export interface ObjectHead {
+  readonly size: number;
+  /** The metadata the object was written with; `{}` when it carries none. */
+  readonly metadata: ObjectMetadata;
 }
 
 /** An object listed under a prefix. */
@@ -73,8 +98,8 @@ export interface ObjectStore {
   putFile(key: string, path: string, options: PutOptions): Promise<PutResult>;
   /** Writes `body` under `key` (small objects: the verify-test object). */
   putBytes(key: string, body: Uint8Array, options: PutOptions): Promise<PutResult>;
-  /** Size of `key`, or undefined when it does not exist. */
-  head(key: string, options?: { signal?: AbortSignal }): Promise<{ size: number } | undefined>;
+  /** Size and metadata of `key`, or undefined when it does not exist. */
+  head(key: string, options?: { signal?: AbortSignal }): Promise<ObjectHead | undefined>;
   /** The bytes of `key`; throws StoreError('not_found') when it does not exist. */
   get(key: string, options?: { signal?: AbortSignal }): Promise<Buffer>;
   /** Deletes `key`; deleting a missing key succeeds. Only verify --cleanup uses it. */

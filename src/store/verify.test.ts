@@ -150,7 +150,7 @@ describe('verifyStore on s3', () => {
     await cleanupVerifyObject(store, result.key);
     expect(await store.head(result.key)).toBeUndefined();
     await expect(cleanupVerifyObject(store, 'dt=2026-03-14/data.parquet')).rejects.toThrow(/not a verify-test key/);
-    expect(await store.head('dt=2026-03-14/data.parquet')).toEqual({ size: 4 });
+    expect(await store.head('dt=2026-03-14/data.parquet')).toEqual({ size: 4, metadata: {} });
   });
 });
 
