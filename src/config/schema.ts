@@ -361,5 +361,8 @@ export function destinationsOverlap(a: string, b: string): boolean {
 /** The configuration as the program sees it, after defaults. */
 export type Config = z.output<typeof configSchema> & { writerId: string };
 
+/** One source's configuration. */
+export type SourceConfig = Config['sources'][string];
+
 /** One export's configuration. */
 export type ExportConfig = Config['exports'][number];

@@ -7,8 +7,9 @@
 import type { Schema } from '../schema/schema.js';
 import { createValidator, type FieldError, type ValidatorOptions } from '../schema/validate.js';
 import { contentKey, quarantineDt, type SpoolRow } from '../spool/spool.js';
+import type { SourceConfig } from '../config/schema.js';
 import { LogbargeError } from '../errors.js';
-import { compileSources, type CompiledSource, type SourceSpec } from '../sources/compile.js';
+import { compileSources, type CompiledSource } from '../sources/compile.js';
 import { contentDerivedId, createMapper, type MapContext, type Mapper } from '../sources/engine.js';
 import type { Shape } from '../sources/profile.js';
 
@@ -31,7 +32,7 @@ export interface PrepareOptions {
   /** The validator's clock (ValidatorOptions.now). */
   readonly now?: () => number;
   /** The config's sources (POST /v1/events/<name>); none when absent. */
-  readonly sources?: Readonly<Record<string, SourceSpec & { organizationId: string | null; eventType: string | null }>>;
+  readonly sources?: Readonly<Record<string, SourceConfig>>;
   /** The header server.apiKeys are read from (a source's default). */
   readonly apiKeyHeader?: string;
 }

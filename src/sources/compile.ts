@@ -45,7 +45,8 @@ export function compileSources(options: {
       const columns: Record<string, readonly Rule[]> = {};
       for (const [column, given] of entries) {
         if (!options.schema.columns.some((c) => c.name === column)) {
-          const near = options.schema.columns.find((c) => c.name.toLowerCase() === column.toLowerCase());
+          const ranked = options.schema.columns.map((c) => ({ name: c.name, d: distance(c.name, column.toUpperCase()) })).sort((x, y) => x.d - y.d);
+          const near = ranked[0] && ranked[0].d <= 2 ? ranked[0] : undefined;
           throw new Error(`sources.${name}.map.${column}: no such column in schema ${options.schema.name}${near ? ` (did you mean ${near.name}?)` : ''}`);
         }
         const rules = (Array.isArray(given) ? given : [given]).map((r: string | Rule): Rule => (typeof r === 'string' ? { path: r } : r));
@@ -69,4 +70,17 @@ export function compileSources(options: {
     });
   }
   return { profiles, sources };
+}
+
+/** Edit distance (insertions, deletions, substitutions) between two short strings, for "did you mean". */
+function distance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
 }
