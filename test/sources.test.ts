@@ -170,6 +170,8 @@ describe('quarantine durability', () => {
       expect(((await a.json()) as { quarantined: number }).quarantined).toBe(1);
       child.child.kill('SIGKILL');
       expect(await child.exited).toBe('SIGKILL');
+      const status = await runCliAsync(['status', '-c', config, '--json']);
+      expect(JSON.parse(status.stdout).spool.quarantined).toBe(1);
       const flush = await runCliAsync(['flush', '-c', config]);
       expect(flush.status, flush.stderr).toBe(0);
       const qdir = join(out, '_quarantine');

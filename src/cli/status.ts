@@ -26,6 +26,8 @@ export interface StatusReport {
     newestSeq: number;
     /** Idempotency keys remembered (each counts keyBytes against maxBytes). */
     idempotencyKeys: number;
+    /** Quarantined records held (not yet delivered by every export under <destination>_quarantine/). */
+    quarantined: number;
     maxEvents: number;
     maxBytes: number;
   };
@@ -64,7 +66,7 @@ export function collectStatus(options: ConfigOption): StatusReport {
     const exports = config.exports.map((e) => ({
       ...describe(e), pendingRows: 0, oldestPendingAgeSeconds: null, openBatches: 0, failedBatches: 0, failedAttempts: 0, lastUpload: null, lastError: null,
     }));
-    return { spool: { ...base, exists: false, id: null, depth: 0, bytes: 0, oldestEventAgeSeconds: null, newestSeq: 0, idempotencyKeys: 0 }, exports, unnamedCursors: [] };
+    return { spool: { ...base, exists: false, id: null, depth: 0, bytes: 0, oldestEventAgeSeconds: null, newestSeq: 0, idempotencyKeys: 0, quarantined: 0 }, exports, unnamedCursors: [] };
   }
   const spool = openSpool({ path, readonly: true });
   try {
@@ -92,6 +94,7 @@ export function collectStatus(options: ConfigOption): StatusReport {
         oldestEventAgeSeconds: age(s.oldestReceivedAt),
         newestSeq: s.newestSeq,
         idempotencyKeys: s.keys,
+        quarantined: spool.sql.quarantineHeld.get() as number,
       },
       exports,
       unnamedCursors: unnamedCursors(spool, config.exports.map((e) => e.name)).map((name) => {
@@ -118,6 +121,7 @@ export function statusCommand(options: StatusOptions): void {
     ['bytes', `${s.bytes.toLocaleString('en-US')} (limit ${s.maxBytes.toLocaleString('en-US')})`],
     ['oldest event', s.oldestEventAgeSeconds === null ? '-' : `${s.oldestEventAgeSeconds} s ago`],
     ['newest seq', String(s.newestSeq)],
+    ['quarantined', `${s.quarantined.toLocaleString('en-US')} record(s) held (exported under <destination>_quarantine/)`],
     ['id keys', `${s.idempotencyKeys.toLocaleString('en-US')} remembered (${(s.idempotencyKeys * keyBytes).toLocaleString('en-US')} bytes of spool.maxBytes)`],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));

@@ -104,6 +104,8 @@ export function prepareStatements(db: Database.Database) {
     batchPage: db.prepare<[string, number, number, number], [number, string, string | null]>(
       'SELECT seq, body, raw FROM events INDEXED BY events_by_dt WHERE dt = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?',
     ).raw(),
+    // The quarantine rows still held (a range of the dt index: 'quarantine:' < dt < 'quarantine;').
+    quarantineHeld: db.prepare<[], number>("SELECT count(*) FROM events INDEXED BY events_by_dt WHERE dt > 'quarantine:' AND dt < 'quarantine;'").pluck(),
     pendingCount: db.prepare<[number], number>('SELECT count(*) FROM events WHERE seq > ?').pluck(),
     oldestPending: db.prepare<[number], number>('SELECT received_at FROM events WHERE seq > ? ORDER BY seq LIMIT 1').pluck(),
     batchSummary: db.prepare<[string], { open: number; failing: number; attempts: number | null; last_error: string | null }>(
