@@ -169,6 +169,7 @@ export function createIngestServer(deps: IngestServerDeps): IngestServer {
     const accepted = new Map<string, number>();
     const duplicates = new Map<string, number>();
     prepared.rowShapes.forEach((shape, i) => {
+      if (shape === 'quarantine') return; // counted in logbarge_events_quarantined_total
       const into = duplicate.has(i) ? duplicates : accepted;
       into.set(shape, (into.get(shape) ?? 0) + 1);
     });
