@@ -87,6 +87,18 @@ describe('config errors name the bad field', () => {
     [{ ingest: { eventTime: { min: '2000-02-30T00:00:00Z' } } }, 'ingest.eventTime.min: must be an ISO-8601 timestamp'],
     [{ ingest: { eventTime: { maxAheadMs: -1 } } }, 'ingest.eventTime.maxAheadMs'],
     [{ ingest: { eventTime: { maxAhead: '1 day' } } }, 'ingest.eventTime.maxAhead: unknown key'],
+    [
+      { sources: { b: { map: { EVENT_ID: { pth: 'id' } } } } },
+      'sources.b.map.EVENT_ID: is not a rule (keys: pth); give a JSON path, or an object with path, const, derive, or when and then',
+    ],
+    [
+      { sources: { b: { map: { EVENT_ID: ['id', { derive: 'uuid' }] } } } },
+      'sources.b.map.EVENT_ID[1]: derive must be one of contentId, receivedAt, sourceOrg, sourceEventType (got "uuid")',
+    ],
+    [{ sources: { b: { map: { SERVICE: { const: true } } } } }, 'sources.b.map.SERVICE: const must be a string or a number (got true)'],
+    [{ sources: { b: { map: { EVENT_TYPE: { when: { type: 'x' } } } } } }, 'sources.b.map.EVENT_TYPE: when needs then, the value to give (a string)'],
+    [{ sources: { b: { map: { ROLE_ID: { path: 'roles', json: 'yes' } } } } }, 'sources.b.map.ROLE_ID: json must be true or false (got "yes")'],
+    [{ sources: { b: { map: { EMAIL: { path: 'email', nullif: ['null'] } } } } }, 'sources.b.map.EMAIL: unknown key nullif in a path rule (it takes path, json, capture, map, nullIf)'],
   ])('%j → %s', (raw, message) => {
     expect(() => parse(raw)).toThrow(message);
   });

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { resolve as resolvePath } from 'node:path';
 import cron from 'node-cron';
 import { isProblem, parseTimestamp } from '../schema/coerce.js';
+import { mapValueSchema } from './map-rule.js';
 
 /** Default size limit of one request body, before and after gunzip: 5 MiB, API Gateway's own cap is 10 MiB. */
 const defaultMaxBodyBytes = 5 * 1024 * 1024;
@@ -159,20 +160,6 @@ const ingestSchema = z
 /** The built-in source profiles (src/sources/; a test checks this list matches them). */
 export const sourceProfiles = ['auto', 'airkit', 'eventbridge', 'okta', 'okta-hook', 'strivacity', 'generic'] as const;
 
-const mapRuleSchema = z.union([
-  z.string().min(1).describe('A JSON path: `actor.id`, `target[0].type`, `target[-1].id`.'),
-  z.strictObject({
-    path: z.string().min(1),
-    json: z.boolean().optional().describe('Take the value as JSON text (objects, arrays).'),
-    capture: z.string().optional().describe('A regular expression; its first group is the value.'),
-    map: z.record(z.string(), z.string()).optional().describe('Values to translate; others are kept.'),
-    nullIf: z.array(z.string()).optional().describe('Strings that mean no value (e.g. "null").'),
-  }),
-  z.strictObject({ const: z.union([z.string(), z.number()]) }),
-  z.strictObject({ derive: z.enum(['contentId', 'receivedAt', 'sourceOrg', 'sourceEventType']) }),
-  z.strictObject({ when: z.record(z.string(), z.string()), then: z.string() }),
-]);
-
 const sourceSchema = z.strictObject({
   profile: z
     .enum(sourceProfiles)
@@ -198,7 +185,7 @@ const sourceSchema = z.strictObject({
     .default(null)
     .describe('An invalid record: reject (400, nothing of the request stored) or quarantine (202; kept and exported under <destination>_quarantine/). Null: quarantine for push senders that never retry a 4xx (eventbridge, okta, okta-hook, strivacity), reject otherwise.'),
   map: z
-    .record(z.string(), z.union([mapRuleSchema, z.array(mapRuleSchema).min(1)]))
+    .record(z.string(), mapValueSchema)
     .default({})
     .describe('Column ← rule(s), tried before the profile\'s own: a JSON path, {path, json, capture, map, nullIf}, {const}, {derive}, or {when, then}. An unknown column or a bad path is refused at start (exit 2).'),
 });

@@ -263,10 +263,7 @@ export function createMapper(options: MapperOptions): Mapper {
     where: { path: string; envelope: unknown; fallbacks: ReadonlyMap<number, readonly CompiledRule[]> | undefined; shape: Shape | undefined; rawText: string | null | undefined },
     context: MapContext,
   ): MappedEvent[] {
-    if (!isObject(record)) {
-      const got = Array.isArray(record) ? 'an array' : record === null ? 'null' : isJsonNumber(record) ? 'a number' : `a ${typeof record}`;
-      return [notAnEvent(where.path, `must be a JSON object, got ${got}`, record)];
-    }
+    if (!isObject(record)) return [notAnEvent(where.path, `must be a JSON object, got ${kindOf(record)}`, record)];
     if (c.profile.detect) {
       const chosen = c.profile.detect.map(get).find((p) => p.match === undefined || p.match(record));
       if (!chosen) return [notAnEvent(where.path, `is none of the shapes profile ${c.profile.name} detects (${c.profile.detect.join(', ')})`, record)];
@@ -280,8 +277,10 @@ export function createMapper(options: MapperOptions): Mapper {
       const rawText = c.profile.unwrap.each ? undefined : stringifyJson(record);
       const next = (event: unknown, path: string) =>
         mapWith(inner, event, { path, envelope: record, fallbacks: c.rules, shape, rawText }, context);
+      // Without the events it names, the record itself is what a quarantine keeps: nothing sent is lost.
+      if (found === undefined) return [notAnEvent(c.profile.unwrap.path, 'is missing', record)];
       if (c.profile.unwrap.each) {
-        if (!Array.isArray(found)) return [notAnEvent(c.profile.unwrap.path, 'must be an array of events', found)];
+        if (!Array.isArray(found)) return [notAnEvent(c.profile.unwrap.path, `must be an array of events, got ${kindOf(found)}`, record)];
         return found.flatMap((event, i) => {
           const path = `${c.profile.unwrap!.path}[${i}]`;
           if (!isObject(event) || (inner.match && !inner.match(event))) {
@@ -290,6 +289,7 @@ export function createMapper(options: MapperOptions): Mapper {
           return next(event, path);
         });
       }
+      if (!isObject(found)) return [notAnEvent(c.profile.unwrap.path, `must be a JSON object, got ${kindOf(found)}`, record)];
       return next(found, c.profile.unwrap.path);
     }
     return [leaf(c, record, where, context)];
@@ -304,6 +304,14 @@ export function createMapper(options: MapperOptions): Mapper {
       return mapWith(get(profileName), record, { path: '', envelope: undefined, fallbacks: undefined, shape: undefined, rawText: undefined }, context);
     },
   };
+}
+
+/** What a JSON value is, for messages: "an array", "an object", "null", "a number", "a string", "a boolean". */
+function kindOf(value: unknown): string {
+  if (Array.isArray(value)) return 'an array';
+  if (value === null) return 'null';
+  if (isJsonNumber(value)) return 'a number';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 
 /** Compiles a profile's match into a predicate (undefined: matches anything). */

@@ -178,3 +178,25 @@ describe('config mistakes', () => {
     ).toThrow(message);
   });
 });
+
+describe('quarantine keeps what was sent', () => {
+  /** The quarantine rows of one record through a source: their answer entries and the record each keeps. */
+  function quarantined(source: string, record: unknown) {
+    const prepared = preparer.prepare([record], 0, { source, receivedAt });
+    expect(prepared.errors).toEqual([]);
+    return {
+      answer: prepared.quarantined,
+      records: prepared.rows.slice(prepared.rows.length - prepared.quarantineRows).map((r) => (JSON.parse(r.body) as { record: unknown }).record),
+    };
+  }
+
+  it.each<[string, string, Record<string, unknown>, string, string]>([
+    ['a LogEvent without its EventBridge envelope', 'eb', logEvent(), 'detail', 'is missing'],
+    ['an envelope whose detail is a string', 'eb', { 'detail-type': 'SystemLog', source: 'aws.partner/okta.com/acme/s', detail: 'x' }, 'detail', 'must be a JSON object, got a string'],
+    ['an event hook delivery without data.events', 'hook', { eventType: 'com.okta.event_hook', data: {} }, 'data.events', 'is missing'],
+  ])('%s: the quarantined record is the record as sent', (_name, source, record, path, message) => {
+    const { answer, records } = quarantined(source, record);
+    expect(answer).toEqual([{ index: 0, path, errors: [{ field: '(record)', message }] }]);
+    expect(records).toEqual([record]);
+  });
+});
