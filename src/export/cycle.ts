@@ -27,7 +27,7 @@ import {
 } from '../spool/exports.js';
 import type { Spool } from '../spool/spool.js';
 import type { ObjectStore } from '../store/store.js';
-import { contentTypeOf, type Compression, type Encoder, type Format } from './encoders/types.js';
+import { contentTypeOf, type Compression, type Encoder, type ExportRow, type Format } from './encoders/types.js';
 import { objectKey } from './keys.js';
 
 /** Why a cycle runs (a log and metrics label). */
@@ -85,14 +85,14 @@ export interface ExportRunner {
   run(reason: CycleReason, options?: { untilCaughtUp?: boolean; signal?: AbortSignal }): Promise<CycleResult>;
 }
 
-async function* pagesOf(spool: Spool, batch: BatchRow, signal?: AbortSignal): AsyncGenerator<string[]> {
+async function* pagesOf(spool: Spool, batch: BatchRow, signal?: AbortSignal): AsyncGenerator<ExportRow[]> {
   let after = batch.seq_from - 1;
   for (;;) {
     signal?.throwIfAborted();
     const rows = readBatchPage(spool, batch, after, pageRows);
     if (rows.length === 0) return;
     after = rows[rows.length - 1]![0];
-    yield rows.map((r) => r[1]);
+    yield rows.map(([, body, raw]) => ({ body, raw }));
     if (rows.length < pageRows) return;
     await yieldToLoop(); // let ingest requests in between pages
   }
@@ -116,6 +116,7 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
     try {
       const encoded = await deps.encoderFor(format).encode({
         pages: pagesOf(spool, batch, signal),
+        includeRaw: config.raw,
         outPath: staged,
         compression,
         ...(signal ? { signal } : {}),

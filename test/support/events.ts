@@ -30,7 +30,7 @@ const times: [string, string][] = [
   ['2026-03-14T12:00:00', '2026-03-14 12:00:00.000'],
 ];
 
-/** A sent event and the canonical row expected back. */
+/** A sent event and the canonical row expected back (the schema's columns, then RAW). */
 export interface Sample {
   readonly sent: Record<string, unknown>;
   readonly expected: Record<string, string | number | null>;
@@ -49,7 +49,7 @@ export function samples(n: number, idPrefix = `s-${process.pid}-${Date.now()}`):
       USER_ID: `user-${i}`,
       ...extra,
     };
-    const expected: Record<string, string | number | null> = Object.fromEntries(columnNames.map((c) => [c, null]));
+    const expected: Record<string, string | number | null> = Object.fromEntries([...columnNames, 'RAW'].map((c) => [c, null]));
     for (const [k, v] of Object.entries(sent)) expected[k] = typeof v === 'string' || v === null ? v : String(v);
     expected.EVENT_TIME = canonicalTime;
     const date = canonicalTime.slice(0, 10);
@@ -63,7 +63,7 @@ export function samples(n: number, idPrefix = `s-${process.pid}-${Date.now()}`):
 /** A plain event at epoch ms `ms` and the canonical row expected back. */
 export function sampleAt(ms: number, id: string): Sample {
   const sent = { ORGANIZATION_ID: 'org-at', EVENT_ID: id, EVENT_TIME: new Date(ms).toISOString(), EVENT_TYPE: 'user_login' };
-  const expected: Record<string, string | number | null> = Object.fromEntries(columnNames.map((c) => [c, null]));
+  const expected: Record<string, string | number | null> = Object.fromEntries([...columnNames, 'RAW'].map((c) => [c, null]));
   Object.assign(expected, sent);
   const iso = new Date(ms).toISOString();
   expected.EVENT_TIME = `${iso.slice(0, 10)} ${iso.slice(11, 23)}`;
