@@ -1,7 +1,8 @@
 /**
  * Test support: a corpus of events with values that break naive encoders (unicode, commas,
  * quotes, CR / LF / CRLF, NUL, U+2028/U+2029, empty vs null, a literal \N), spread over several
- * event dates, and the canonical row each must come back as.
+ * event dates, and the canonical row each must come back as (RAW null: ingest stores no raw
+ * record for them); raw records to store with some of them.
  */
 import { loadSchema } from '../../src/schema/schema.js';
 
@@ -71,6 +72,27 @@ export function sampleAt(ms: number, id: string): Sample {
   expected.EVENT_MONTH = `${iso.slice(0, 7)}-01`;
   expected.EVENT_YEAR = Number(iso.slice(0, 4));
   return { sent, expected };
+}
+
+/** Raw records as a sender might have sent them (JSON text): line breaks between tokens, escapes, U+2028, emoji, a 64-bit literal, `\\N` inside a string. */
+export const rawRecords: readonly string[] = [
+  '{"log":"My test log"}',
+  '{"a":1,\r\n "cr":"\\r","lf":"\\n","crlf":"x\\r\\ny"}',
+  '{"ls":"\u2028","ps":"\u2029","emoji":"🚀","pair":"\\ud83d\\ude80"}',
+  '{"id":1234567890123456789,"amount":1.10,"neg":-0}',
+  '{"marker":"\\\\N","quote":"say \\"hi\\"","comma":"a,b","nul":"\\u0000"}',
+  '["array", {"nested": {"deep": [true, false, null]}}]',
+  '"\\\\N"',
+];
+
+/** A sample whose spool row carries a raw record: `expected.RAW` is that record. */
+export interface RawSample extends Sample {
+  readonly raw: string;
+}
+
+/** Samples (cycling through the tricky values) each paired with one of `raws`. */
+export function rawSamples(raws: readonly string[], idPrefix = `r-${process.pid}-${Date.now()}`): RawSample[] {
+  return samples(raws.length, idPrefix).map((s, i) => ({ ...s, raw: raws[i]!, expected: { ...s.expected, RAW: raws[i]! } }));
 }
 
 /** Rows keyed by EVENT_ID, failing on a duplicate id. */
