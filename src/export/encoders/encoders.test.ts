@@ -12,7 +12,7 @@ import { gunzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { exportColumns, parquetSchema, query, readFiles, schemaColumns } from '../../../test/support/duckdb.js';
 import { loadSchema } from '../../schema/schema.js';
-import { createParquetEncoder } from './parquet.js';
+import { createParquetEncoder, rowGroupSize, rowsPerGroup } from './parquet.js';
 import { createCsvEncoder, createNdjsonEncoder, ndjsonLine } from './text.js';
 import type { Compression, Encoder, ExportRow, Format } from './types.js';
 
@@ -153,6 +153,30 @@ describe('Parquet RAW type', () => {
     expect(types.RAW).toEqual({ type: 'BYTE_ARRAY', converted: 'UTF8', logical: null });
     expect(types.RAW).toEqual(types.ORGANIZATION_ID); // the schema's VARCHAR columns' type
     expect((await readFiles([{ path, format: 'parquet' }])).map((r) => r.RAW)).toEqual(rows.map((r) => r.raw));
+  });
+});
+
+describe('Parquet row groups are bounded in bytes', () => {
+  it.each<[string, number, number, number]>([
+    ['rows of ~700 bytes keep 65,536 rows per group', 700 * 100_000, 100_000, rowGroupSize],
+    ['rows of ~2,000 bytes (a raw record each) get fewer', 2_000 * 100_000, 100_000, 25_165],
+    ['rows of 5 MB get DuckDB\'s minimum', 5e6 * 3_000, 3_000, 2_048],
+    ['an empty batch', 0, 0, rowGroupSize],
+  ])('%s', (_what, bytes, rows, expected) => {
+    expect(rowsPerGroup(bytes, rows)).toBe(expected);
+  });
+
+  it('encodes 40,000 rows with 3,500-byte raw records under the exporter\'s 256 MB DuckDB limit', async () => {
+    // In one row group (the fixed 65,536 rows of before), these ~165 MB of staged rows made DuckDB fail with "Out of Memory Error".
+    const pad = 'x'.repeat(3_500);
+    const rows = Array.from({ length: 40_000 }, (_, i) => ({ body: bodies[i % bodies.length]!, raw: `{"i":${i},"pad":"${pad}"}` }));
+    const path = join(work, 'big.parquet');
+    const result = await encoders.parquet.encode({ pages: pagesOf(rows, 5_000), includeRaw: true, outPath: path, compression: 'zstd' });
+    expect(result.rows).toBe(40_000);
+    const groups = await query(`SELECT row_group_id, any_value(row_group_num_rows) AS n FROM parquet_metadata('${path}') GROUP BY row_group_id ORDER BY row_group_id`);
+    expect(groups.length).toBeGreaterThan(1);
+    const check = await query(`SELECT count(*) AS n, count(DISTINCT RAW) AS d, min(length(RAW::VARCHAR)) AS lo FROM read_parquet('${path}')`);
+    expect(check).toEqual([{ n: '40000', d: '40000', lo: String(`{"i":0,"pad":""}`.length + 3_500) }]);
   });
 });
 
