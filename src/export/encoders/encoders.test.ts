@@ -13,7 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { exportColumns, parquetSchema, query, readFiles, schemaColumns } from '../../../test/support/duckdb.js';
 import { loadSchema } from '../../schema/schema.js';
 import { createParquetEncoder, rowGroupSize, rowsPerGroup } from './parquet.js';
-import { createCsvEncoder, createNdjsonEncoder, ndjsonLine } from './text.js';
+import { createCsvEncoder, createNdjsonEncoder, csvRawField, ndjsonLine } from './text.js';
 import type { Compression, Encoder, ExportRow, Format } from './types.js';
 
 const schema = loadSchema();
@@ -90,6 +90,24 @@ describe('ndjsonLine', () => {
   });
 });
 
+describe('csvRawField', () => {
+  it.each<[string | null, string]>([
+    [null, '\\N'],
+    ['\\N', '"\\N"'],
+    ['', '""'],
+    ['plain', 'plain'],
+    ['{"a":1}', '"{""a"":1}"'],
+    ['a,b', '"a,b"'],
+    ['cr\rhere', '"cr\rhere"'],
+    ['lf\nhere', '"lf\nhere"'],
+    ['nul\u0000here', '"nul\u0000here"'],
+    ['\u2028🚀', '\u2028🚀'],
+    ['a\\b', 'a\\b'],
+  ])('%j → %s', (raw, out) => {
+    expect(csvRawField(raw)).toBe(out);
+  });
+});
+
 const formats: { format: Format; compression: Compression }[] = [
   { format: 'ndjson', compression: 'none' },
   { format: 'ndjson', compression: 'gzip' },
@@ -116,6 +134,12 @@ describe('every format writes RAW after the last schema column', () => {
     const read = await readFiles([{ path, format }], exportColumns);
     expect(read.map((r) => r.RAW)).toEqual(rows.map((r) => r.raw));
     expect(read.map((r) => r.EVENT_ID)).toEqual(rows.map((r) => (JSON.parse(r.body) as { EVENT_ID: string }).EVENT_ID));
+  });
+
+  it.each(formats)('$format/$compression: pages where every RAW is NULL', async ({ format, compression }) => {
+    const rows = rowsWith([null]);
+    const read = await readFiles([{ path: await encode(format, compression, rows, true), format }], exportColumns);
+    expect(read.map((r) => r.RAW)).toEqual(rows.map(() => null));
   });
 
   it('csv: RAW is quoted as the dialect requires: `\\N` text quoted, NULL a bare \\N, CR quoted', async () => {

@@ -58,6 +58,19 @@ function field(value: unknown): unknown {
   return value.includes('\r') || value.includes('\0') ? { literal: value } : value;
 }
 
+/**
+ * RAW as a CSV field, by the rules csv-stringify and `field` apply to the schema's columns: NULL
+ * is a bare `\N`; the empty string, the text `\N`, and text holding `,` `"` CR LF or NUL are
+ * enclosed in `"` with inner quotes doubled. Done here rather than by csv-stringify, whose
+ * escaping of a long field full of quotes (a JSON text) made a 5,000-row page with ~900-byte raw
+ * records take ~210 ms instead of ~40 ms.
+ */
+export function csvRawField(raw: string | null): string {
+  if (raw === null) return csvNull;
+  if (raw !== '' && raw !== csvNull && !/[",\n\r\0]/.test(raw)) return raw;
+  return `"${raw.split('"').join('""')}"`;
+}
+
 async function writeText(input: EncodeInput, render: (page: readonly ExportRow[]) => string, header?: string): Promise<EncodeResult> {
   const file = createWriteStream(input.outPath, { mode: privateFileMode });
   let sink: Writable = file;
@@ -131,11 +144,15 @@ export function createCsvEncoder(schema: Schema): Encoder {
   const renderer = (includeRaw: boolean) => (page: readonly ExportRow[]): string => {
     const records = page.map((row) => {
       const event = JSON.parse(row.body) as Record<string, unknown>;
-      const fields = names.map((name) => field(event[name]));
-      if (includeRaw) fields.push(field(row.raw));
-      return fields;
+      return names.map((name) => field(event[name]));
     });
-    return stringify(records, csvOptions);
+    if (!includeRaw) return stringify(records, csvOptions);
+    // One record at a time (as fast as a whole page), so RAW can follow each record's last field.
+    let out = '';
+    records.forEach((record, i) => {
+      out += `${stringify([record], csvOptions).slice(0, -1)},${csvRawField(page[i]!.raw)}\n`;
+    });
+    return out;
   };
   return {
     format: 'csv',
