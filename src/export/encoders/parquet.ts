@@ -33,8 +33,8 @@ export const duckdbTypes: Readonly<Record<ColumnType, string>> = {
 export const rowGroupSize = 65_536;
 
 /**
- * Staged NDJSON bytes per row group: a batch whose rows are larger (raw records) gets fewer rows
- * per group, down to DuckDB's minimum of 2,048. At 65,536 rows of ~700 bytes (the bench's rows
+ * Staged NDJSON bytes per row group of an export with RAW: a batch whose rows are larger (raw
+ * records) gets fewer rows per group, down to DuckDB's minimum of 2,048. At 65,536 rows of ~700 bytes (the bench's rows
  * with a NULL RAW) the writer peaks near 240 MB; 65,536 rows of ~2,000 bytes (each with a 900-byte
  * raw record) hit DuckDB's 256 MB memory limit, while 24,000 of them peaked at 296 MB RSS.
  */
@@ -100,11 +100,13 @@ export function createParquetEncoder(options: ParquetOptions): Encoder {
         preserve_insertion_order: 'true',
       });
       db = await instance.connect();
+      // Without RAW the row groups stay those of before RAW, so such files keep their bytes.
+      const groupRows = input.includeRaw ? rowsPerGroup(staged.bytes, staged.rows) : rowGroupSize;
       const copy = (raw: string | undefined): Promise<unknown> =>
         db!.run(
           `COPY (SELECT ${select}${raw === undefined ? '' : `, ${raw}`} FROM read_json(${sqlString(source)}, format = 'newline_delimited', records = true, columns = {${raw === undefined ? columns : columnsWithRaw}}))
            TO ${sqlString(input.outPath)}
-           (FORMAT parquet, COMPRESSION ${input.compression}, ROW_GROUP_SIZE ${rowsPerGroup(staged.bytes, staged.rows)},
+           (FORMAT parquet, COMPRESSION ${input.compression}, ROW_GROUP_SIZE ${groupRows},
             KV_METADATA {'logbarge.schema': ${sqlString(`${schema.name}/${schema.version}`)}})`,
         );
       if (!input.includeRaw) await copy(undefined);
