@@ -230,6 +230,7 @@ describe('Okta fixtures through createPreparer', () => {
         eventMs: Date.parse(`${String(values.EVENT_TIME).replace(' ', 'T')}Z`),
         dt: values.EVENT_DATE,
         body: body(values),
+        raw: null,
         content: contentKey(body(values)),
       })),
     );

@@ -58,7 +58,7 @@ describe('prepare: accepted batches', () => {
     });
     const body = JSON.stringify(expected);
     // The content key is what duplicates are judged by: the mapped record's canonical text.
-    expect(row).toEqual({ eventId: 'e-1', eventMs: Date.UTC(2026, 2, 14, 9, 26, 53, 589), dt: '2026-03-14', body, content: contentKey(body) });
+    expect(row).toEqual({ eventId: 'e-1', eventMs: Date.UTC(2026, 2, 14, 9, 26, 53, 589), dt: '2026-03-14', body, raw: null, content: contentKey(body) });
   });
 
   it('accepts an empty batch', () => {
