@@ -2,8 +2,10 @@
  * The proof that the generated DDL matches the files: for every format and compression, events go
  * through the real pipeline (HTTP → spool → flush → S3 on fauxqs), and the objects are read back
  * with the column types and dialect options parsed from the generated Athena and Snowflake DDL
- * text (test/support/ddl-engines.ts). Every value must round-trip, except the limits the DDL
- * itself documents for CSV. Mutated DDL must fail the proof.
+ * text (test/support/ddl-engines.ts). Every value must round-trip, RAW included (ingest fills no
+ * raw record yet, so events with one are stored straight into the daemon's spool), except the
+ * limits the DDL itself documents for CSV. Exports with `"raw": false` are proven without RAW.
+ * Mutated DDL must fail the proof.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -11,11 +13,11 @@ import { join } from 'node:path';
 import { generateAthenaDdl } from '../src/ddl/athena.js';
 import { generateSnowflakeDdl } from '../src/ddl/snowflake.js';
 import { loadSchema } from '../src/schema/schema.js';
-import { startTestDaemon, tempDir, type TestDaemon } from './support/daemon.js';
+import { appendWithRaw, startTestDaemon, tempDir, type TestDaemon } from './support/daemon.js';
 import { readAsAthena, readAsSnowflake, type ProofContext } from './support/ddl-engines.js';
 import { parseSnowflakeDdl } from './support/ddl-parse.js';
-import { openCsvLine, type Row } from './support/ddl-read.js';
-import { byEventId, columnNames, sampleAt, samples, type Sample } from './support/events.js';
+import { canonicalJson, openCsvLine, type Row } from './support/ddl-read.js';
+import { byEventId, columnNames, rawRecords, rawSamples, sampleAt, samples, type RawSample, type Sample } from './support/events.js';
 import { openTestStore, startS3Server, type S3TestServer } from './support/s3.js';
 
 type Engine = 'athena' | 'snowflake';
@@ -28,6 +30,9 @@ const exportsUnderTest = [
   { name: 'nd-none', format: 'ndjson', compression: 'none' },
   { name: 'csv-gzip', format: 'csv', compression: 'gzip' },
   { name: 'csv-none', format: 'csv', compression: 'none' },
+  { name: 'pq-noraw', format: 'parquet', compression: 'zstd', raw: false },
+  { name: 'nd-noraw', format: 'ndjson', compression: 'gzip', raw: false },
+  { name: 'csv-noraw', format: 'csv', compression: 'none', raw: false },
 ];
 const csvExports = exportsUnderTest.filter((e) => e.format === 'csv');
 const schema = loadSchema();
@@ -60,7 +65,9 @@ async function produce(server: S3TestServer, root: string, folder: string, expor
     undefined,
     { openStore: (destination, config) => openTestStore(destination, config.s3) },
   );
-  expect((await daemon.post(sent.map((s) => s.sent))).status).toBe(202);
+  const withRaw = sent.filter((s): s is RawSample => 'raw' in s);
+  expect((await daemon.post(sent.filter((s) => !('raw' in s)).map((s) => s.sent))).status).toBe(202);
+  expect(appendWithRaw(daemon, withRaw)).toBe(withRaw.length);
   const flush = await daemon.request('/v1/flush', { method: 'POST' });
   expect(flush.body.exports.map((r: { error?: string }) => r.error)).toEqual(exports.map(() => undefined));
   const contexts = new Map<string, ProofContext>();
@@ -102,9 +109,24 @@ function ddlFor(engine: Engine, run: Run, name: string): string {
     : generateSnowflakeDdl({ schema, exportConfig, options: { table: 'AIRKIT_AUDIT_EVENT', integration: 'LOGBARGE_S3' } });
 }
 
+/** Whether an export writes RAW (`"raw": false` exports do not). */
+function writesRaw(name: string): boolean {
+  return exportsUnderTest.find((e) => e.name === name)!.raw !== false;
+}
+
+/**
+ * RAW as read equals RAW as stored: byte for byte for Athena's string; for Snowflake's VARIANT,
+ * which holds the parsed value and not the text, value for value (canonicalJson).
+ */
+function sameRaw(engine: Engine, expected: unknown, got: unknown): boolean {
+  if (expected === null || got === null || engine === 'athena') return expected === got;
+  return typeof got === 'string' && canonicalJson(got) === canonicalJson(expected as string);
+}
+
 /** Reads with the DDL and compares every value with what was sent; throws on missing, extra or misplaced rows. */
 async function mismatches(engine: Engine, run: Run, name: string, ddl: string): Promise<Mismatch[]> {
   const ctx = run.contexts.get(name)!;
+  const withRaw = writesRaw(name);
   const raw = engine === 'athena' ? await readAsAthena(ddl, ctx) : await readAsSnowflake(ddl, ctx);
   const rows: Row[] = raw.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k === '__dt' ? k : k.toUpperCase(), v])));
   if (rows.length !== run.sent.length) throw new Error(`proof: read ${rows.length} rows, sent ${run.sent.length}`);
@@ -118,6 +140,8 @@ async function mismatches(engine: Engine, run: Run, name: string, ddl: string): 
     for (const column of columnNames) {
       if (row[column] !== s.expected[column]) out.push({ id, column, expected: s.expected[column], got: row[column] });
     }
+    if (!withRaw && 'RAW' in row) throw new Error(`proof: export ${name} has "raw": false, but the DDL reads a RAW column`);
+    if (withRaw && !sameRaw(engine, s.expected.RAW ?? null, row.RAW ?? null)) out.push({ id, column: 'RAW', expected: s.expected.RAW, got: row.RAW });
   }
   return out;
 }
@@ -150,9 +174,11 @@ describe('generated DDL reads the files it describes', () => {
     server = await startS3Server();
     await server.createBucket(bucket);
     // One event dated tomorrow: ingest accepts it (ingest.eventTime.maxAheadMs), so the projection must reach it.
-    main = await produce(server, work.dir, 'all', exportsUnderTest, [...samples(40), sampleAt(tomorrow, `ahead-${process.pid}`)]);
-    // Athena's CSV reader is line-based; its proof runs on events without line breaks in values.
-    const withoutLineBreaks = samples(40, `clean-${process.pid}`).filter((s) => !Object.values(s.expected).some((v) => typeof v === 'string' && /[\r\n]/.test(v)));
+    main = await produce(server, work.dir, 'all', exportsUnderTest, [...samples(40), sampleAt(tomorrow, `ahead-${process.pid}`), ...rawSamples(rawRecords, `raw-${process.pid}`)]);
+    // Athena's CSV reader is line-based; its proof runs on events without line breaks in values (RAW included).
+    const withoutLineBreaks = [...samples(40, `clean-${process.pid}`), ...rawSamples(rawRecords, `clean-raw-${process.pid}`)].filter(
+      (s) => !Object.values(s.expected).some((v) => typeof v === 'string' && /[\r\n]/.test(v)),
+    );
     clean = await produce(server, work.dir, 'clean', csvExports, withoutLineBreaks);
   });
   afterAll(async () => {
@@ -176,6 +202,15 @@ describe('generated DDL reads the files it describes', () => {
     expect(literalNullMarkers(clean).length).toBeGreaterThan(0);
   });
 
+  it('has raw records that exercise RAW: line breaks, escapes, U+2028, emoji, a 64-bit literal, \\N inside; NULL for the rest', () => {
+    const raws = main.sent.map((s) => s.expected.RAW);
+    for (const raw of rawRecords) expect(raws).toContain(raw);
+    expect(raws.filter((r) => r === null).length).toBeGreaterThan(0);
+    expect(rawRecords.join()).toMatch(/\r\n[\s\S]*\u2028[\s\S]*🚀[\s\S]*1234567890123456789[\s\S]*\\\\N/);
+    // Athena's CSV proof still gets raw records, the ones without line breaks.
+    expect(clean.sent.filter((s) => s.expected.RAW !== null).length).toBeGreaterThan(0);
+  });
+
   it.each(exportsUnderTest)('Snowflake: $name ($format, $compression) loads every value as sent', async (e) => {
     await prove('snowflake', main, e.name, ddlFor('snowflake', main, e.name), e.format === 'csv' ? literalNullMarkers(main) : []);
   });
@@ -191,7 +226,8 @@ describe('generated DDL reads the files it describes', () => {
   it.each(csvExports)('Athena: $name with a line break in a value fails, as the DDL warns', async (e) => {
     const ddl = ddlFor('athena', main, e.name);
     expect(ddl).toContain('a value containing a line break (CR or LF) splits its row');
-    await expect(prove('athena', main, e.name, ddl, literalNullMarkers(main))).rejects.toThrow(/proof: /);
+    // The split rows either misplace values (a mismatch) or put text where the view casts (a conversion error).
+    await expect(prove('athena', main, e.name, ddl, literalNullMarkers(main))).rejects.toThrow(/proof: |Conversion Error: Could not convert/);
   });
 
   it.each(exportsUnderTest)('Snowflake: $name external table declares the target table\'s columns plus DT', (e) => {
@@ -221,16 +257,25 @@ describe('generated DDL reads the files it describes', () => {
     { engine: 'athena', name: 'csv-none', run: 'clean', what: 'default escape character', from: /, 'escapeChar' = '[^']*'/, to: '', reason: /mismatch/ },
     { engine: 'athena', name: 'csv-gzip', run: 'clean', what: 'typed timestamp in the string table', from: '`event_time` string', to: '`event_time` timestamp', reason: /OpenCSVSerde cannot read/ },
     { engine: 'snowflake', name: 'csv-gzip', what: 'empty fields as NULL', from: '  EMPTY_FIELD_AS_NULL = FALSE\n', to: '', reason: /mismatch/ },
-    { engine: 'snowflake', name: 'csv-none', what: 'SKIP_HEADER instead of PARSE_HEADER', from: 'PARSE_HEADER = TRUE', to: 'SKIP_HEADER = 1', reason: /PARSE_HEADER/ },
+    { engine: 'snowflake', name: 'csv-noraw', what: 'SKIP_HEADER instead of PARSE_HEADER', from: 'PARSE_HEADER = TRUE', to: 'SKIP_HEADER = 1', reason: /PARSE_HEADER/ },
     { engine: 'snowflake', name: 'csv-gzip', what: 'default unenclosed escape', from: '  ESCAPE_UNENCLOSED_FIELD = NONE\n', to: '', reason: /ESCAPE_UNENCLOSED_FIELD/ },
     { engine: 'snowflake', name: 'csv-gzip', what: 'NUMBER column declared VARCHAR', from: 'EVENT_YEAR NUMBER(10,0) COMMENT', to: 'EVENT_YEAR VARCHAR COMMENT', reason: /mismatch/ },
     { engine: 'snowflake', name: 'pq-zstd', what: 'TIMESTAMP_LTZ', from: 'EVENT_TIME TIMESTAMP_NTZ(3) COMMENT', to: 'EVENT_TIME TIMESTAMP_LTZ(3) COMMENT', reason: /TIMESTAMP_LTZ/ },
     { engine: 'snowflake', name: 'pq-gzip', what: 'no USE_LOGICAL_TYPE', from: '  USE_LOGICAL_TYPE = TRUE\n', to: '', reason: /USE_LOGICAL_TYPE/ },
     { engine: 'snowflake', name: 'nd-gzip', what: 'NULL_IF left at its default (\\N)', from: '\n  NULL_IF = ()', to: '', reason: /mismatch/ },
-    { engine: 'snowflake', name: 'nd-none', what: 'timestamp format without milliseconds', from: "TIMESTAMP_FORMAT = 'YYYY-MM-DD HH24:MI:SS.FF3'", to: "TIMESTAMP_FORMAT = 'YYYY-MM-DD HH24:MI:SS'", reason: /Could not parse string/ },
+    { engine: 'snowflake', name: 'nd-noraw', what: 'timestamp format without milliseconds', from: "TIMESTAMP_FORMAT = 'YYYY-MM-DD HH24:MI:SS.FF3'", to: "TIMESTAMP_FORMAT = 'YYYY-MM-DD HH24:MI:SS'", reason: /Could not parse string/ },
+    { engine: 'snowflake', name: 'nd-none', what: 'COPY timestamp format without milliseconds', from: /(TO_TIMESTAMP_NTZ\(\$1:EVENT_TIME::VARCHAR, 'YYYY-MM-DD HH24:MI:SS)\.FF3'/g, to: "$1'", reason: /Could not parse string/ },
     { engine: 'snowflake', name: 'nd-none', what: 'wrong COMPRESSION', from: 'COMPRESSION = NONE', to: 'COMPRESSION = GZIP', reason: /COMPRESSION = GZIP/ },
     { engine: 'snowflake', name: 'nd-gzip', what: 'PATTERN that takes _verify/', from: /PATTERN = '[^']*'/g, to: "PATTERN = '.*'", reason: /matches verify object/ },
-    { engine: 'snowflake', name: 'nd-gzip', what: 'DATE column declared TIMESTAMP_NTZ', from: 'EVENT_DATE DATE COMMENT', to: 'EVENT_DATE TIMESTAMP_NTZ(3) COMMENT', reason: /Could not parse string "2025-12-31"/ },
+    { engine: 'snowflake', name: 'nd-noraw', what: 'DATE column declared TIMESTAMP_NTZ', from: 'EVENT_DATE DATE COMMENT', to: 'EVENT_DATE TIMESTAMP_NTZ(3) COMMENT', reason: /Could not parse string "2025-12-31"/ },
+    // RAW
+    { engine: 'athena', name: 'pq-zstd', what: 'raw declared int', from: '`raw` string', to: '`raw` int', reason: /column raw is JSON in the Parquet file but the DDL declares it as INTEGER/ },
+    { engine: 'athena', name: 'nd-gzip', what: 'raw declared int', from: '`raw` string', to: '`raw` int', reason: /Failed to cast value to numerical/ },
+    { engine: 'athena', name: 'csv-gzip', run: 'clean', what: 'view without the NULL mapping of raw', from: `NULLIF("raw", '\\N') AS "raw"`, to: '"raw" AS "raw"', reason: /mismatch/ },
+    { engine: 'snowflake', name: 'nd-gzip', what: 'RAW loaded without PARSE_JSON (a VARIANT string)', from: /PARSE_JSON\((\$1:RAW::VARCHAR)\)/g, to: '$1', reason: /mismatch/ },
+    { engine: 'snowflake', name: 'pq-snappy', what: 'RAW loaded without PARSE_JSON (a VARIANT string)', from: /PARSE_JSON\((\$1:RAW::VARCHAR)\)/g, to: '$1', reason: /mismatch/ },
+    { engine: 'snowflake', name: 'csv-none', what: 'RAW read from the last schema column', from: new RegExp(`PARSE_JSON\\(\\$${columnNames.length + 1}::VARCHAR\\)`, 'g'), to: `PARSE_JSON($${columnNames.length}::VARCHAR)`, reason: /Malformed JSON|mismatch/ },
+    { engine: 'snowflake', name: 'nd-none', what: 'MATCH_BY_COLUMN_NAME beside the transformation', from: /(  FILE_FORMAT = \(FORMAT_NAME = '[^']*'\))\n  PATTERN/g, to: '$1\n  MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE\n  PATTERN', reason: /not supported with a COPY transformation/ },
   ];
 
   it.each(mutations)('a mutated DDL fails the proof: $engine $name, $what', async (m) => {

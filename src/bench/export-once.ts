@@ -4,6 +4,8 @@
  * (fauxqs) or a directory. Prints one JSON line.
  *
  *   node dist/bench/export-once.js --rows 200000 --format parquet --compression zstd [--store s3|file]
+ *     [--raw-every N]   every Nth row carries a raw record (benchRaw), the others none
+ *     [--no-raw]        the export says "raw": false (no RAW column)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,7 +23,7 @@ import { createMetrics } from '../metrics.js';
 import { loadSchema } from '../schema/schema.js';
 import { openSpool } from '../spool/spool.js';
 import { openStore } from '../store/open.js';
-import { benchEvents } from './fixtures.js';
+import { benchEvents, benchRaw } from './fixtures.js';
 
 const { values } = parseArgs({
   options: {
@@ -31,8 +33,11 @@ const { values } = parseArgs({
     store: { type: 'string', default: 's3' },
     fill: { type: 'string' },
     spool: { type: 'string' },
+    'raw-every': { type: 'string', default: '0' },
+    'no-raw': { type: 'boolean', default: false },
   },
 });
+const rawEvery = Number(values['raw-every']);
 const self = fileURLToPath(import.meta.url);
 const rows = Number(values.rows);
 const dir = mkdtempSync(join(tmpdir(), 'logbarge-bench-'));
@@ -43,8 +48,10 @@ function fill(path: string): void {
   const spool = openSpool({ path, synchronous: 'NORMAL' });
   const preparer = createPreparer(loadSchema(), { strictEventTypes: false, unknownFields: 'drop', maxStringLength: 4096, organizationId: null, eventTime: defaultEventTime });
   for (let i = 0; i < rows; i += 10_000) {
-    const prepared = preparer.prepare(benchEvents(Math.min(10_000, rows - i), i));
-    spool.appendGroups([prepared.rows], { now: Date.now(), limits: { maxEvents: 1e9, maxBytes: 1e13 } });
+    const events = benchEvents(Math.min(10_000, rows - i), i);
+    const prepared = preparer.prepare(events);
+    const withRaw = prepared.rows.map((row, k) => (rawEvery > 0 && (i + k) % rawEvery === 0 ? { ...row, raw: benchRaw(events[k]!, i + k) } : row));
+    spool.appendGroups([withRaw], { now: Date.now(), limits: { maxEvents: 1e9, maxBytes: 1e13 } });
   }
   spool.close();
 }
@@ -79,12 +86,12 @@ async function main(): Promise<void> {
       writerId: 'bench',
       spool: { path: join(dir, 'spool.db'), synchronous: 'NORMAL' },
       s3: { region: 'us-east-1', endpoint, forcePathStyle: true },
-      exports: [{ name: 'bench', format: values.format, ...(values.compression ? { compression: values.compression } : {}), destination, maxRowsPerFile: 10_000_000 }],
+      exports: [{ name: 'bench', format: values.format, ...(values.compression ? { compression: values.compression } : {}), destination, maxRowsPerFile: 10_000_000, raw: !values['no-raw'] }],
       log: { level: 'silent' },
     },
     { env: {}, source: 'bench' },
   );
-  const filled = spawnSync(process.execPath, ['--no-warnings', self, '--rows', String(rows), '--fill', config.spool.path], { stdio: 'inherit' });
+  const filled = spawnSync(process.execPath, ['--no-warnings', self, '--rows', String(rows), '--raw-every', String(rawEvery), '--fill', config.spool.path], { stdio: 'inherit' });
   if (filled.status !== 0) throw new Error('bench: filling the spool failed');
   const spool = openSpool({ path: config.spool.path, synchronous: 'NORMAL' });
   if (endpoint) {
@@ -124,6 +131,8 @@ async function main(): Promise<void> {
       format: config.exports[0]!.format,
       compression: config.exports[0]!.compression,
       store: values.store,
+      rawColumn: config.exports[0]!.raw,
+      rawEvery,
       rows,
       seconds: Number(seconds.toFixed(3)),
       rowsPerSecond: Math.round(rows / seconds),

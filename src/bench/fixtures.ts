@@ -36,3 +36,39 @@ export function benchEvent(i: number, seed?: string): Record<string, unknown> {
 export function benchEvents(n: number, offset = 0, seed?: string): Record<string, unknown>[] {
   return Array.from({ length: n }, (_, i) => benchEvent(offset + i, seed));
 }
+
+/**
+ * The raw record of event `i` as an Okta System Log stream would have delivered it (an EventBridge
+ * envelope, about 900 bytes): what the spool keeps beside the typed body for such a sender.
+ */
+export function benchRaw(event: Record<string, unknown>, i: number): string {
+  return JSON.stringify({
+    version: '0',
+    id: benchId('envelope', i),
+    'detail-type': 'SystemLog',
+    source: 'aws.partner/okta.com/acme-123/okta-stream',
+    account: '111122223333',
+    time: event.EVENT_TIME,
+    region: 'us-east-1',
+    resources: [],
+    detail: {
+      uuid: event.EVENT_ID,
+      published: event.EVENT_TIME,
+      eventType: 'user.session.start',
+      version: '0',
+      severity: 'INFO',
+      displayMessage: 'User login to Okta',
+      actor: { id: `00u${(i % 5000).toString(36).padStart(17, '0')}`, type: 'User', alternateId: event.EMAIL, displayName: `User ${i % 5000}` },
+      client: {
+        userAgent: { rawUserAgent: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36', os: 'Mac OS X', browser: 'CHROME' },
+        zone: 'null',
+        device: 'Computer',
+        ipAddress: `198.51.100.${i % 250}`,
+        geographicalContext: { city: 'Lisbon', state: 'Lisbon', country: 'Portugal', postalCode: '1000-001', geolocation: { lat: 38.7223, lon: -9.1393 } },
+      },
+      outcome: { result: i % 20 === 0 ? 'FAILURE' : 'SUCCESS', reason: i % 20 === 0 ? 'INVALID_CREDENTIALS' : null },
+      authenticationContext: { authenticationStep: 0, externalSessionId: `102${benchId('session', i % 1000).replace(/-/g, '').slice(0, 22)}` },
+      transaction: { type: 'WEB', id: benchId('tx', i).replace(/-/g, '').slice(0, 20) },
+    },
+  });
+}

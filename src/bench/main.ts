@@ -233,6 +233,15 @@ async function benchSizes(): Promise<void> {
     const r = await child('export-once.js', ['--rows', rows, '--format', format, '--compression', compression]);
     record(`size ${format}/${compression}`, 'bytes/event', [r.bytes / r.rows], null, null, '(reported)', null, `${Math.round(r.rowsPerSecond).toLocaleString('en-US')} rows/s spool → object`);
   }
+  // RAW: the same rows each with a ~900-byte raw record (an Okta event in its EventBridge envelope), and without the column.
+  for (const [format, compression, args, what] of [
+    ['parquet', 'zstd', ['--raw-every', '1'], 'a raw record on every event'],
+    ['ndjson', 'gzip', ['--raw-every', '1'], 'a raw record on every event'],
+    ['parquet', 'zstd', ['--no-raw'], '"raw": false'],
+  ] as const) {
+    const r = await child('export-once.js', ['--rows', rows, '--format', format, '--compression', compression, ...args]);
+    record(`size ${format}/${compression}, ${what}`, 'bytes/event', [r.bytes / r.rows], null, null, '(reported)', null, `${Math.round(r.rowsPerSecond).toLocaleString('en-US')} rows/s spool → object`);
+  }
 }
 
 function printTable(): void {

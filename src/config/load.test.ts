@@ -13,7 +13,7 @@ describe('config defaults', () => {
     expect(c.server).toMatchObject({ host: '127.0.0.1', port: 8080, apiKeyHeader: 'x-api-key', apiKeys: [], maxBodyBytes: 5242880 });
     expect(c.spool).toMatchObject({ path: './data/spool.db', maxEvents: 5_000_000, synchronous: 'FULL', idempotencyWindowDays: 7 });
     expect(c.exports).toEqual([
-      { name: 'default', format: 'parquet', compression: 'zstd', destination: 'file://./data/exports/', schedule: '*/5 * * * *', maxRowsPerFile: 1_000_000 },
+      { name: 'default', format: 'parquet', compression: 'zstd', destination: 'file://./data/exports/', schedule: '*/5 * * * *', maxRowsPerFile: 1_000_000, raw: true },
     ]);
     expect(c.writerId).toBe('my-host');
     expect(c.s3).toEqual({ region: null, endpoint: null, forcePathStyle: false, serverSideEncryption: null, kmsKeyId: null, storageClass: null });
@@ -45,6 +45,11 @@ describe('config defaults', () => {
     expect(c.exports.map((e) => e.compression)).toEqual(['gzip', 'gzip', 'zstd']);
   });
 
+  it('writes RAW unless an export says "raw": false', () => {
+    const c = parse({ exports: [{ name: 'a', destination: 'file:///tmp/a/' }, { name: 'b', destination: 'file:///tmp/b/', raw: false }] });
+    expect(c.exports.map((e) => e.raw)).toEqual([true, false]);
+  });
+
   it('sanitises the host name into a writer id', () => {
     expect(parseConfig({}, { env: {}, source: 't', hostname: 'ip-10-0-0-1.ec2.internal' }).writerId).toBe('ip-10-0-0-1.ec2.internal');
     expect(parseConfig({}, { env: {}, source: 't', hostname: 'weird host/name' }).writerId).toBe('weird-host-name');
@@ -65,6 +70,7 @@ describe('config errors name the bad field', () => {
     [{ exports: [{ name: 'A B', destination: 'file:///x/' }] }, 'exports[0].name: must be lowercase'],
     [{ exports: [{ name: 'a', destination: 'file:///x/' }, { name: 'a', destination: 'file:///y/' }] }, 'exports[1].name: "a" is used by two exports'],
     [{ exports: [{ name: 'a', destination: 'file:///x/', maxRowsPerFile: 0 }] }, 'exports[0].maxRowsPerFile'],
+    [{ exports: [{ name: 'a', destination: 'file:///x/', raw: 'no' }] }, 'exports[0].raw: Invalid input: expected boolean, received string'],
     [
       { exports: [{ name: 'a', format: 'ndjson', destination: 'file:///x/' }, { name: 'b', format: 'ndjson', destination: 'file:///x/' }] },
       'exports[1].destination: exports "a" and "b" both write file:///x/; give each export its own destination',

@@ -237,6 +237,12 @@ const exportSchema = z
       .max(50_000_000)
       .default(1_000_000)
       .describe('Most rows per object; an export also runs early when this many rows are pending.'),
+    raw: z
+      .boolean()
+      .default(true)
+      .describe(
+        'Write the RAW column after the schema\'s columns: the record as the sender sent it, as JSON text, or NULL when the typed columns hold all of it. false writes exactly the schema\'s columns (and `logbarge ddl` leaves RAW out).',
+      ),
   })
   .superRefine((value, ctx) => {
     if (value.compression === undefined) return;
@@ -263,6 +269,7 @@ export const defaultExports = [
     destination: 'file://./data/exports/',
     schedule: '*/5 * * * *',
     maxRowsPerFile: 1_000_000,
+    raw: true,
   },
 ];
 

@@ -6,8 +6,12 @@
  * values written as text, and has no NULL marker), so CSV gets a string table plus a typed view
  * that maps the unquoted `\N` marker to NULL and casts each column. Table DDL is Hive syntax,
  * where backslashes in string literals are escapes; the view is Trino SQL, where they are not.
+ *
+ * RAW (unless the export says `"raw": false`) is a `string` column after the schema's columns:
+ * JSON text, read with json_extract_scalar / json_extract.
  */
 import type { ExportConfig } from '../config/schema.js';
+import { rawColumnName } from '../export/encoders/types.js';
 import type { Column, ColumnType, Schema } from '../schema/schema.js';
 import { dateParts, isProblem, parseTimestamp } from '../schema/coerce.js';
 import { checkDate, checkIdentifier, ddlError, headerLines, s3Location } from './common.js';
@@ -19,6 +23,9 @@ export const athenaTypes: Readonly<Record<ColumnType, string>> = {
   DATE: 'date',
   TIMESTAMPNTZ: 'timestamp',
 };
+
+/** Athena type of the RAW column: JSON text. */
+export const athenaRawType = 'string';
 
 /** Trino type each CSV view column is cast to (VARCHAR columns are not cast). */
 const viewCasts: Readonly<Record<ColumnType, string | undefined>> = {
@@ -56,7 +63,20 @@ const action = 'generate athena ddl';
  */
 const csvEscapeChar = '\\u0001';
 
-function columnList(columns: readonly Column[], type: (c: Column) => string): string {
+/** A column of the generated table: a schema column, or RAW (typed `string`, never cast). */
+interface TableColumn {
+  readonly name: string;
+  /** The schema type; undefined for RAW. */
+  readonly type: ColumnType | undefined;
+}
+
+/** The table's columns: the schema's, then RAW unless the export says `"raw": false`. */
+function tableColumns(schema: Schema, exportConfig: ExportConfig): TableColumn[] {
+  const columns: TableColumn[] = schema.columns.map((c: Column) => ({ name: c.name, type: c.type }));
+  return exportConfig.raw ? [...columns, { name: rawColumnName, type: undefined }] : columns;
+}
+
+function columnList(columns: readonly TableColumn[], type: (c: TableColumn) => string): string {
   return columns.map((c) => `  \`${c.name.toLowerCase()}\` ${type(c)}`).join(',\n');
 }
 
@@ -124,11 +144,11 @@ function csvNotes(): string[] {
   ];
 }
 
-function viewSql(schema: Schema, qualifiedView: string, qualifiedTable: string): string {
-  const items = schema.columns.map((c) => {
+function viewSql(columns: readonly TableColumn[], qualifiedView: string, qualifiedTable: string): string {
+  const items = columns.map((c) => {
     const name = `"${c.name.toLowerCase()}"`;
     const value = `NULLIF(${name}, '\\N')`;
-    const cast = viewCasts[c.type];
+    const cast = c.type === undefined ? undefined : viewCasts[c.type];
     return `  ${cast ? `CAST(${value} AS ${cast})` : value} AS ${name}`;
   });
   return [`CREATE OR REPLACE VIEW ${qualifiedView} AS`, 'SELECT', [...items, '  "dt"'].join(',\n'), `FROM ${qualifiedTable};`].join('\n');
@@ -142,6 +162,7 @@ export function generateAthenaDdl({ schema, exportConfig, options }: AthenaDdlIn
   const location = s3Location(action, exportConfig);
   const isCsv = exportConfig.format === 'csv';
   const tableName = `${database}.${isCsv ? `${table}_raw` : table}`;
+  const columns = tableColumns(schema, exportConfig);
 
   const end = projectionEnd(options.eventTime.maxAheadMs);
   const minDate = minEventDate(options.eventTime.min);
@@ -164,7 +185,7 @@ export function generateAthenaDdl({ schema, exportConfig, options }: AthenaDdlIn
   out.push('', `CREATE DATABASE IF NOT EXISTS ${database};`, '');
   out.push(
     `CREATE EXTERNAL TABLE IF NOT EXISTS ${tableName} (`,
-    columnList(schema.columns, (c) => (isCsv ? 'string' : athenaTypes[c.type])),
+    columnList(columns, (c) => (isCsv ? 'string' : c.type === undefined ? athenaRawType : athenaTypes[c.type])),
     ')',
     'PARTITIONED BY (`dt` string)',
     ...rowFormat(exportConfig.format),
@@ -174,7 +195,7 @@ export function generateAthenaDdl({ schema, exportConfig, options }: AthenaDdlIn
     ...projectionProperties(location.url, `${startDate},${end}`),
     ');',
   );
-  if (isCsv) out.push('', viewSql(schema, `${database}.${table}`, tableName));
+  if (isCsv) out.push('', viewSql(columns, `${database}.${table}`, tableName));
   out.push(
     '',
     '-- First query:',
@@ -182,5 +203,13 @@ export function generateAthenaDdl({ schema, exportConfig, options }: AthenaDdlIn
     "--   WHERE dt >= date_format(current_date - INTERVAL '7' DAY, '%Y-%m-%d')",
     '--   GROUP BY event_type ORDER BY events DESC;',
   );
+  if (exportConfig.raw) {
+    out.push(
+      '-- raw holds the record as the sender sent it (JSON text; NULL when the typed columns hold all of it);',
+      '-- for an Okta System Log event (more paths in docs/athena.md):',
+      `-- SELECT event_id, json_extract_scalar(raw, '$.client.ipAddress') AS client_ip FROM ${database}.${table}`,
+      '--   WHERE raw IS NOT NULL LIMIT 10;',
+    );
+  }
   return `${out.join('\n')}\n`;
 }

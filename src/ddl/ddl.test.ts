@@ -5,11 +5,11 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/load.js';
 import { isCode } from '../errors.js';
-import { columnTypes, loadSchema } from '../schema/schema.js';
-import { athenaTypes, generateAthenaDdl, minEventDate, projectionEnd } from './athena.js';
+import { columnTypes, loadSchema, type Column, type Schema } from '../schema/schema.js';
+import { athenaRawType, athenaTypes, generateAthenaDdl, minEventDate, projectionEnd } from './athena.js';
 import { checkDate, dataObjectPattern } from './common.js';
 import { generateIamPolicy } from './iam.js';
-import { generateSnowflakeDdl, snowflakeTypes } from './snowflake.js';
+import { generateSnowflakeDdl, snowflakeRawType, snowflakeTypes } from './snowflake.js';
 
 const schema = loadSchema();
 
@@ -28,6 +28,75 @@ describe('type mappings', () => {
       expect(athenaTypes[t]).toBeTruthy();
       expect(snowflakeTypes[t]).toBeTruthy();
     }
+  });
+});
+
+/** The schema with two extension columns appended, as an `extends` schema would add them. */
+const extended: Schema = {
+  ...schema,
+  column: schema.column.bind(schema),
+  columnForKey: schema.columnForKey.bind(schema),
+  columns: [
+    ...schema.columns,
+    ...[
+      ['CLIENT_IP', 'VARCHAR'],
+      ['THREAT_SCORE', 'NUMBER'],
+    ].map(([name, type], i): Column => ({ name: name!, type: type as Column['type'], required: false, description: `${name}.`, index: schema.columns.length + i })),
+  ],
+};
+
+describe('RAW in the DDL', () => {
+  const on = exportOf({ destination: 's3://audit-bucket/airkit/' }).exportConfig;
+  const off = exportOf({ destination: 's3://audit-bucket/airkit/', raw: false }).exportConfig;
+  const csv = exportOf({ format: 'csv', destination: 's3://audit-bucket/airkit/' }).exportConfig;
+  /** The statement lines (not comments) matching `re`. */
+  const lines = (text: string, re: RegExp): string[] => text.split('\n').filter((l) => re.test(l) && !l.startsWith('--'));
+
+  it('types RAW as Athena string and Snowflake VARIANT', () => {
+    expect([athenaRawType, snowflakeRawType]).toEqual(['string', 'VARIANT']);
+  });
+
+  it.each([
+    ['parquet', { ...on }, '  `raw` string'],
+    ['csv (the string table)', { ...csv }, '  `raw` string'],
+  ])('Athena %s: raw after the last schema column', (_what, exportConfig, rawLine) => {
+    const ddl = generateAthenaDdl({ schema: extended, exportConfig, options: athena });
+    const table = ddl.slice(ddl.indexOf('CREATE EXTERNAL TABLE'), ddl.indexOf('PARTITIONED BY'));
+    expect(table).toContain(`  \`threat_score\` ${exportConfig.format === 'csv' ? 'string' : 'int'},\n${rawLine}\n)`);
+  });
+
+  it('Athena csv: the view passes raw through with the NULL mapping, uncast', () => {
+    expect(generateAthenaDdl({ schema, exportConfig: csv, options: athena })).toContain(`  NULLIF("event_type", '\\N') AS "event_type",\n  NULLIF("raw", '\\N') AS "raw",\n  "dt"`);
+  });
+
+  it('Snowflake: RAW VARIANT after the last column, PARSE_JSON in both COPYs and the external table', () => {
+    const ddl = generateSnowflakeDdl({ schema: extended, exportConfig: on, options: snowflake });
+    expect(ddl).toContain(`  THREAT_SCORE NUMBER(10,0) COMMENT 'THREAT_SCORE.',\n  RAW VARIANT COMMENT`);
+    expect(lines(ddl, /PARSE_JSON/)).toEqual(['      PARSE_JSON($1:RAW::VARCHAR)', '      PARSE_JSON($1:RAW::VARCHAR)', '  RAW VARIANT AS (PARSE_JSON(VALUE:RAW::VARCHAR))']);
+    expect(lines(ddl, /MATCH_BY_COLUMN_NAME/)).toEqual([]);
+  });
+
+  it('Snowflake csv: RAW is the field after the last schema column, read by position, header skipped', () => {
+    const ddl = generateSnowflakeDdl({ schema: extended, exportConfig: csv, options: snowflake });
+    const n = extended.columns.length;
+    expect(lines(ddl, /PARSE_JSON/)).toEqual([`      PARSE_JSON($${n + 1}::VARCHAR)`, `      PARSE_JSON($${n + 1}::VARCHAR)`, `  RAW VARIANT AS (PARSE_JSON(VALUE:c${n + 1}::VARCHAR))`]);
+    expect(lines(ddl, /HEADER/)).toEqual(['  SKIP_HEADER = 1']);
+    expect(ddl).not.toContain('_FORMAT_POSITIONAL');
+  });
+
+  it.each(['parquet', 'ndjson', 'csv'])('"raw": false (%s): no RAW anywhere, COPY matches by column name', (format) => {
+    const exportConfig = exportOf({ format, destination: 's3://audit-bucket/airkit/', raw: false }).exportConfig;
+    const sf = generateSnowflakeDdl({ schema, exportConfig, options: snowflake });
+    const at = generateAthenaDdl({ schema, exportConfig, options: athena });
+    expect(sf).not.toMatch(/RAW|PARSE_JSON/);
+    expect(at).not.toMatch(/`raw`|"raw"|json_extract/);
+    expect(lines(sf, /MATCH_BY_COLUMN_NAME/)).toHaveLength(2);
+  });
+
+  it('"raw": false changes nothing else: the DDL with RAW minus its RAW lines', () => {
+    const withRaw = generateAthenaDdl({ schema, exportConfig: on, options: athena });
+    const without = generateAthenaDdl({ schema, exportConfig: off, options: athena });
+    expect(withRaw.replace(',\n  `raw` string', '').replace(/-- raw holds[\s\S]*$/, '')).toBe(without);
   });
 });
 

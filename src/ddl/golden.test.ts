@@ -32,8 +32,13 @@ const text = [
   { file: 'csv-none', exp: { name: 'csv-plain', format: 'csv', compression: 'none', destination: 's3://audit-bucket/airkit/csv-plain/' } },
 ];
 
+/** The same exports with `"raw": false`: their DDL is the text of before RAW, byte for byte. */
+const withoutRaw = text
+  .filter((c) => ['parquet-zstd', 'ndjson-gzip', 'csv-none'].includes(c.file))
+  .map((c) => ({ file: `${c.file}-raw-false`, exp: { ...c.exp, raw: false } }));
+
 const cases = [
-  ...text.map((c) => ({
+  ...[...text, ...withoutRaw].map((c) => ({
     file: `athena-${c.file}.sql`,
     generate: () => {
       const config = configWith(c.exp);
@@ -44,7 +49,7 @@ const cases = [
       });
     },
   })),
-  ...text.map((c) => ({
+  ...[...text, ...withoutRaw].map((c) => ({
     file: `snowflake-${c.file}.sql`,
     generate: () => generateSnowflakeDdl({ schema, exportConfig: configWith(c.exp).exports[0]!, options: { table: 'AIRKIT_AUDIT_EVENT', integration: 'LOGBARGE_S3' } }),
   })),

@@ -3,9 +3,15 @@
  * format(s), stage, target table, COPY INTO, the Snowpipe variant, and an external table
  * partitioned by the `dt=` folder of each object.
  *
+ * RAW (unless the export says `"raw": false`) is a VARIANT column filled by PARSE_JSON. COPY
+ * cannot combine MATCH_BY_COLUMN_NAME with a transformation, so an export with RAW is loaded by a
+ * COPY that selects every column by name (by position for CSV) and converts it explicitly, with
+ * the same expressions as the external table.
+ *
  * Snowflake string literals treat `\` as an escape, so the NULL marker `\N` is written '\\N'.
  */
 import type { ExportConfig } from '../config/schema.js';
+import { rawColumnName } from '../export/encoders/types.js';
 import type { Column, ColumnType, Schema } from '../schema/schema.js';
 import { checkIdentifier, dataObjectPattern, ddlError, headerLines, s3Location, type S3Location } from './common.js';
 
@@ -16,6 +22,9 @@ export const snowflakeTypes: Readonly<Record<ColumnType, string>> = {
   DATE: 'DATE',
   TIMESTAMPNTZ: 'TIMESTAMP_NTZ(3)',
 };
+
+/** Snowflake type of the RAW column. */
+export const snowflakeRawType = 'VARIANT';
 
 /** Placeholder for the IAM role Snowflake assumes; the guide says where it comes from. */
 export const roleArnPlaceholder = '<AWS_ROLE_ARN>';
@@ -40,6 +49,9 @@ export interface SnowflakeDdlInput {
 }
 
 const action = 'generate snowflake ddl';
+
+/** The comment on the RAW column. */
+const rawDescription = 'The record as the sender sent it (JSON, parsed); NULL when the typed columns hold all of it.';
 
 /** A Snowflake single-quoted string literal. */
 function sfString(text: string): string {
@@ -86,10 +98,19 @@ function fileFormat(name: string, lines: readonly string[]): string {
   return [`CREATE OR REPLACE FILE FORMAT ${name}`, ...lines.map((l) => `  ${l}`)].join('\n') + ';';
 }
 
-/** The external-table expression that reads one column from VALUE with the table's type. */
-function externalValue(format: string, column: Column): string {
+/** Where a column's value is in a staged file: the external table's VALUE, or a COPY's `$1` (`$<n>` for CSV). */
+type Scope = 'external' | 'copy';
+
+/** A reference to the field at 1-based `position` named `name`, as Snowflake reads a staged file. */
+function fieldRef(format: string, scope: Scope, position: number, name: string): string {
+  if (format === 'csv') return scope === 'external' ? `VALUE:c${position}` : `$${position}`;
+  return scope === 'external' ? `VALUE:${name}` : `$1:${name}`;
+}
+
+/** The expression that reads one schema column from a staged file with the table's type. */
+function columnValue(format: string, scope: Scope, column: Column): string {
   const type = snowflakeTypes[column.type];
-  const field = format === 'csv' ? `VALUE:c${column.index + 1}` : `VALUE:${column.name}`;
+  const field = fieldRef(format, scope, column.index + 1, column.name);
   if (format === 'parquet') return `${field}::${type}`;
   switch (column.type) {
     case 'DATE':
@@ -101,13 +122,38 @@ function externalValue(format: string, column: Column): string {
   }
 }
 
-function copyInto(table: string, stage: string, format: string, pattern: string): string {
+/** The expression that reads RAW (the field after the schema's columns) as a parsed VARIANT. */
+function rawValue(format: string, scope: Scope, schema: Schema): string {
+  return `PARSE_JSON(${fieldRef(format, scope, schema.columns.length + 1, rawColumnName)}::VARCHAR)`;
+}
+
+/** COPY INTO by column name: the files' columns are the table's. */
+function copyByName(table: string, stage: string, format: string, pattern: string): string {
   return [
     `COPY INTO ${table}`,
     `  FROM @${stage}`,
     `  FILE_FORMAT = (FORMAT_NAME = ${sfString(format)})`,
     '  MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE',
     `  PATTERN = ${sfString(pattern)};`,
+  ].join('\n');
+}
+
+/** COPY INTO with a transformation: every column selected and converted, RAW through PARSE_JSON. */
+function copyTransformed(options: { table: string; stage: string; format: string; pattern: string; schema: Schema; fileFormat: string }): string {
+  const { schema, fileFormat } = options;
+  const names = [...schema.columns.map((c) => c.name), rawColumnName];
+  const values = [...schema.columns.map((c) => columnValue(fileFormat, 'copy', c)), rawValue(fileFormat, 'copy', schema)];
+  return [
+    `COPY INTO ${options.table} (`,
+    names.map((n) => `  ${n}`).join(',\n'),
+    ')',
+    '  FROM (',
+    '    SELECT',
+    values.map((v) => `      ${v}`).join(',\n'),
+    `    FROM @${options.stage}`,
+    '  )',
+    `  FILE_FORMAT = (FORMAT_NAME = ${sfString(options.format)})`,
+    `  PATTERN = ${sfString(options.pattern)};`,
   ].join('\n');
 }
 
@@ -134,7 +180,15 @@ export function generateSnowflakeDdl({ schema, exportConfig, options }: Snowflak
     external: `${qualifier}${base}_EXTERNAL`,
   };
   const isCsv = exportConfig.format === 'csv';
+  const withRaw = exportConfig.raw;
+  // With RAW, every CSV read is by position (a COPY transformation cannot match by name), so the
+  // one file format skips the header; without, COPY parses it and the external table skips it.
+  const csvHeader = withRaw ? 'skip' : 'parse';
   const pattern = dataObjectPattern(exportConfig);
+  const copy = (): string =>
+    withRaw
+      ? copyTransformed({ table, stage: names.stage, format: names.format, pattern, schema, fileFormat: exportConfig.format })
+      : copyByName(table, names.stage, names.format, pattern);
   const out: string[] = [...headerLines('--', 'Snowflake DDL', schema, exportConfig)];
   out.push(
     `-- Replace ${roleArnPlaceholder} with the IAM role Snowflake assumes to read the bucket (docs/snowflake.md).`,
@@ -150,10 +204,12 @@ export function generateSnowflakeDdl({ schema, exportConfig, options }: Snowflak
     `  STORAGE_ALLOWED_LOCATIONS = (${sfString(location.url)});`,
     `-- DESC INTEGRATION ${integration};  -- STORAGE_AWS_IAM_USER_ARN and STORAGE_AWS_EXTERNAL_ID go in the role's trust policy`,
     '',
-    `-- 2. File format: the export's ${exportConfig.format.toUpperCase()} files${isCsv ? ' (docs/formats.md dialect; the header names the columns)' : ''}.`,
-    fileFormat(names.format, formatOptions(exportConfig, 'parse')),
+    `-- 2. File format: the export's ${exportConfig.format.toUpperCase()} files${
+      isCsv ? (withRaw ? ' (docs/formats.md dialect; COPY and the external table read the columns by position, so it skips the header)' : ' (docs/formats.md dialect; the header names the columns)') : ''
+    }.`,
+    fileFormat(names.format, formatOptions(exportConfig, csvHeader)),
   );
-  if (isCsv) {
+  if (isCsv && !withRaw) {
     out.push(
       '-- The external table reads CSV columns by position, so it skips the header instead of parsing it.',
       fileFormat(names.positional, formatOptions(exportConfig, 'skip')),
@@ -167,19 +223,24 @@ export function generateSnowflakeDdl({ schema, exportConfig, options }: Snowflak
     `  STORAGE_INTEGRATION = ${integration}`,
     `  FILE_FORMAT = ${names.format};`,
     '',
-    '-- 4. Target table.',
+    `-- 4. Target table.${withRaw ? ` ${rawColumnName}: the record as the sender sent it, NULL when the typed columns hold all of it (RAW:field::type reads a value).` : ''}`,
     `CREATE TABLE IF NOT EXISTS ${table} (`,
-    schema.columns.map((c) => `  ${c.name} ${snowflakeTypes[c.type]} COMMENT ${sfString(c.description)}`).join(',\n'),
+    [
+      ...schema.columns.map((c) => `  ${c.name} ${snowflakeTypes[c.type]} COMMENT ${sfString(c.description)}`),
+      ...(withRaw ? [`  ${rawColumnName} ${snowflakeRawType} COMMENT ${sfString(rawDescription)}`] : []),
+    ].join(',\n'),
     ');',
     '',
-    '-- 5. Load the objects there now; COPY skips objects it has loaded before. PATTERN leaves out _verify/.',
-    copyInto(table, names.stage, names.format, pattern),
+    `-- 5. Load the objects there now; COPY skips objects it has loaded before. PATTERN leaves out _verify/.${
+      withRaw ? `\n--    It selects and converts each column: MATCH_BY_COLUMN_NAME cannot be combined with the PARSE_JSON of ${rawColumnName}.` : ''
+    }`,
+    copy(),
     '',
     '-- 6. Or load continuously: Snowpipe runs the same COPY for each new object.',
     `CREATE PIPE IF NOT EXISTS ${names.pipe}`,
     '  AUTO_INGEST = TRUE',
     '  AS',
-    copyInto(table, names.stage, names.format, pattern),
+    copy(),
     `-- SHOW PIPES LIKE '${base}_PIPE';  -- send the bucket's s3:ObjectCreated:* events for prefix "${location.prefix}"`,
     '-- to its notification_channel (an SQS queue ARN): S3 console > bucket > Properties > Event notifications.',
     '',
@@ -187,13 +248,14 @@ export function generateSnowflakeDdl({ schema, exportConfig, options }: Snowflak
     `CREATE OR REPLACE EXTERNAL TABLE ${names.external} (`,
     [
       `  DT DATE AS (${partitionExpression(location)})`,
-      ...schema.columns.map((c) => `  ${c.name} ${snowflakeTypes[c.type]} AS (${externalValue(exportConfig.format, c)})`),
+      ...schema.columns.map((c) => `  ${c.name} ${snowflakeTypes[c.type]} AS (${columnValue(exportConfig.format, 'external', c)})`),
+      ...(withRaw ? [`  ${rawColumnName} ${snowflakeRawType} AS (${rawValue(exportConfig.format, 'external', schema)})`] : []),
     ].join(',\n'),
     ')',
     'PARTITION BY (DT)',
     `LOCATION = @${names.stage}`,
     `PATTERN = ${sfString(pattern)}`,
-    `FILE_FORMAT = (FORMAT_NAME = ${sfString(isCsv ? names.positional : names.format)})`,
+    `FILE_FORMAT = (FORMAT_NAME = ${sfString(isCsv && !withRaw ? names.positional : names.format)})`,
     'AUTO_REFRESH = TRUE;',
     `-- SHOW EXTERNAL TABLES LIKE '${base}_EXTERNAL';  -- its notification_channel takes the same S3 events`,
     '',

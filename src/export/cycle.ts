@@ -27,9 +27,9 @@ import {
   rekeyBatch,
   type BatchRow,
 } from '../spool/exports.js';
-import type { Spool } from '../spool/spool.js';
+import { quarantineDate, type Spool } from '../spool/spool.js';
 import { StoreError, type ObjectHead, type ObjectMetadata, type ObjectStore } from '../store/store.js';
-import { contentTypeOf, extensionOf, type Compression, type Encoder, type Format } from './encoders/types.js';
+import { contentTypeOf, extensionOf, type Compression, type Encoder, type ExportRow, type Format } from './encoders/types.js';
 import { conflictKey, objectKey } from './keys.js';
 import { compareRows, createRowsHasher, dataObjectMetadata, metadataNames, type RowsDigest, type RowsHasher } from './object-meta.js';
 
@@ -88,17 +88,17 @@ export interface ExportRunner {
   run(reason: CycleReason, options?: { untilCaughtUp?: boolean; signal?: AbortSignal }): Promise<CycleResult>;
 }
 
-/** The batch's bodies page by page, in sequence order; every body also goes through `hasher`. */
-async function* pagesOf(spool: Spool, batch: BatchRow, hasher: RowsHasher, signal?: AbortSignal): AsyncGenerator<string[]> {
+/** The batch's rows page by page, in sequence order; every row also goes through `hasher`. */
+async function* pagesOf(spool: Spool, batch: BatchRow, hasher: RowsHasher, signal?: AbortSignal): AsyncGenerator<ExportRow[]> {
   let after = batch.seq_from - 1;
   for (;;) {
     signal?.throwIfAborted();
     const rows = readBatchPage(spool, batch, after, pageRows);
     if (rows.length === 0) return;
     after = rows[rows.length - 1]![0];
-    const bodies = rows.map((r) => r[1]);
-    for (const body of bodies) hasher.add(body);
-    yield bodies;
+    const page = rows.map(([, body, raw]) => ({ body, raw }));
+    for (const row of page) hasher.add(row.body, row.raw);
+    yield page;
     if (rows.length < pageRows) return;
     await yieldToLoop(); // let ingest requests in between pages
   }
@@ -130,6 +130,8 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
       const hasher = createRowsHasher();
       const encoded = await deps.encoderFor(format).encode({
         pages: pagesOf(spool, batch, hasher, signal),
+        // Quarantine lines are already whole records ({received_at, source, errors, record}).
+        includeRaw: config.raw && quarantineDate(batch.dt) === undefined,
         outPath: staged,
         compression,
         ...(signal ? { signal } : {}),

@@ -31,19 +31,27 @@ export interface RowsDigest {
 
 /** Hashes a batch's rows as they stream past; `digest()` once every row was added. */
 export interface RowsHasher {
-  add(body: string): void;
+  /** Adds one row: its canonical body and its raw record (null when it has none). */
+  add(body: string, raw?: string | null): void;
   digest(): RowsDigest;
 }
 
-/** Creates a hasher over canonical bodies (the same SHA-256 an uncompressed NDJSON object of the batch has). */
+/**
+ * Creates a hasher over the rows as the spool holds them: each canonical body, then a tab and the
+ * raw record when there is one, then a newline (for rows without raw records, the SHA-256 of an
+ * uncompressed `"raw": false` NDJSON object of the batch).
+ */
 export function createRowsHasher(): RowsHasher {
   const hash = createHash('sha256');
   let rows = 0;
   let done: RowsDigest | undefined;
   return {
-    add(body) {
+    add(body, raw) {
       if (done) throw new Error('hash rows: add after digest');
       hash.update(body, 'utf8');
+      // A tab never occurs unescaped in JSON text, so it separates the two unambiguously; a row
+      // without a raw record hashes exactly as before RAW existed.
+      if (raw !== null && raw !== undefined) hash.update(`\t${raw}`, 'utf8');
       hash.update('\n');
       rows++;
     },

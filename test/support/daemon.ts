@@ -10,7 +10,10 @@ import { parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { createLogger } from '../../src/log.js';
 import type { ObjectStore } from '../../src/store/store.js';
+import { createPreparer } from '../../src/ingest/prepare.js';
+import { loadSchema } from '../../src/schema/schema.js';
 import type { Logger } from 'pino';
+import type { RawSample } from './events.js';
 
 /** A temp directory removed by the returned function. */
 export function tempDir(prefix = 'logbarge-test-'): { dir: string; remove: () => void } {
@@ -128,6 +131,19 @@ export async function startTestDaemon(
       temp.remove();
     },
   };
+}
+
+/**
+ * Stores samples with their raw records straight into a daemon's spool, through the ingest
+ * preparer (ingest itself fills no raw record yet); returns how many rows were stored.
+ */
+export function appendWithRaw(d: TestDaemon, items: readonly RawSample[]): number {
+  const prepared = createPreparer(loadSchema(), d.config.ingest).prepare(items.map((s) => s.sent));
+  if (prepared.errorCount > 0) throw new Error(`appendWithRaw: ${JSON.stringify(prepared.errors)}`);
+  const rows = prepared.rows.map((row, i) => ({ ...row, raw: items[i]!.raw }));
+  const [outcome] = d.daemon.spool.appendGroups([rows], { now: Date.now(), limits: { maxEvents: 1e9, maxBytes: 1e12 } });
+  if (outcome === 'full' || outcome === undefined) throw new Error('appendWithRaw: the spool is full');
+  return outcome.accepted;
 }
 
 let counter = 0;

@@ -2,14 +2,16 @@
  * Test support: "Athena" and "Snowflake" as the generated DDL describes them, emulated with DuckDB
  * (see ddl-read.ts for the translation rules). Each reader also checks what the DDL says about
  * where the objects are: Athena's LOCATION and partition projection, Snowflake's stage URL,
- * COMPRESSION and the PATTERN that must take every data object and no verify object.
+ * COMPRESSION and the PATTERN that must take every data object and no verify object. A Snowflake
+ * COPY either matches columns by name or selects them with a transformation (ddl-transform.ts).
  */
 import { join } from 'node:path';
-import { parseAthenaDdl, parseSnowflakeDdl, optionList, optionString, type AthenaTable, type OptionValue } from './ddl-parse.js';
+import { parseAthenaDdl, parseSnowflakeDdl, optionList, optionString, type AthenaTable, type OptionValue, type SnowflakeCopy } from './ddl-parse.js';
 import {
   checkParquetType, columnSpec, duck, dtOf, fileText, ident, isGzip, matchColumns, openCsvLine, parquetColumns, renderList, selectList, sql,
   strftimeOf, textLines, writeNdjson, type ObjectFile, type ReadColumn, type Row,
 } from './ddl-read.js';
+import { intoColumn, positionalColumn, translateItem, type FieldRef } from './ddl-transform.js';
 
 /** Where the objects came from: the export's destination, and every key under it (data and verify). */
 export interface ProofContext {
@@ -34,6 +36,7 @@ export function athenaDuckType(type: string): string {
 export function snowflakeDuckType(type: string): string {
   const t = type.toUpperCase();
   if (/^(VARCHAR|STRING|TEXT)(\(\d+\))?$/.test(t)) return 'VARCHAR';
+  if (t === 'VARIANT') return 'JSON';
   if (t === 'DATE') return 'DATE';
   const num = /^(?:NUMBER|NUMERIC|DECIMAL)(?:\((\d+)(?:,(\d+))?\))?$/.exec(t);
   if (num || /^(INT|INTEGER|BIGINT)$/.test(t)) {
@@ -145,7 +148,9 @@ export async function readAsSnowflake(ddlText: string, ctx: ProofContext): Promi
   if (ddl.copies.length === 0) throw new Error('proof: no COPY INTO');
   const copy = ddl.copies[0]!;
   for (const other of ddl.copies) {
-    if (JSON.stringify([...other.options]) !== JSON.stringify([...copy.options]) || other.table !== copy.table) throw new Error('proof: the Snowpipe COPY differs from the COPY INTO');
+    if (JSON.stringify([...other.options]) !== JSON.stringify([...copy.options]) || other.table !== copy.table || JSON.stringify(other.transform) !== JSON.stringify(copy.transform)) {
+      throw new Error('proof: the Snowpipe COPY differs from the COPY INTO');
+    }
   }
   const stage = ddl.stages.get(copy.stage);
   if (!stage || optionString(stage, 'URL') !== ctx.destination) throw new Error(`proof: stage ${copy.stage} is not on ${ctx.destination}`);
@@ -158,7 +163,8 @@ export async function readAsSnowflake(ddlText: string, ctx: ProofContext): Promi
   checkPattern(optionString(copy.options, 'PATTERN'), ctx);
   for (const ext of ddl.externalTables) checkPattern(optionString(ext.options, 'PATTERN'), ctx);
   const byName = optionString(copy.options, 'MATCH_BY_COLUMN_NAME');
-  if (byName !== 'CASE_INSENSITIVE') throw new Error(`proof: MATCH_BY_COLUMN_NAME is ${byName ?? 'absent'}; the table's columns are matched by name`);
+  if (copy.transform && byName !== undefined) throw new Error('proof: MATCH_BY_COLUMN_NAME is not supported with a COPY transformation (Snowflake refuses the statement)');
+  if (!copy.transform && byName !== 'CASE_INSENSITIVE') throw new Error(`proof: MATCH_BY_COLUMN_NAME is ${byName ?? 'absent'}; the table's columns are matched by name`);
   const columns = table.map((c) => ({ name: c.name, duckType: snowflakeDuckType(c.type) }));
   const type = optionString(format, 'TYPE');
   const nullIf = optionList(format, 'NULL_IF') ?? ['\\N'];
@@ -167,7 +173,9 @@ export async function readAsSnowflake(ddlText: string, ctx: ProofContext): Promi
     const compression = optionString(format, 'COMPRESSION') ?? 'AUTO';
     if (compression !== 'AUTO' && (compression === 'GZIP') !== isGzip(file.path)) throw new Error(`proof: COMPRESSION = ${compression} but ${file.key} ${isGzip(file.path) ? 'is' : 'is not'} gzip`);
     const dt = `${sql(dtOf(file.key))} AS "__dt"`;
-    if (type === 'PARQUET') {
+    if (copy.transform) {
+      perFile.push(await transformSelect(copy, format, columns, file, dt));
+    } else if (type === 'PARQUET') {
       known(format, ['TYPE', 'COMPRESSION', 'USE_LOGICAL_TYPE', 'BINARY_AS_TEXT', 'NULL_IF']);
       if (optionString(format, 'BINARY_AS_TEXT') === 'FALSE') throw new Error('proof: BINARY_AS_TEXT = FALSE loads UTF8 strings as binary');
       const types = await parquetColumns(file.path);
@@ -224,12 +232,10 @@ function textSelect(read: readonly ReadColumn[], format: Map<string, OptionValue
     .join(', ');
 }
 
-/** CSV: the header names the columns (PARSE_HEADER), the dialect options map to read_csv's. */
-function csvSelect(format: Map<string, OptionValue>, columns: readonly { name: string; duckType: string }[], file: ObjectFile, dt: string): string {
+/** The file format's CSV dialect as read_csv options (the header options are checked by the caller). */
+function csvDialect(format: Map<string, OptionValue>, file: ObjectFile): string[] {
   known(format, ['TYPE', 'COMPRESSION', 'FIELD_DELIMITER', 'RECORD_DELIMITER', 'PARSE_HEADER', 'SKIP_HEADER', 'FIELD_OPTIONALLY_ENCLOSED_BY', 'ESCAPE', 'ESCAPE_UNENCLOSED_FIELD', 'NULL_IF', 'EMPTY_FIELD_AS_NULL', 'TRIM_SPACE', 'DATE_FORMAT', 'TIMESTAMP_FORMAT', 'ENCODING']);
   const opt = (key: string, fallback: string): string => optionString(format, key) ?? fallback;
-  if (opt('PARSE_HEADER', 'FALSE') !== 'TRUE') throw new Error('proof: MATCH_BY_COLUMN_NAME with CSV needs PARSE_HEADER = TRUE');
-  if (opt('SKIP_HEADER', '0') !== '0') throw new Error('proof: SKIP_HEADER with PARSE_HEADER = TRUE would skip a data row');
   if (opt('RECORD_DELIMITER', '\n') !== '\n') throw new Error('proof: RECORD_DELIMITER must be \\n');
   if (opt('ESCAPE_UNENCLOSED_FIELD', '\\') !== 'NONE') throw new Error('proof: ESCAPE_UNENCLOSED_FIELD other than NONE treats backslashes in unquoted fields (\\N, a lone \\) as escapes');
   if (opt('TRIM_SPACE', 'FALSE') !== 'FALSE') throw new Error('proof: TRIM_SPACE = TRUE would strip spaces from values');
@@ -237,17 +243,82 @@ function csvSelect(format: Map<string, OptionValue>, columns: readonly { name: s
   const quote = opt('FIELD_OPTIONALLY_ENCLOSED_BY', 'NONE');
   const escape = opt('ESCAPE', 'NONE');
   const nulls = [...(optionList(format, 'NULL_IF') ?? ['\\N']), ...(opt('EMPTY_FIELD_AS_NULL', 'TRUE') === 'TRUE' ? [''] : [])];
-  const header = textLines(fileText(file.path))[0]!.split(opt('FIELD_DELIMITER', ',')).map((h) => h.replace(/^"|"$/g, ''));
-  const read = matchColumns(columns, header, { caseInsensitive: true });
-  const spec = columnSpec(header.map((h) => [h, textReadType(read.find((c) => c.source === h)?.duckType ?? 'VARCHAR')] as const));
-  const options = [
-    `header = true`, `auto_detect = false`, `delim = ${sql(opt('FIELD_DELIMITER', ','))}`,
+  return [
+    `auto_detect = false`, `delim = ${sql(opt('FIELD_DELIMITER', ','))}`,
     quote === 'NONE' ? `quote = ''` : `quote = ${sql(quote)}`,
     `escape = ${sql(escape === 'NONE' ? (quote === 'NONE' ? '' : quote) : escape)}`,
-    `nullstr = [${nulls.map(sql).join(', ')}]`, `allow_quoted_nulls = true`, `columns = ${spec}`,
+    `nullstr = [${nulls.map(sql).join(', ')}]`, `allow_quoted_nulls = true`,
     `compression = '${isGzip(file.path) ? 'gzip' : 'none'}'`,
-  ].join(', ');
-  return `SELECT ${textSelect(read, format)}, ${dt} FROM read_csv(${sql(file.path)}, ${options})`;
+  ];
+}
+
+/** The header row's field names. */
+function csvHeader(format: Map<string, OptionValue>, file: ObjectFile): string[] {
+  return textLines(fileText(file.path))[0]!.split(optionString(format, 'FIELD_DELIMITER') ?? ',').map((h) => h.replace(/^"|"$/g, ''));
+}
+
+/** CSV: the header names the columns (PARSE_HEADER), the dialect options map to read_csv's. */
+function csvSelect(format: Map<string, OptionValue>, columns: readonly { name: string; duckType: string }[], file: ObjectFile, dt: string): string {
+  const dialect = csvDialect(format, file);
+  if ((optionString(format, 'PARSE_HEADER') ?? 'FALSE') !== 'TRUE') throw new Error('proof: MATCH_BY_COLUMN_NAME with CSV needs PARSE_HEADER = TRUE');
+  if ((optionString(format, 'SKIP_HEADER') ?? '0') !== '0') throw new Error('proof: SKIP_HEADER with PARSE_HEADER = TRUE would skip a data row');
+  const header = csvHeader(format, file);
+  const read = matchColumns(columns, header, { caseInsensitive: true });
+  const spec = columnSpec(header.map((h) => [h, textReadType(read.find((c) => c.source === h)?.duckType ?? 'VARCHAR')] as const));
+  return `SELECT ${textSelect(read, format)}, ${dt} FROM read_csv(${sql(file.path)}, header = true, ${dialect.join(', ')}, columns = ${spec})`;
+}
+
+/**
+ * A COPY transformation on one file: each selected expression translated (ddl-transform.ts) over
+ * the file's fields, stored into its listed column with that column's type; table columns the
+ * COPY does not list are NULL. A field the file lacks is NULL, as Snowflake reads a missing path.
+ */
+async function transformSelect(copy: SnowflakeCopy, format: Map<string, OptionValue>, columns: readonly { name: string; duckType: string }[], file: ObjectFile, dt: string): Promise<string> {
+  const transform = copy.transform!;
+  const type = optionString(format, 'TYPE');
+  const parquetTypes = type === 'PARQUET' ? await parquetColumns(file.path) : undefined;
+  let csvFields = 0;
+  let relation: (names: readonly string[]) => string;
+  if (type === 'PARQUET') {
+    known(format, ['TYPE', 'COMPRESSION', 'USE_LOGICAL_TYPE', 'BINARY_AS_TEXT', 'NULL_IF']);
+    if (optionString(format, 'BINARY_AS_TEXT') === 'FALSE') throw new Error('proof: BINARY_AS_TEXT = FALSE loads UTF8 strings as binary');
+    relation = () => `read_parquet(${sql(file.path)})`;
+  } else if (type === 'JSON') {
+    known(format, ['TYPE', 'COMPRESSION', 'DATE_FORMAT', 'TIMESTAMP_FORMAT', 'NULL_IF']);
+    relation = (names) => `read_json(${sql(file.path)}, format = 'newline_delimited', records = true, columns = ${columnSpec(names.map((n) => [n, 'VARCHAR'] as const))})`;
+  } else if (type === 'CSV') {
+    const dialect = csvDialect(format, file);
+    if ((optionString(format, 'PARSE_HEADER') ?? 'FALSE') === 'TRUE' || optionString(format, 'SKIP_HEADER') !== '1') throw new Error('proof: a COPY that reads CSV fields by position must skip the header (SKIP_HEADER = 1)');
+    csvFields = csvHeader(format, file).length;
+    const spec = columnSpec(Array.from({ length: csvFields }, (_, k) => [positionalColumn(k + 1), 'VARCHAR'] as const));
+    relation = () => `read_csv(${sql(file.path)}, header = false, skip = 1, ${dialect.join(', ')}, columns = ${spec})`;
+  } else {
+    throw new Error(`proof: no translation for FILE FORMAT TYPE = ${type}`);
+  }
+  const field = (ref: FieldRef): string => {
+    if ('position' in ref) {
+      if (type !== 'CSV') throw new Error(`proof: $${ref.position} reads a CSV field; use $1:<name> for ${type}`);
+      return ref.position <= csvFields ? ident(positionalColumn(ref.position)) : 'NULL';
+    }
+    if (type === 'CSV') throw new Error(`proof: $1:${ref.name} reads a JSON or Parquet field, not a CSV one`);
+    return parquetTypes && !parquetTypes.has(ref.name) ? 'NULL' : ident(ref.name);
+  };
+  const translated = transform.items.map((item) => translateItem(item, { field, duckType: snowflakeDuckType }));
+  // A Parquet field cast to a type it cannot be read as fails, as in Snowflake.
+  for (const { field: ref, castTo } of translated.flatMap((t) => t.fields)) {
+    const fileType = 'name' in ref ? parquetTypes?.get(ref.name) : undefined;
+    if (!('name' in ref) || fileType === undefined || castTo === undefined) continue;
+    if (fileType === 'TIMESTAMP_MS' && optionString(format, 'USE_LOGICAL_TYPE') !== 'TRUE') throw new Error(`proof: without USE_LOGICAL_TYPE = TRUE, ${ref.name}'s TIMESTAMP(isAdjustedToUTC=false) is not a timestamp`);
+    checkParquetType(ref.name, fileType, castTo);
+  }
+  const names = [...new Set(translated.flatMap((t) => t.fields.flatMap((f) => ('name' in f.field ? [f.field.name] : []))))];
+  const listed = new Map(transform.columns.map((c, k) => [c.toUpperCase(), translated[k]!.sql] as const));
+  for (const c of listed.keys()) if (!columns.some((t) => t.name.toUpperCase() === c)) throw new Error(`proof: the COPY loads ${c}, which the table does not have`);
+  const select = columns.map((c) => {
+    const value = listed.get(c.name.toUpperCase());
+    return `${value === undefined ? `CAST(NULL AS ${c.duckType})` : intoColumn(value, c.duckType)} AS ${ident(c.name)}`;
+  });
+  return `SELECT ${select.join(', ')}, ${dt} FROM ${relation(names)}`;
 }
 
 /** The PATTERN must match the whole path of every data object and of no verify object. */

@@ -267,6 +267,8 @@ export interface SnowflakeCopy {
   readonly table: string;
   readonly stage: string;
   readonly options: Map<string, OptionValue>;
+  /** A COPY with a transformation (`COPY INTO t (cols) FROM (SELECT … FROM @stage)`): its columns and the SELECT's items, in order. */
+  readonly transform?: { readonly columns: string[]; readonly items: Token[][] };
 }
 
 /** Everything `logbarge ddl snowflake` declares. */
@@ -280,9 +282,25 @@ export interface SnowflakeDdl {
 
 function parseCopy(c: Cursor): SnowflakeCopy {
   const table = c.next().value;
+  const columns = c.peek()?.value === '(' ? (c.next(), c.list().map((t) => t[0]!.value)) : undefined;
   c.expect('FROM');
-  const stage = c.next().value.replace(/^@/, '');
-  return { table, stage, options: options(c) };
+  if (c.peek()?.value !== '(') {
+    if (columns) throw new Error('parse ddl: a COPY column list without a SELECT');
+    const stage = c.next().value.replace(/^@/, '');
+    return { table, stage, options: options(c) };
+  }
+  c.next();
+  // `SELECT a, b, … FROM @stage`, split at top-level commas: SELECT opens the first item, FROM @stage ends the last.
+  const items = c.list();
+  if (items[0]?.[0]?.value.toUpperCase() !== 'SELECT') throw new Error('parse ddl: expected SELECT in the COPY transformation');
+  items[0] = items[0].slice(1);
+  const last = items[items.length - 1]!;
+  const from = last.findIndex((t) => t.kind === 'word' && t.value.toUpperCase() === 'FROM');
+  if (from < 0 || from !== last.length - 2) throw new Error('parse ddl: expected FROM @stage at the end of the COPY transformation');
+  const stage = last[from + 1]!.value.replace(/^@/, '');
+  items[items.length - 1] = last.slice(0, from);
+  if (!columns || columns.length !== items.length) throw new Error(`parse ddl: the COPY lists ${columns?.length ?? 0} columns for ${items.length} selected values`);
+  return { table, stage, options: options(c), transform: { columns, items } };
 }
 
 /** Parses `logbarge ddl snowflake` output. */

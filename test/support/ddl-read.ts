@@ -2,7 +2,7 @@
  * Test support: reads produced objects the way the generated DDL tells an engine to, with DuckDB.
  * Column types are translated mechanically from the DDL text (athena string→VARCHAR, int→INTEGER,
  * date→DATE, timestamp→TIMESTAMP_MS; snowflake VARCHAR→VARCHAR, NUMBER(p,0)→INTEGER/BIGINT/HUGEINT,
- * DATE→DATE, TIMESTAMP_NTZ(≤3)→TIMESTAMP_MS), and so are the dialect options. Where DuckDB's
+ * DATE→DATE, TIMESTAMP_NTZ(≤3)→TIMESTAMP_MS, VARIANT→JSON), and so are the dialect options. Where DuckDB's
  * reader does more than the engine's, the engine's limit is modelled: Athena's OpenCSVSerde is a
  * line-based parser (ported below from Trino's bug-for-bug CsvDeserializer), so a line break
  * inside a value splits the row as it would in Athena. Options it cannot translate make it throw.
@@ -10,6 +10,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { parseJsonLossless } from '../../src/ingest/json-lossless.js';
+import { isJsonNumber } from '../../src/schema/json-number.js';
 
 /** A downloaded data object: its key under the destination and a local copy. */
 export interface ObjectFile {
@@ -79,6 +81,7 @@ export async function parquetColumns(path: string): Promise<Map<string, string>>
     const converted = String(r.converted_type ?? '');
     let t: string;
     if (r.type === 'BYTE_ARRAY' && (converted === 'UTF8' || /StringType/.test(logical))) t = 'VARCHAR';
+    else if (r.type === 'BYTE_ARRAY' && (converted === 'JSON' || /JsonType/.test(logical))) t = 'JSON';
     else if (r.type === 'INT32' && (converted === 'DATE' || /DateType/.test(logical))) t = 'DATE';
     else if (r.type === 'INT32' && (converted === 'INT_32' || /IntType\(bitWidth=32, isSigned=1/.test(logical) || (converted === '' && logical === ''))) t = 'INTEGER';
     else if (r.type === 'INT64' && /TimestampType\(isAdjustedToUTC=0, unit=TimeUnit\(MILLIS/.test(logical)) t = 'TIMESTAMP_MS';
@@ -92,6 +95,8 @@ export async function parquetColumns(path: string): Promise<Map<string, string>>
 /** DuckDB types a file type may be read into without loss (exact, or a widening engines do). */
 const widening: Record<string, readonly string[]> = {
   VARCHAR: ['VARCHAR'],
+  // The Parquet JSON logical type annotates UTF-8 text: it reads as a string.
+  JSON: ['VARCHAR'],
   INTEGER: ['INTEGER', 'BIGINT', 'HUGEINT'],
   DATE: ['DATE'],
   TIMESTAMP_MS: ['TIMESTAMP_MS', 'TIMESTAMP', 'TIMESTAMP_NS'],
@@ -122,6 +127,7 @@ export function renderList(columns: readonly { name: string; duckType: string }[
       if (duckType.startsWith('TIMESTAMP')) return `strftime(${c}, '%Y-%m-%d %H:%M:%S.%g') AS ${c}`;
       if (duckType === 'DATE') return `CAST(${c} AS VARCHAR) AS ${c}`;
       if (/^(INTEGER|BIGINT|HUGEINT)$/.test(duckType)) return `CAST(${c} AS INTEGER) AS ${c}`;
+      if (duckType === 'JSON') return `CAST(${c} AS VARCHAR) AS ${c}`;
       return c;
     })
     .join(', ');
@@ -212,4 +218,34 @@ export function strftimeOf(format: string): string {
     rest = rest.slice(m.length);
   }
   return out;
+}
+
+/** A number literal as digits and a power of ten (`1.10` and `11e-1` → `11e-1`), so equal values compare equal. */
+function canonicalNumber(text: string): string {
+  const m = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/.exec(text);
+  if (!m) throw new Error(`proof: ${text} is not a JSON number`);
+  let digits = `${m[2]}${m[3] ?? ''}`.replace(/^0+/, '');
+  let exponent = Number(m[4] ?? 0) - (m[3]?.length ?? 0);
+  if (digits === '') return '0';
+  for (; digits.endsWith('0'); exponent++) digits = digits.slice(0, -1);
+  return `${m[1]}${digits}e${exponent}`;
+}
+
+/**
+ * JSON text as a value-only form: keys sorted, numbers by value (digit for digit, never through a
+ * double), whitespace gone. What a VARIANT keeps of a parsed JSON text, which is not its bytes.
+ */
+export function canonicalJson(text: string): string {
+  const walk = (v: unknown): string => {
+    if (isJsonNumber(v)) return canonicalNumber(v.text);
+    if (typeof v === 'number') return canonicalNumber(String(v));
+    if (Array.isArray(v)) return `[${v.map(walk).join(',')}]`;
+    if (v !== null && typeof v === 'object') {
+      const entries = Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${walk(x)}`).join(',')}}`;
+    }
+    return JSON.stringify(v);
+  };
+  JSON.parse(text); // throws on text that is not JSON
+  return walk(parseJsonLossless(text));
 }

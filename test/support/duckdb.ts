@@ -12,8 +12,14 @@ function sqlString(text: string): string {
   return `'${text.replace(/'/g, "''")}'`;
 }
 
+/** The schema's columns with their DuckDB types: what an export with `"raw": false` writes. */
+export const schemaColumns: readonly (readonly [string, string])[] = schema.columns.map((c) => [c.name, duckdbTypes[c.type]] as const);
+
+/** The schema's columns then RAW (read as text): what an export writes by default. */
+export const exportColumns: readonly (readonly [string, string])[] = [...schemaColumns, ['RAW', 'VARCHAR']];
+
 /** The read_* column spec `{NAME: 'TYPE', …}`, from an explicit name → DuckDB type list. */
-export function columnSpec(columns: readonly (readonly [string, string])[] = schema.columns.map((c) => [c.name, duckdbTypes[c.type]] as const)): string {
+export function columnSpec(columns: readonly (readonly [string, string])[] = exportColumns): string {
   return `{${columns.map(([n, t]) => `${sqlString(n)}: ${sqlString(t)}`).join(', ')}}`;
 }
 
@@ -49,7 +55,10 @@ export async function query(sql: string): Promise<Record<string, unknown>[]> {
 /** All rows of a set of produced files, read with explicit types. */
 export async function readFiles(files: readonly { path: string; format: string }[], columns?: readonly (readonly [string, string])[]): Promise<Record<string, unknown>[]> {
   if (files.length === 0) return [];
-  const union = files.map((f) => `SELECT * FROM ${readerFor(f.path, f.format, columns)}`).join(' UNION ALL ');
+  // Parquet files are read with their own types; RAW (JSON in some files, UTF8 in others) as text.
+  const rawAsText = (columns ?? exportColumns).some(([n]) => n === 'RAW');
+  const select = (format: string): string => (format === 'parquet' && rawAsText ? `* REPLACE (CAST("RAW" AS VARCHAR) AS "RAW")` : '*');
+  const union = files.map((f) => `SELECT ${select(f.format)} FROM ${readerFor(f.path, f.format, columns)}`).join(' UNION ALL ');
   // Timestamps rendered with exactly three fractional digits, like the canonical form.
   const hasTime = (columns ?? [['EVENT_TIME', 'TIMESTAMP_MS']]).some(([n, t]) => n === 'EVENT_TIME' && t.startsWith('TIMESTAMP'));
   return query(hasTime ? `SELECT * REPLACE (strftime(EVENT_TIME, '%Y-%m-%d %H:%M:%S.%g') AS EVENT_TIME) FROM (${union})` : union);

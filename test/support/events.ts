@@ -1,7 +1,9 @@
 /**
  * Test support: a corpus of events with values that break naive encoders (unicode, commas,
  * quotes, CR / LF / CRLF, NUL, U+2028/U+2029, empty vs null, a literal \N), spread over several
- * event dates, and the canonical row each must come back as.
+ * event dates, and the canonical row each must come back as (RAW: the record as sent, JSON text,
+ * for the one time with a UTC offset the typed column normalises away; NULL for the others, which
+ * the typed columns hold exactly); raw records to store with some of them.
  */
 import { loadSchema } from '../../src/schema/schema.js';
 
@@ -30,7 +32,7 @@ const times: [string, string][] = [
   ['2026-03-14T12:00:00', '2026-03-14 12:00:00.000'],
 ];
 
-/** A sent event and the canonical row expected back. */
+/** A sent event and the canonical row expected back (the schema's columns, then RAW). */
 export interface Sample {
   readonly sent: Record<string, unknown>;
   readonly expected: Record<string, string | number | null>;
@@ -49,13 +51,15 @@ export function samples(n: number, idPrefix = `s-${process.pid}-${Date.now()}`):
       USER_ID: `user-${i}`,
       ...extra,
     };
-    const expected: Record<string, string | number | null> = Object.fromEntries(columnNames.map((c) => [c, null]));
+    const expected: Record<string, string | number | null> = Object.fromEntries([...columnNames, 'RAW'].map((c) => [c, null]));
     for (const [k, v] of Object.entries(sent)) expected[k] = typeof v === 'string' || v === null ? v : String(v);
     expected.EVENT_TIME = canonicalTime;
     const date = canonicalTime.slice(0, 10);
     expected.EVENT_DATE = date;
     expected.EVENT_MONTH = `${date.slice(0, 7)}-01`;
     expected.EVENT_YEAR = Number(date.slice(0, 4));
+    // An offset the UTC timestamp normalises away is not held exactly: RAW keeps the record.
+    expected.RAW = /[+-]\d\d:\d\d$/.test(time) ? JSON.stringify(sent) : null;
     return { sent, expected };
   });
 }
@@ -63,7 +67,7 @@ export function samples(n: number, idPrefix = `s-${process.pid}-${Date.now()}`):
 /** A plain event at epoch ms `ms` and the canonical row expected back. */
 export function sampleAt(ms: number, id: string): Sample {
   const sent = { ORGANIZATION_ID: 'org-at', EVENT_ID: id, EVENT_TIME: new Date(ms).toISOString(), EVENT_TYPE: 'user_login' };
-  const expected: Record<string, string | number | null> = Object.fromEntries(columnNames.map((c) => [c, null]));
+  const expected: Record<string, string | number | null> = Object.fromEntries([...columnNames, 'RAW'].map((c) => [c, null]));
   Object.assign(expected, sent);
   const iso = new Date(ms).toISOString();
   expected.EVENT_TIME = `${iso.slice(0, 10)} ${iso.slice(11, 23)}`;
@@ -71,6 +75,27 @@ export function sampleAt(ms: number, id: string): Sample {
   expected.EVENT_MONTH = `${iso.slice(0, 7)}-01`;
   expected.EVENT_YEAR = Number(iso.slice(0, 4));
   return { sent, expected };
+}
+
+/** Raw records as a sender might have sent them (JSON text): line breaks between tokens, escapes, U+2028, emoji, a 64-bit literal, `\\N` inside a string. */
+export const rawRecords: readonly string[] = [
+  '{"log":"My test log"}',
+  '{"a":1,\r\n "cr":"\\r","lf":"\\n","crlf":"x\\r\\ny"}',
+  '{"ls":"\u2028","ps":"\u2029","emoji":"🚀","pair":"\\ud83d\\ude80"}',
+  '{"id":1234567890123456789,"amount":1.10,"neg":-0}',
+  '{"marker":"\\\\N","quote":"say \\"hi\\"","comma":"a,b","nul":"\\u0000"}',
+  '["array", {"nested": {"deep": [true, false, null]}}]',
+  '"\\\\N"',
+];
+
+/** A sample whose spool row carries a raw record: `expected.RAW` is that record. */
+export interface RawSample extends Sample {
+  readonly raw: string;
+}
+
+/** Samples (cycling through the tricky values) each paired with one of `raws`. */
+export function rawSamples(raws: readonly string[], idPrefix = `r-${process.pid}-${Date.now()}`): RawSample[] {
+  return samples(raws.length, idPrefix).map((s, i) => ({ ...s, raw: raws[i]!, expected: { ...s.expected, RAW: raws[i]! } }));
 }
 
 /** Rows keyed by EVENT_ID, failing on a duplicate id. */

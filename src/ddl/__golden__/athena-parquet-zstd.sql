@@ -36,7 +36,8 @@ CREATE EXTERNAL TABLE IF NOT EXISTS logbarge.airkit_audit_event (
   `service` string,
   `service_revision` string,
   `login_type` string,
-  `event_type` string
+  `event_type` string,
+  `raw` string
 )
 PARTITIONED BY (`dt` string)
 STORED AS PARQUET
@@ -55,3 +56,7 @@ TBLPROPERTIES (
 -- SELECT event_type, count(*) AS events FROM logbarge.airkit_audit_event
 --   WHERE dt >= date_format(current_date - INTERVAL '7' DAY, '%Y-%m-%d')
 --   GROUP BY event_type ORDER BY events DESC;
+-- raw holds the record as the sender sent it (JSON text; NULL when the typed columns hold all of it);
+-- for an Okta System Log event (more paths in docs/athena.md):
+-- SELECT event_id, json_extract_scalar(raw, '$.client.ipAddress') AS client_ip FROM logbarge.airkit_audit_event
+--   WHERE raw IS NOT NULL LIMIT 10;

@@ -13,24 +13,8 @@ CREATE STORAGE INTEGRATION IF NOT EXISTS LOGBARGE_S3
   STORAGE_ALLOWED_LOCATIONS = ('s3://audit-bucket/airkit/csv/');
 -- DESC INTEGRATION LOGBARGE_S3;  -- STORAGE_AWS_IAM_USER_ARN and STORAGE_AWS_EXTERNAL_ID go in the role's trust policy
 
--- 2. File format: the export's CSV files (docs/formats.md dialect; the header names the columns).
+-- 2. File format: the export's CSV files (docs/formats.md dialect; COPY and the external table read the columns by position, so it skips the header).
 CREATE OR REPLACE FILE FORMAT AIRKIT_AUDIT_EVENT_FORMAT
-  TYPE = CSV
-  COMPRESSION = GZIP
-  FIELD_DELIMITER = ','
-  RECORD_DELIMITER = '\n'
-  PARSE_HEADER = TRUE
-  FIELD_OPTIONALLY_ENCLOSED_BY = '"'
-  ESCAPE = NONE
-  ESCAPE_UNENCLOSED_FIELD = NONE
-  NULL_IF = ('\\N')
-  EMPTY_FIELD_AS_NULL = FALSE
-  TRIM_SPACE = FALSE
-  DATE_FORMAT = 'YYYY-MM-DD'
-  TIMESTAMP_FORMAT = 'YYYY-MM-DD HH24:MI:SS.FF3'
-  ENCODING = 'UTF8';
--- The external table reads CSV columns by position, so it skips the header instead of parsing it.
-CREATE OR REPLACE FILE FORMAT AIRKIT_AUDIT_EVENT_FORMAT_POSITIONAL
   TYPE = CSV
   COMPRESSION = GZIP
   FIELD_DELIMITER = ','
@@ -52,7 +36,7 @@ CREATE STAGE IF NOT EXISTS AIRKIT_AUDIT_EVENT_STAGE
   STORAGE_INTEGRATION = LOGBARGE_S3
   FILE_FORMAT = AIRKIT_AUDIT_EVENT_FORMAT;
 
--- 4. Target table.
+-- 4. Target table. RAW: the record as the sender sent it, NULL when the typed columns hold all of it (RAW:field::type reads a value).
 CREATE TABLE IF NOT EXISTS AIRKIT_AUDIT_EVENT (
   ORGANIZATION_ID VARCHAR COMMENT 'Airkit organization (tenant) the event belongs to.',
   EVENT_ID VARCHAR COMMENT 'Event id; a repeat with the same EVENT_TIME and content is a duplicate, stored once.',
@@ -82,24 +66,152 @@ CREATE TABLE IF NOT EXISTS AIRKIT_AUDIT_EVENT (
   SERVICE VARCHAR COMMENT 'Service that emitted the event.',
   SERVICE_REVISION VARCHAR COMMENT 'Revision of that service.',
   LOGIN_TYPE VARCHAR COMMENT 'How the user authenticated, for login events.',
-  EVENT_TYPE VARCHAR COMMENT 'What happened; see eventTypes for the published values.'
+  EVENT_TYPE VARCHAR COMMENT 'What happened; see eventTypes for the published values.',
+  RAW VARIANT COMMENT 'The record as the sender sent it (JSON, parsed); NULL when the typed columns hold all of it.'
 );
 
 -- 5. Load the objects there now; COPY skips objects it has loaded before. PATTERN leaves out _verify/.
-COPY INTO AIRKIT_AUDIT_EVENT
-  FROM @AIRKIT_AUDIT_EVENT_STAGE
+--    It selects and converts each column: MATCH_BY_COLUMN_NAME cannot be combined with the PARSE_JSON of RAW.
+COPY INTO AIRKIT_AUDIT_EVENT (
+  ORGANIZATION_ID,
+  EVENT_ID,
+  EVENT_YEAR,
+  EVENT_MONTH,
+  EVENT_DATE,
+  EVENT_TIME,
+  ROOT_SCOPE_USER_ID,
+  USER_ID,
+  EMAIL,
+  APP_ID,
+  BRANCH_ID,
+  DEPLOY_ID,
+  SAVEPOINT_ID,
+  SAVEPOINT_REVISION,
+  RESOURCE_TYPE,
+  RESOURCE_ID,
+  DOMAIN,
+  DATASTORE_ID,
+  API_KEY_ID,
+  NOTIFIER_ID,
+  SAML_ID,
+  WEBHOOK_ID,
+  ADAPTER_ID,
+  EMBED_ID,
+  ROLE_ID,
+  SERVICE,
+  SERVICE_REVISION,
+  LOGIN_TYPE,
+  EVENT_TYPE,
+  RAW
+)
+  FROM (
+    SELECT
+      $1::VARCHAR,
+      $2::VARCHAR,
+      $3::NUMBER(10,0),
+      TO_DATE($4::VARCHAR, 'YYYY-MM-DD'),
+      TO_DATE($5::VARCHAR, 'YYYY-MM-DD'),
+      TO_TIMESTAMP_NTZ($6::VARCHAR, 'YYYY-MM-DD HH24:MI:SS.FF3'),
+      $7::VARCHAR,
+      $8::VARCHAR,
+      $9::VARCHAR,
+      $10::VARCHAR,
+      $11::VARCHAR,
+      $12::VARCHAR,
+      $13::VARCHAR,
+      $14::VARCHAR,
+      $15::VARCHAR,
+      $16::VARCHAR,
+      $17::VARCHAR,
+      $18::VARCHAR,
+      $19::VARCHAR,
+      $20::VARCHAR,
+      $21::VARCHAR,
+      $22::VARCHAR,
+      $23::VARCHAR,
+      $24::VARCHAR,
+      $25::VARCHAR,
+      $26::VARCHAR,
+      $27::VARCHAR,
+      $28::VARCHAR,
+      $29::VARCHAR,
+      PARSE_JSON($30::VARCHAR)
+    FROM @AIRKIT_AUDIT_EVENT_STAGE
+  )
   FILE_FORMAT = (FORMAT_NAME = 'AIRKIT_AUDIT_EVENT_FORMAT')
-  MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE
   PATTERN = '.*dt=[0-9]{4}-[0-9]{2}-[0-9]{2}/[^/]+[.]csv[.]gz';
 
 -- 6. Or load continuously: Snowpipe runs the same COPY for each new object.
 CREATE PIPE IF NOT EXISTS AIRKIT_AUDIT_EVENT_PIPE
   AUTO_INGEST = TRUE
   AS
-COPY INTO AIRKIT_AUDIT_EVENT
-  FROM @AIRKIT_AUDIT_EVENT_STAGE
+COPY INTO AIRKIT_AUDIT_EVENT (
+  ORGANIZATION_ID,
+  EVENT_ID,
+  EVENT_YEAR,
+  EVENT_MONTH,
+  EVENT_DATE,
+  EVENT_TIME,
+  ROOT_SCOPE_USER_ID,
+  USER_ID,
+  EMAIL,
+  APP_ID,
+  BRANCH_ID,
+  DEPLOY_ID,
+  SAVEPOINT_ID,
+  SAVEPOINT_REVISION,
+  RESOURCE_TYPE,
+  RESOURCE_ID,
+  DOMAIN,
+  DATASTORE_ID,
+  API_KEY_ID,
+  NOTIFIER_ID,
+  SAML_ID,
+  WEBHOOK_ID,
+  ADAPTER_ID,
+  EMBED_ID,
+  ROLE_ID,
+  SERVICE,
+  SERVICE_REVISION,
+  LOGIN_TYPE,
+  EVENT_TYPE,
+  RAW
+)
+  FROM (
+    SELECT
+      $1::VARCHAR,
+      $2::VARCHAR,
+      $3::NUMBER(10,0),
+      TO_DATE($4::VARCHAR, 'YYYY-MM-DD'),
+      TO_DATE($5::VARCHAR, 'YYYY-MM-DD'),
+      TO_TIMESTAMP_NTZ($6::VARCHAR, 'YYYY-MM-DD HH24:MI:SS.FF3'),
+      $7::VARCHAR,
+      $8::VARCHAR,
+      $9::VARCHAR,
+      $10::VARCHAR,
+      $11::VARCHAR,
+      $12::VARCHAR,
+      $13::VARCHAR,
+      $14::VARCHAR,
+      $15::VARCHAR,
+      $16::VARCHAR,
+      $17::VARCHAR,
+      $18::VARCHAR,
+      $19::VARCHAR,
+      $20::VARCHAR,
+      $21::VARCHAR,
+      $22::VARCHAR,
+      $23::VARCHAR,
+      $24::VARCHAR,
+      $25::VARCHAR,
+      $26::VARCHAR,
+      $27::VARCHAR,
+      $28::VARCHAR,
+      $29::VARCHAR,
+      PARSE_JSON($30::VARCHAR)
+    FROM @AIRKIT_AUDIT_EVENT_STAGE
+  )
   FILE_FORMAT = (FORMAT_NAME = 'AIRKIT_AUDIT_EVENT_FORMAT')
-  MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE
   PATTERN = '.*dt=[0-9]{4}-[0-9]{2}-[0-9]{2}/[^/]+[.]csv[.]gz';
 -- SHOW PIPES LIKE 'AIRKIT_AUDIT_EVENT_PIPE';  -- send the bucket's s3:ObjectCreated:* events for prefix "airkit/csv/"
 -- to its notification_channel (an SQS queue ARN): S3 console > bucket > Properties > Event notifications.
@@ -135,12 +247,13 @@ CREATE OR REPLACE EXTERNAL TABLE AIRKIT_AUDIT_EVENT_EXTERNAL (
   SERVICE VARCHAR AS (VALUE:c26::VARCHAR),
   SERVICE_REVISION VARCHAR AS (VALUE:c27::VARCHAR),
   LOGIN_TYPE VARCHAR AS (VALUE:c28::VARCHAR),
-  EVENT_TYPE VARCHAR AS (VALUE:c29::VARCHAR)
+  EVENT_TYPE VARCHAR AS (VALUE:c29::VARCHAR),
+  RAW VARIANT AS (PARSE_JSON(VALUE:c30::VARCHAR))
 )
 PARTITION BY (DT)
 LOCATION = @AIRKIT_AUDIT_EVENT_STAGE
 PATTERN = '.*dt=[0-9]{4}-[0-9]{2}-[0-9]{2}/[^/]+[.]csv[.]gz'
-FILE_FORMAT = (FORMAT_NAME = 'AIRKIT_AUDIT_EVENT_FORMAT_POSITIONAL')
+FILE_FORMAT = (FORMAT_NAME = 'AIRKIT_AUDIT_EVENT_FORMAT')
 AUTO_REFRESH = TRUE;
 -- SHOW EXTERNAL TABLES LIKE 'AIRKIT_AUDIT_EVENT_EXTERNAL';  -- its notification_channel takes the same S3 events
 

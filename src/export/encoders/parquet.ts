@@ -4,7 +4,10 @@
  * its own threads, off the event loop, with an on-disk working set under a memory limit.
  *
  * Types (DESIGN.md): VARCHAR → UTF8 string; NUMBER → INT32; DATE → DATE;
- * TIMESTAMPNTZ → INT64 TIMESTAMP(MILLIS, isAdjustedToUTC=false).
+ * TIMESTAMPNTZ → INT64 TIMESTAMP(MILLIS, isAdjustedToUTC=false). RAW, after the schema's columns,
+ * is a string column with the JSON logical type (DuckDB's JSON type; the text is kept byte for
+ * byte), or a plain UTF8 string in the file of a batch holding a RAW text DuckDB's JSON parser
+ * refuses (see rawAsJson).
  */
 import { chmodSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -12,7 +15,7 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { privateFileMode } from '../../modes.js';
 import type { ColumnType, Schema } from '../../schema/schema.js';
 import { createNdjsonEncoder } from './text.js';
-import type { EncodeInput, EncodeResult, Encoder } from './types.js';
+import { rawColumnName, type EncodeInput, type EncodeResult, type Encoder } from './types.js';
 
 /** DuckDB type each schema type is read as; TIMESTAMP_MS is what makes the Parquet unit MILLIS. */
 export const duckdbTypes: Readonly<Record<ColumnType, string>> = {
@@ -29,6 +32,20 @@ export const duckdbTypes: Readonly<Record<ColumnType, string>> = {
  */
 export const rowGroupSize = 65_536;
 
+/**
+ * Staged NDJSON bytes per row group of an export with RAW: a batch whose rows are larger (raw
+ * records) gets fewer rows per group, down to DuckDB's minimum of 2,048. At 65,536 rows of ~700 bytes (the bench's rows
+ * with a NULL RAW) the writer peaks near 240 MB; 65,536 rows of ~2,000 bytes (each with a 900-byte
+ * raw record) hit DuckDB's 256 MB memory limit, while 24,000 of them peaked at 296 MB RSS.
+ */
+export const rowGroupBytes = 48 * 1024 * 1024;
+
+/** Rows per row group for a staged file of `bytes` holding `rows` rows (see rowGroupBytes). */
+export function rowsPerGroup(bytes: number, rows: number): number {
+  if (rows === 0) return rowGroupSize;
+  return Math.max(2_048, Math.min(rowGroupSize, Math.floor(rowGroupBytes / (bytes / rows))));
+}
+
 /** Options of the Parquet encoder. */
 export interface ParquetOptions {
   readonly schema: Schema;
@@ -42,10 +59,21 @@ function sqlString(text: string): string {
   return `'${text.replace(/'/g, "''")}'`;
 }
 
+/**
+ * RAW is read from the staged NDJSON as VARCHAR (its JSON string's text) and cast to DuckDB's
+ * JSON type, which Parquet annotates as JSON and which keeps the text unchanged. The cast
+ * validates, and DuckDB's parser refuses some text JSON.parse accepts (an escaped unpaired
+ * surrogate, `"\ud800"`): a batch holding such a RAW is written with `rawAsText` instead, so
+ * no record can stop an export.
+ */
+const rawAsJson = `CAST("${rawColumnName}" AS JSON) AS "${rawColumnName}"`;
+const rawAsText = `"${rawColumnName}"`;
+
 /** Creates the Parquet encoder; DuckDB starts on first use. */
 export function createParquetEncoder(options: ParquetOptions): Encoder {
   const { schema } = options;
   const columns = schema.columns.map((c) => `${sqlString(c.name)}: ${sqlString(duckdbTypes[c.type])}`).join(', ');
+  const columnsWithRaw = `${columns}, ${sqlString(rawColumnName)}: 'VARCHAR'`;
   const select = schema.columns.map((c) => `"${c.name}"`).join(', ');
   const staging = createNdjsonEncoder();
 
@@ -62,7 +90,7 @@ export function createParquetEncoder(options: ParquetOptions): Encoder {
     let db: DuckDBConnection | undefined;
     const t0 = performance.now();
     try {
-      const staged = await staging.encode({ pages: input.pages, outPath: source, compression: 'none', ...(input.signal ? { signal: input.signal } : {}) });
+      const staged = await staging.encode({ pages: input.pages, includeRaw: input.includeRaw, outPath: source, compression: 'none', ...(input.signal ? { signal: input.signal } : {}) });
       input.signal?.throwIfAborted();
       const t1 = performance.now();
       instance = await DuckDBInstance.create(dbPath, {
@@ -72,12 +100,25 @@ export function createParquetEncoder(options: ParquetOptions): Encoder {
         preserve_insertion_order: 'true',
       });
       db = await instance.connect();
-      await db.run(
-        `COPY (SELECT ${select} FROM read_json(${sqlString(source)}, format = 'newline_delimited', records = true, columns = {${columns}}))
-         TO ${sqlString(input.outPath)}
-         (FORMAT parquet, COMPRESSION ${input.compression}, ROW_GROUP_SIZE ${rowGroupSize},
-          KV_METADATA {'logbarge.schema': ${sqlString(`${schema.name}/${schema.version}`)}})`,
-      );
+      // Without RAW the row groups stay those of before RAW, so such files keep their bytes.
+      const groupRows = input.includeRaw ? rowsPerGroup(staged.bytes, staged.rows) : rowGroupSize;
+      const copy = (raw: string | undefined): Promise<unknown> =>
+        db!.run(
+          `COPY (SELECT ${select}${raw === undefined ? '' : `, ${raw}`} FROM read_json(${sqlString(source)}, format = 'newline_delimited', records = true, columns = {${raw === undefined ? columns : columnsWithRaw}}))
+           TO ${sqlString(input.outPath)}
+           (FORMAT parquet, COMPRESSION ${input.compression}, ROW_GROUP_SIZE ${groupRows},
+            KV_METADATA {'logbarge.schema': ${sqlString(`${schema.name}/${schema.version}`)}})`,
+        );
+      if (!input.includeRaw) await copy(undefined);
+      else {
+        try {
+          await copy(rawAsJson);
+        } catch {
+          // Whatever failed, the same COPY without the JSON cast either succeeds or throws its own error.
+          input.signal?.throwIfAborted();
+          await copy(rawAsText);
+        }
+      }
       // The object must hold exactly the rows staged.
       const counted = await db.runAndReadAll(`SELECT coalesce(sum(num_rows), 0)::BIGINT AS n FROM parquet_file_metadata(${sqlString(input.outPath)})`);
       const rows = Number(counted.getRowObjects()[0]?.n ?? -1);

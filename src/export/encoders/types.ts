@@ -1,6 +1,7 @@
 /**
- * The encoder contract: canonical event bodies (JSON text, schema key order) in, one staged file
- * out. Encoders own their compression; the cycle owns where the file goes.
+ * The encoder contract: spooled rows (the canonical body, JSON text in schema key order, and the
+ * record as sent) in, one staged file out. Encoders own their compression; the cycle owns where
+ * the file goes.
  */
 
 /** Output formats. */
@@ -9,10 +10,23 @@ export type Format = 'ndjson' | 'csv' | 'parquet';
 /** Compression codecs (none|gzip for text, snappy|zstd|gzip for Parquet). */
 export type Compression = 'none' | 'gzip' | 'snappy' | 'zstd';
 
-/** Input of one encode: the batch's bodies, page by page, and where to write. */
+/** Name of the column written after the schema's columns: the record as the sender sent it. */
+export const rawColumnName = 'RAW';
+
+/** One spooled event as an encoder reads it. */
+export interface ExportRow {
+  /** The canonical JSON object, keys in schema order. */
+  readonly body: string;
+  /** The record as the sender sent it (JSON text), or null when the typed columns hold all of it. */
+  readonly raw: string | null;
+}
+
+/** Input of one encode: the batch's rows, page by page, and where to write. */
 export interface EncodeInput {
-  /** Pages of canonical JSON bodies, in sequence order. */
-  readonly pages: AsyncIterable<readonly string[]>;
+  /** Pages of spooled rows, in sequence order. */
+  readonly pages: AsyncIterable<readonly ExportRow[]>;
+  /** Write the RAW column after the schema's columns (the export's `raw` option). */
+  readonly includeRaw: boolean;
   /** Path of the staged file to create (its directory exists). */
   readonly outPath: string;
   readonly compression: Compression;

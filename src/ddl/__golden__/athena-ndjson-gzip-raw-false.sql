@@ -1,0 +1,59 @@
+-- Athena DDL for logbarge export "snowflake" (ndjson, gzip) at s3://audit-bucket/airkit/ndjson/
+-- Generated from schema airkit_audit_event v1 by `logbarge ddl`; regenerate it rather than editing it.
+-- Partition projection finds dt=YYYY-MM-DD/ folders from 2026-01-01 to 1 day after today (ingest.eventTime.maxAheadMs): no crawler or MSCK REPAIR.
+-- Ingest accepts events dated from 2000-01-01 (ingest.eventTime.min); those dated before 2026-01-01 are in S3
+-- but not in this table until the range starts earlier: ALTER TABLE logbarge.airkit_audit_event SET TBLPROPERTIES
+-- ('projection.dt.range' = '2000-01-01,NOW+1DAYS');
+-- Athena decompresses the objects by their lowercase .gz extension.
+
+CREATE DATABASE IF NOT EXISTS logbarge;
+
+CREATE EXTERNAL TABLE IF NOT EXISTS logbarge.airkit_audit_event (
+  `organization_id` string,
+  `event_id` string,
+  `event_year` int,
+  `event_month` date,
+  `event_date` date,
+  `event_time` timestamp,
+  `root_scope_user_id` string,
+  `user_id` string,
+  `email` string,
+  `app_id` string,
+  `branch_id` string,
+  `deploy_id` string,
+  `savepoint_id` string,
+  `savepoint_revision` string,
+  `resource_type` string,
+  `resource_id` string,
+  `domain` string,
+  `datastore_id` string,
+  `api_key_id` string,
+  `notifier_id` string,
+  `saml_id` string,
+  `webhook_id` string,
+  `adapter_id` string,
+  `embed_id` string,
+  `role_id` string,
+  `service` string,
+  `service_revision` string,
+  `login_type` string,
+  `event_type` string
+)
+PARTITIONED BY (`dt` string)
+ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'
+WITH SERDEPROPERTIES ('case.insensitive' = 'true', 'ignore.malformed.json' = 'false')
+LOCATION 's3://audit-bucket/airkit/ndjson/'
+TBLPROPERTIES (
+  'projection.enabled' = 'true',
+  'projection.dt.type' = 'date',
+  'projection.dt.format' = 'yyyy-MM-dd',
+  'projection.dt.range' = '2026-01-01,NOW+1DAYS',
+  'projection.dt.interval' = '1',
+  'projection.dt.interval.unit' = 'DAYS',
+  'storage.location.template' = 's3://audit-bucket/airkit/ndjson/dt=${dt}/'
+);
+
+-- First query:
+-- SELECT event_type, count(*) AS events FROM logbarge.airkit_audit_event
+--   WHERE dt >= date_format(current_date - INTERVAL '7' DAY, '%Y-%m-%d')
+--   GROUP BY event_type ORDER BY events DESC;
