@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ingestFile } from '../app/ingest-file.js';
 import { createPreparer } from '../ingest/prepare.js';
-import { loadSchema } from '../schema/schema.js';
+import { loadNamedSchema } from '../schema/schema.js';
 import { registerExports } from '../spool/exports.js';
 import { openSpool } from '../spool/spool.js';
 import { commandConfig, type ConfigOption } from './common.js';
@@ -30,7 +30,7 @@ export async function ingestCommand(file: string, options: IngestOptions): Promi
     const result = await ingestFile({
       input: file === '-' ? process.stdin : createReadStream(file),
       spool,
-      preparer: createPreparer(loadSchema(), config.ingest),
+      preparer: createPreparer(loadNamedSchema(config.schema), config.ingest),
       limits: { maxEvents: config.spool.maxEvents, maxBytes: config.spool.maxBytes },
       onProgress: (p) => {
         const now = performance.now();
