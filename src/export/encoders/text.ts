@@ -1,6 +1,7 @@
 /**
- * Text encoders: NDJSON (the canonical bodies, one per line, streamed out without re-parsing)
- * and CSV (csv-stringify, header in schema order, the dialect in docs/formats.md). Optional gzip.
+ * Text encoders: NDJSON (the canonical bodies, one per line, streamed out without re-parsing
+ * when they are in the schema's form, see project.ts) and CSV (csv-stringify, header in schema
+ * order, the dialect in docs/formats.md). Optional gzip.
  * Each page is written as one large chunk, which keeps gzip fast (see probe-results.md).
  */
 import { createWriteStream, statSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { createGzip, constants as zlib } from 'node:zlib';
 import { stringify } from 'csv-stringify/sync';
 import { privateFileMode } from '../../modes.js';
 import type { Schema } from '../../schema/schema.js';
+import { createBodyProjector } from './project.js';
 import type { EncodeInput, EncodeResult, Encoder } from './types.js';
 
 /** SQL NULL in a CSV field: an unquoted `\N` (Hive's and Snowflake's default NULL marker). */
@@ -95,11 +97,12 @@ async function writeText(input: EncodeInput, render: (page: readonly string[]) =
   return { rows, bytes: statSync(input.outPath).size };
 }
 
-/** NDJSON: one canonical object per line, exactly as stored. */
-export function createNdjsonEncoder(): Encoder {
+/** NDJSON: one canonical object per line with exactly the schema's keys (a body already in that form as stored). */
+export function createNdjsonEncoder(schema: Schema): Encoder {
+  const project = createBodyProjector(schema);
   return {
     format: 'ndjson',
-    encode: (input) => writeText(input, (page) => `${page.join('\n')}\n`),
+    encode: (input) => writeText(input, (page) => `${page.map(project).join('\n')}\n`),
     close: async () => {},
   };
 }
