@@ -1,8 +1,9 @@
 /**
  * The proof that the generated DDL matches the files: for every format and compression, under the
- * Airkit schema and under the extended okta-security.v1 (config `schema`), events go through the real pipeline (HTTP → spool → flush → S3 on fauxqs), and the objects are read back
- * with the column types and dialect options parsed from the generated Athena and Snowflake DDL
- * text (test/support/ddl-engines.ts). Every value must round-trip, except the limits the DDL
+ * Airkit schema and under the extended okta-security.v1 (config `schema`), events go through the
+ * real pipeline (HTTP → spool → flush → S3 on fauxqs), and the objects are read back with the
+ * column types and dialect options parsed from the generated Athena and Snowflake DDL text
+ * (test/support/ddl-engines.ts). Every value must round-trip, except the limits the DDL
  * itself documents for CSV. Mutated DDL must fail the proof.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
