@@ -256,7 +256,7 @@ describe('generated DDL reads the files it describes', () => {
     await prove('athena', oktaClean, e.name, ddlFor('athena', oktaClean, e.name), literalNullMarkers(oktaClean));
   });
 
-  it.each(exportsUnderTest)('okta-security.v1: Snowflake $name external table declares the target table\'s 45 columns plus DT', (e) => {
+  it.each(exportsUnderTest)('okta-security.v1: Snowflake $name external table declares the target table\'s columns, extensions included, plus DT', (e) => {
     const ddl = parseSnowflakeDdl(ddlFor('snowflake', oktaMain, e.name));
     const table = ddl.tables.get('OKTA_SECURITY')!;
     expect(table.map((c) => c.name)).toEqual(columnNamesOf(okta));
@@ -272,7 +272,7 @@ describe('generated DDL reads the files it describes', () => {
   });
 
   const mutations: { engine: Engine; name: string; what: string; from: string | RegExp; to: string; reason: RegExp; run?: 'clean' | 'oktaMain' | 'oktaClean' }[] = [
-    { engine: 'athena', name: 'pq-zstd', run: 'oktaMain', what: 'an extension column left out', from: /\n {2}`targets` string,/, to: '', reason: /read 44 columns, the schema has 45/ },
+    { engine: 'athena', name: 'pq-zstd', run: 'oktaMain', what: 'an extension column left out', from: /\n {2}`targets` string,/, to: '', reason: new RegExp(`read ${okta.columns.length - 1} columns, the schema has ${okta.columns.length}`) },
     { engine: 'athena', name: 'csv-gzip', run: 'oktaClean', what: 'view without the NULL mapping of an extension column', from: `NULLIF("client_ip", '\\N') AS "client_ip"`, to: '"client_ip" AS "client_ip"', reason: /mismatch/ },
     { engine: 'snowflake', name: 'nd-gzip', run: 'oktaMain', what: 'an extension column declared NUMBER', from: 'CLIENT_IP VARCHAR COMMENT', to: 'CLIENT_IP NUMBER(10,0) COMMENT', reason: /Failed to cast value to numerical/ },
     { engine: 'athena', name: 'pq-zstd', what: 'int column declared string', from: '`event_year` int', to: '`event_year` string', reason: /event_year is INTEGER in the Parquet file but the DDL declares it as VARCHAR/ },

@@ -93,7 +93,7 @@ describe('a daemon configured with schema okta-security.v1', () => {
     expect(sent.some((s) => typeof s.sent.TARGETS === 'string' && JSON.parse(s.sent.TARGETS as string)[0].id === '00u1')).toBe(true);
   });
 
-  it.each(formats)('$format: every extension value comes back as sent, under exactly the schema\'s 29 + 16 columns', async (e) => {
+  it.each(formats)('$format: every extension value comes back as sent, under exactly the schema\'s columns', async (e) => {
     const rows = await readExport({ server, bucket, prefix: `okta/${e.name}/`, dir: join(work.dir, e.name), format: e.format, schema: okta });
     expect(rows.size).toBe(sent.length);
     for (const s of sent) expect(rows.get(s.expected.EVENT_ID as string)).toEqual(s.expected);
