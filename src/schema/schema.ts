@@ -11,7 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { LogbargeError } from '../errors.js';
-import { parseSourcePath, sourcePathText } from './source-path.js';
+import { parseSourcePath, sourcePathText, type SourcePath } from './source-path.js';
 
 /** The logical column types the schema may use (Snowflake's names). */
 export const columnTypes = ['VARCHAR', 'NUMBER', 'DATE', 'TIMESTAMPNTZ'] as const;
@@ -53,7 +53,9 @@ const schemaFile = z
   });
 
 /** One column of the schema, as read from the schema file. */
-export type Column = z.infer<typeof columnFile> & {
+export type Column = Omit<z.infer<typeof columnFile>, 'sources'> & {
+  /** Per source profile name (`okta`), the path of the column's value in that sender's JSON (source-path.ts). */
+  readonly sources?: Readonly<Record<string, SourcePath>>;
   /** Position of the column in the schema (CSV order, Parquet order). */
   readonly index: number;
 };
