@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { parseConfig } from '../src/config/load.js';
 import { generateAthenaDdl } from '../src/ddl/athena.js';
-import { loadSchema } from '../src/schema/schema.js';
+import { generateSnowflakeDdl } from '../src/ddl/snowflake.js';
+import { loadNamedSchema, loadSchema } from '../src/schema/schema.js';
 import { tempDir } from './support/daemon.js';
 import { runCli, writeConfig } from './support/process.js';
 
@@ -56,6 +57,26 @@ describe('logbarge ddl', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toContain("'projection.dt.range' = '2010-07-01,NOW+3DAYS'");
     expect(r.stdout).toContain('folders from 2010-07-01 to 3 days after today (ingest.eventTime.maxAheadMs)');
+  });
+
+  it('follows config "schema": the extension columns, and the schema\'s name as the default table', () => {
+    const path = writeConfig(temp.dir, { ...raw, schema: 'okta-security.v1' }, 'okta.json');
+    const config = parseConfig({ ...raw, schema: 'okta-security.v1' }, { env: {}, source: 'test' });
+    const okta = loadNamedSchema('okta-security.v1');
+    const athena = runCli(['ddl', 'athena', '-c', path, '--start-date', '2026-01-01']);
+    expect(athena.status).toBe(0);
+    expect(athena.stdout).toBe(
+      generateAthenaDdl({
+        schema: okta,
+        exportConfig: config.exports[0]!,
+        options: { table: 'okta_security', database: 'logbarge', startDate: '2026-01-01', eventTime: config.ingest.eventTime },
+      }),
+    );
+    expect(athena.stdout).toContain('`client_ip` string');
+    const snowflake = runCli(['ddl', 'snowflake', '-c', path, '--export', 'snowflake']);
+    expect(snowflake.status).toBe(0);
+    expect(snowflake.stdout).toBe(generateSnowflakeDdl({ schema: okta, exportConfig: config.exports[1]!, options: { table: 'OKTA_SECURITY', integration: 'LOGBARGE_S3' } }));
+    expect(snowflake.stdout).toContain('THREAT_SUSPECTED VARCHAR COMMENT');
   });
 
   it('prints the Snowflake DDL', () => {

@@ -3,8 +3,9 @@
  * `status --json` while a daemon runs.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadNamedSchema } from '../src/schema/schema.js';
 import { openSpool } from '../src/spool/spool.js';
 import { event, tempDir } from './support/daemon.js';
 import { runCli, spawnDaemon, writeConfig } from './support/process.js';
@@ -151,5 +152,38 @@ describe('logbarge CLI', () => {
     const r = runCli(['status', '-c', cfg, '--json']);
     expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout).spool).toMatchObject({ exists: false, depth: 0 });
+  });
+});
+
+describe('logbarge with config "schema"', () => {
+  const temp = tempDir();
+  afterAll(() => temp.remove());
+
+  it.each([['run'], ['ingest', '-'], ['flush'], ['status'], ['ddl', 'athena']])('%s exits 2 naming schema when it names no schema', (...args) => {
+    const cfg = writeConfig(temp.dir, { schema: 'okta-security.v7', spool: { path: join(temp.dir, 'bad', 'spool.db') } }, 'bad-schema.json');
+    const r = runCli([...args, '-c', cfg]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('schema: find schema "okta-security.v7": no shipped schema has that name');
+    expect(r.stderr).toContain('Try: use one of airkit-audit-event.v1, okta-security.v1');
+  });
+
+  it('ingest and flush carry the extension columns of okta-security.v1 into the files', () => {
+    const out = join(temp.dir, 'out');
+    const cfg = writeConfig(temp.dir, {
+      schema: 'okta-security.v1',
+      spool: { path: join(temp.dir, 'okta', 'spool.db'), minFreeBytes: 0 },
+      exports: [{ name: 'nd', format: 'ndjson', compression: 'none', destination: `file://${out}/` }],
+    }, 'okta.json');
+    const file = join(temp.dir, 'okta.ndjson');
+    writeFileSync(file, `${JSON.stringify(event({ EVENT_ID: 'okta-cli-1', CLIENT_IP: '192.0.2.1', OUTCOME_RESULT: 'FAILURE', TARGETS: '[{"id":"00u1"}]' }))}\n`);
+    const ingested = runCli(['ingest', '-c', cfg, file]);
+    expect(ingested.stderr).toBe('');
+    expect(ingested.stdout).toContain('1 records: 1 accepted');
+    const flushed = runCli(['flush', '-c', cfg]);
+    expect(flushed.status).toBe(0);
+    const key = flushed.stdout.split('\n').map((l) => l.trim()).find((l) => l.startsWith('dt='))!;
+    const row = JSON.parse(readFileSync(join(out, key), 'utf8')) as Record<string, unknown>;
+    expect(Object.keys(row)).toEqual(loadNamedSchema('okta-security.v1').columns.map((c) => c.name).concat('RAW'));
+    expect(row).toMatchObject({ EVENT_ID: 'okta-cli-1', CLIENT_IP: '192.0.2.1', OUTCOME_RESULT: 'FAILURE', TARGETS: '[{"id":"00u1"}]', CLIENT_CITY: null });
   });
 });

@@ -1,23 +1,24 @@
 /**
- * The proof that the generated DDL matches the files: for every format and compression, events go
- * through the real pipeline (HTTP → spool → flush → S3 on fauxqs), and the objects are read back
- * with the column types and dialect options parsed from the generated Athena and Snowflake DDL
- * text (test/support/ddl-engines.ts). Every value must round-trip, RAW included (ingest fills no
- * raw record yet, so events with one are stored straight into the daemon's spool), except the
- * limits the DDL itself documents for CSV. Exports with `"raw": false` are proven without RAW.
- * Mutated DDL must fail the proof.
+ * The proof that the generated DDL matches the files: for every format and compression, under the
+ * Airkit schema and under the extended okta-security.v1 (config `schema`), events go through the
+ * real pipeline (HTTP → spool → flush → S3 on fauxqs), and the objects are read back with the
+ * column types and dialect options parsed from the generated Athena and Snowflake DDL text
+ * (test/support/ddl-engines.ts). Every value must round-trip, RAW included (events with chosen raw
+ * records are stored straight into the daemon's spool), except the limits the DDL itself
+ * documents for CSV. Exports with `"raw": false` are proven without RAW. Mutated DDL must fail
+ * the proof.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateAthenaDdl } from '../src/ddl/athena.js';
 import { generateSnowflakeDdl } from '../src/ddl/snowflake.js';
-import { loadSchema } from '../src/schema/schema.js';
+import { loadNamedSchema, loadSchema, type Schema } from '../src/schema/schema.js';
 import { appendWithRaw, startTestDaemon, tempDir, type TestDaemon } from './support/daemon.js';
 import { readAsAthena, readAsSnowflake, type ProofContext } from './support/ddl-engines.js';
 import { parseSnowflakeDdl } from './support/ddl-parse.js';
 import { canonicalJson, openCsvLine, type Row } from './support/ddl-read.js';
-import { byEventId, columnNames, rawRecords, rawSamples, sampleAt, samples, type RawSample, type Sample } from './support/events.js';
+import { byEventId, columnNames, columnNamesOf, rawRecords, rawSamples, sampleAt, samples, type RawSample, type Sample } from './support/events.js';
 import { openTestStore, startS3Server, type S3TestServer } from './support/s3.js';
 
 type Engine = 'athena' | 'snowflake';
@@ -35,7 +36,9 @@ const exportsUnderTest = [
   { name: 'csv-noraw', format: 'csv', compression: 'none', raw: false },
 ];
 const csvExports = exportsUnderTest.filter((e) => e.format === 'csv');
-const schema = loadSchema();
+const airkit = loadSchema();
+/** The extended schema the proof also runs on: the Airkit columns, then okta-security.v1's. */
+const okta = loadNamedSchema('okta-security.v1');
 const bucket = 'proof-bucket';
 
 /** A value that differs between what was sent and what the DDL reads. */
@@ -49,6 +52,8 @@ interface Mismatch {
 /** Objects produced by one daemon run, per export. */
 interface Run {
   readonly daemon: TestDaemon;
+  /** The schema the daemon ran with (config `schema`). */
+  readonly schema: Schema;
   readonly sent: Sample[];
   readonly contexts: Map<string, ProofContext>;
 }
@@ -59,9 +64,13 @@ const today = new Date(proofNow);
 /** The first instant of tomorrow (UTC): accepted, since it is at most a day after any receive time today. */
 const tomorrow = Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate() + 1);
 
-async function produce(server: S3TestServer, root: string, folder: string, exports: typeof exportsUnderTest, sent: Sample[]): Promise<Run> {
+async function produce(server: S3TestServer, root: string, folder: string, exports: typeof exportsUnderTest, sent: Sample[], schema: Schema = airkit): Promise<Run> {
   const daemon = await startTestDaemon(
-    { s3: server.s3Config(), exports: exports.map((e) => ({ ...e, destination: `s3://${bucket}/${folder}/${e.name}/` })) },
+    {
+      schema: schema === airkit ? null : 'okta-security.v1',
+      s3: server.s3Config(),
+      exports: exports.map((e) => ({ ...e, destination: `s3://${bucket}/${folder}/${e.name}/` })),
+    },
     undefined,
     { openStore: (destination, config) => openTestStore(destination, config.s3) },
   );
@@ -95,18 +104,33 @@ async function produce(server: S3TestServer, root: string, folder: string, expor
       store.close();
     }
   }
-  return { daemon, sent, contexts };
+  return { daemon, schema, sent, contexts };
+}
+
+/** A sample without the values that hold a line break (absent when sent, NULL when read). */
+function dropLineBreaks(sample: Sample): Sample {
+  const broken = (v: unknown): boolean => typeof v === 'string' && /[\r\n]/.test(v);
+  const sent = Object.fromEntries(Object.entries(sample.sent).filter(([, v]) => !broken(v)));
+  const expected = Object.fromEntries(Object.entries(sample.expected).map(([k, v]) => [k, broken(v) ? null : v]));
+  // RAW, where the sample has one, is the record as sent: without the dropped values.
+  if (expected.RAW !== null && expected.RAW !== undefined) expected.RAW = JSON.stringify(sent);
+  return { sent, expected };
+}
+
+/** The table the generated DDL creates: the schema's name (in capitals for Snowflake), as `logbarge ddl` defaults to. */
+function tableOf(engine: Engine, run: Run): string {
+  return engine === 'athena' ? run.schema.name : run.schema.name.toUpperCase();
 }
 
 function ddlFor(engine: Engine, run: Run, name: string): string {
   const exportConfig = run.daemon.config.exports.find((e) => e.name === name)!;
   return engine === 'athena'
     ? generateAthenaDdl({
-        schema,
+        schema: run.schema,
         exportConfig,
-        options: { table: 'airkit_audit_event', database: 'logbarge', startDate: '2025-01-01', eventTime: run.daemon.config.ingest.eventTime },
+        options: { table: tableOf(engine, run), database: 'logbarge', startDate: '2025-01-01', eventTime: run.daemon.config.ingest.eventTime },
       })
-    : generateSnowflakeDdl({ schema, exportConfig, options: { table: 'AIRKIT_AUDIT_EVENT', integration: 'LOGBARGE_S3' } });
+    : generateSnowflakeDdl({ schema: run.schema, exportConfig, options: { table: tableOf(engine, run), integration: 'LOGBARGE_S3' } });
 }
 
 /** Whether an export writes RAW (`"raw": false` exports do not). */
@@ -137,7 +161,10 @@ async function mismatches(engine: Engine, run: Run, name: string, ddl: string): 
     const row = got.get(id);
     if (!row) throw new Error(`proof: event ${id} was not read back`);
     if (row.__dt !== s.expected.EVENT_DATE) throw new Error(`proof: event ${id} is in dt=${String(row.__dt)}, its EVENT_DATE is ${String(s.expected.EVENT_DATE)}`);
-    for (const column of columnNames) {
+    const names = columnNamesOf(run.schema);
+    const columns = names.length + (withRaw ? 1 : 0);
+    if (Object.keys(row).length !== columns + 1) throw new Error(`proof: read ${Object.keys(row).length - 1} columns, the export writes ${columns}`);
+    for (const column of names) {
       if (row[column] !== s.expected[column]) out.push({ id, column, expected: s.expected[column], got: row[column] });
     }
     if (!withRaw && 'RAW' in row) throw new Error(`proof: export ${name} has "raw": false, but the DDL reads a RAW column`);
@@ -149,7 +176,7 @@ async function mismatches(engine: Engine, run: Run, name: string, ddl: string): 
 /** The documented CSV limit shared by both engines: a string that is literally \N reads as NULL. */
 function literalNullMarkers(run: Run): Mismatch[] {
   return run.sent.flatMap((s) =>
-    columnNames.filter((c) => s.expected[c] === '\\N').map((column) => ({ id: s.expected.EVENT_ID as string, column, expected: '\\N', got: null })),
+    columnNamesOf(run.schema).filter((c) => s.expected[c] === '\\N').map((column) => ({ id: s.expected.EVENT_ID as string, column, expected: '\\N', got: null })),
   );
 }
 
@@ -168,6 +195,9 @@ describe('generated DDL reads the files it describes', () => {
   let server: S3TestServer;
   let main: Run;
   let clean: Run;
+  /** The same proof under okta-security.v1, whose extension columns carry values of their own. */
+  let oktaMain: Run;
+  let oktaClean: Run;
   const work = tempDir('logbarge-ddl-proof-');
 
   beforeAll(async () => {
@@ -180,10 +210,15 @@ describe('generated DDL reads the files it describes', () => {
       (s) => !Object.values(s.expected).some((v) => typeof v === 'string' && /[\r\n]/.test(v)),
     );
     clean = await produce(server, work.dir, 'clean', csvExports, withoutLineBreaks);
+    oktaMain = await produce(server, work.dir, 'okta', exportsUnderTest, samples(40, `okta-${process.pid}`, okta), okta);
+    // Every okta sample has a line break in some column, so here the values holding one are left out instead.
+    oktaClean = await produce(server, work.dir, 'okta-clean', csvExports, samples(40, `okta-clean-${process.pid}`, okta).map(dropLineBreaks), okta);
   });
   afterAll(async () => {
     await main?.daemon.stop();
     await clean?.daemon.stop();
+    await oktaMain?.daemon.stop();
+    await oktaClean?.daemon.stop();
     await server?.stop();
     work.remove();
   });
@@ -237,6 +272,35 @@ describe('generated DDL reads the files it describes', () => {
     expect(ddl.externalTables[0]!.columns).toEqual([{ name: 'DT', type: 'DATE' }, ...table]);
   });
 
+  it('okta-security.v1: has samples with values in every extension column, line breaks included, and none in the clean run', () => {
+    for (const column of columnNamesOf(okta).slice(airkit.columns.length)) {
+      expect(oktaMain.sent.some((s) => typeof s.expected[column] === 'string' && s.expected[column] !== '')).toBe(true);
+      expect(oktaClean.sent.some((s) => typeof s.expected[column] === 'string' && s.expected[column] !== '')).toBe(true);
+    }
+    const values = oktaMain.sent.flatMap((s) => columnNamesOf(okta).slice(airkit.columns.length).map((c) => s.expected[c]));
+    for (const probe of ['line1\nline2\r\n', 'nul\u0000byte', '\\N', '', null, 'ends with a comma,']) expect(values).toContain(probe);
+    expect(literalNullMarkers(oktaClean).length).toBeGreaterThan(0);
+  });
+
+  it.each(exportsUnderTest)('okta-security.v1: Snowflake $name ($format, $compression) loads every value as sent', async (e) => {
+    await prove('snowflake', oktaMain, e.name, ddlFor('snowflake', oktaMain, e.name), e.format === 'csv' ? literalNullMarkers(oktaMain) : []);
+  });
+
+  it.each(exportsUnderTest.filter((e) => e.format !== 'csv'))('okta-security.v1: Athena $name ($format, $compression) reads every value as sent', async (e) => {
+    await prove('athena', oktaMain, e.name, ddlFor('athena', oktaMain, e.name));
+  });
+
+  it.each(csvExports)('okta-security.v1: Athena $name reads every value as sent when no value holds a line break', async (e) => {
+    await prove('athena', oktaClean, e.name, ddlFor('athena', oktaClean, e.name), literalNullMarkers(oktaClean));
+  });
+
+  it.each(exportsUnderTest)('okta-security.v1: Snowflake $name external table declares the target table\'s columns, extensions included, plus DT', (e) => {
+    const ddl = parseSnowflakeDdl(ddlFor('snowflake', oktaMain, e.name));
+    const table = ddl.tables.get('OKTA_SECURITY')!;
+    expect(table.map((c) => c.name)).toEqual([...columnNamesOf(okta), ...(writesRaw(e.name) ? ['RAW'] : [])]);
+    expect(ddl.externalTables[0]!.columns).toEqual([{ name: 'DT', type: 'DATE' }, ...table]);
+  });
+
   it('ports OpenCSVSerde faithfully on the tricky cases', () => {
     const line = '"a,b","say ""hi""",\\N,"\\N","",x\u0001y,"""",';
     expect(openCsvLine(line, ',', '"', '\u0001', 9)).toEqual(['a,b', 'say "hi"', '\\N', '\\N', '', 'xy', '"', '', null]);
@@ -245,7 +309,10 @@ describe('generated DDL reads the files it describes', () => {
     expect(openCsvLine('x,"unterminated', ',', '"', '\u0001', 2)).toEqual(['x', null]);
   });
 
-  const mutations: { engine: Engine; name: string; what: string; from: string | RegExp; to: string; reason: RegExp; run?: 'clean' }[] = [
+  const mutations: { engine: Engine; name: string; what: string; from: string | RegExp; to: string; reason: RegExp; run?: 'clean' | 'oktaMain' | 'oktaClean' }[] = [
+    { engine: 'athena', name: 'pq-zstd', run: 'oktaMain', what: 'an extension column left out', from: /\n {2}`targets` string,/, to: '', reason: new RegExp(`read ${okta.columns.length} columns, the export writes ${okta.columns.length + 1}`) },
+    { engine: 'athena', name: 'csv-gzip', run: 'oktaClean', what: 'view without the NULL mapping of an extension column', from: `NULLIF("client_ip", '\\N') AS "client_ip"`, to: '"client_ip" AS "client_ip"', reason: /mismatch/ },
+    { engine: 'snowflake', name: 'nd-gzip', run: 'oktaMain', what: 'an extension column declared NUMBER', from: 'CLIENT_IP VARCHAR COMMENT', to: 'CLIENT_IP NUMBER(10,0) COMMENT', reason: /Failed to cast value to numerical|Could not convert string .* to INT64/ },
     { engine: 'athena', name: 'pq-zstd', what: 'int column declared string', from: '`event_year` int', to: '`event_year` string', reason: /event_year is INTEGER in the Parquet file but the DDL declares it as VARCHAR/ },
     { engine: 'athena', name: 'pq-snappy', what: 'timestamp column declared date', from: '`event_time` timestamp', to: '`event_time` date', reason: /event_time is TIMESTAMP_MS .* DATE/ },
     { engine: 'athena', name: 'pq-zstd', what: 'LOCATION elsewhere', from: "LOCATION 's3://proof-bucket/all/pq-zstd/'", to: "LOCATION 's3://proof-bucket/all/'", reason: /LOCATION/ },
@@ -279,7 +346,7 @@ describe('generated DDL reads the files it describes', () => {
   ];
 
   it.each(mutations)('a mutated DDL fails the proof: $engine $name, $what', async (m) => {
-    const run = m.run === 'clean' ? clean : main;
+    const run = m.run === undefined ? main : { clean, oktaMain, oktaClean }[m.run];
     const ddl = ddlFor(m.engine, run, m.name);
     const mutated = typeof m.from === 'string' ? ddl.replace(m.from, m.to) : ddl.replace(m.from, m.to);
     expect(mutated).not.toBe(ddl);

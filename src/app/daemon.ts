@@ -12,7 +12,7 @@ import { describeError } from '../errors.js';
 import { createIngestServer, type IngestServer, type ReadinessReason } from '../ingest/server.js';
 import { createPreparer } from '../ingest/prepare.js';
 import { createMetrics, type Metrics } from '../metrics.js';
-import { loadSchema } from '../schema/schema.js';
+import { loadNamedSchema } from '../schema/schema.js';
 import { createGroupCommitter } from '../spool/group-commit.js';
 import type { ObjectStore } from '../store/store.js';
 import { createExporter, exportLag, exportVerified, type Exporter } from './exporter.js';
@@ -60,7 +60,7 @@ export async function startDaemon(options: {
 }): Promise<Daemon> {
   const { config, logger } = options;
   const cleanups: (() => Promise<void> | void)[] = [];
-  const schema = loadSchema();
+  const schema = loadNamedSchema(config.schema);
   const spoolPath = resolve(config.spool.path);
   const spool = openSpool({ path: spoolPath, synchronous: config.spool.synchronous });
   cleanups.push(() => spool.close());

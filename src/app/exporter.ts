@@ -17,7 +17,7 @@ import type { Encoder, Format } from '../export/encoders/types.js';
 import type { ReadinessReason } from '../ingest/server.js';
 import type { Metrics } from '../metrics.js';
 import { privateDirMode } from '../modes.js';
-import { loadSchema } from '../schema/schema.js';
+import { loadNamedSchema } from '../schema/schema.js';
 import { oldestPendingAt, registerExports, unnamedCursors } from '../spool/exports.js';
 import type { Spool } from '../spool/spool.js';
 import { openStore } from '../store/open.js';
@@ -93,7 +93,7 @@ export function createExporter(options: {
   openStore?: (destination: string) => ObjectStore;
 }): Exporter {
   const { config, spool, logger, metrics } = options;
-  const schema = loadSchema();
+  const schema = loadNamedSchema(config.schema);
   const workRoot = join(dirname(spool.path), 'work');
   cleanStaleWork(workRoot);
   const workDir = join(workRoot, `work-${process.pid}`);
@@ -117,7 +117,7 @@ export function createExporter(options: {
           ? createParquetEncoder({ schema, memoryLimit: duckdbMemoryLimit, threads: duckdbThreads })
           : format === 'csv'
             ? createCsvEncoder(schema)
-            : createNdjsonEncoder();
+            : createNdjsonEncoder(schema);
       encoders.set(format, encoder);
     }
     return encoder;

@@ -3,7 +3,7 @@
  * fills a fresh spool with N rows, then times spool → encoded object on a loopback S3 server
  * (fauxqs) or a directory. Prints one JSON line.
  *
- *   node dist/bench/export-once.js --rows 200000 --format parquet --compression zstd [--store s3|file]
+ *   node dist/bench/export-once.js --rows 200000 --format parquet --compression zstd [--store s3|file] [--schema okta-security.v1]
  *     [--raw-every N]   every Nth row carries a raw record (benchRaw), the others none
  *     [--no-raw]        the export says "raw": false (no RAW column)
  */
@@ -20,7 +20,7 @@ import { defaultEventTime } from '../config/schema.js';
 import { createLogger } from '../log.js';
 import { pino } from 'pino';
 import { createMetrics } from '../metrics.js';
-import { loadSchema } from '../schema/schema.js';
+import { loadNamedSchema } from '../schema/schema.js';
 import { openSpool } from '../spool/spool.js';
 import { openStore } from '../store/open.js';
 import { benchEvents, benchRaw } from './fixtures.js';
@@ -35,6 +35,8 @@ const { values } = parseArgs({
     spool: { type: 'string' },
     'raw-every': { type: 'string', default: '0' },
     'no-raw': { type: 'boolean', default: false },
+    /** Config `schema` of the export (and of the rows filled in): a shipped name or a file; default the Airkit schema. */
+    schema: { type: 'string' },
   },
 });
 const rawEvery = Number(values['raw-every']);
@@ -46,7 +48,7 @@ const credentials = { accessKeyId: 'bench', secretAccessKey: 'bench' };
 /** Fills a spool at `path` with `rows` events (run in a child, so its memory is not counted). */
 function fill(path: string): void {
   const spool = openSpool({ path, synchronous: 'NORMAL' });
-  const preparer = createPreparer(loadSchema(), { strictEventTypes: false, unknownFields: 'drop', maxStringLength: 4096, organizationId: null, eventTime: defaultEventTime });
+  const preparer = createPreparer(loadNamedSchema(values.schema ?? null), { strictEventTypes: false, unknownFields: 'drop', maxStringLength: 4096, organizationId: null, eventTime: defaultEventTime });
   for (let i = 0; i < rows; i += 10_000) {
     const events = benchEvents(Math.min(10_000, rows - i), i);
     const prepared = preparer.prepare(events);
@@ -84,6 +86,7 @@ async function main(): Promise<void> {
   const config = parseConfig(
     {
       writerId: 'bench',
+      schema: values.schema ?? null,
       spool: { path: join(dir, 'spool.db'), synchronous: 'NORMAL' },
       s3: { region: 'us-east-1', endpoint, forcePathStyle: true },
       exports: [{ name: 'bench', format: values.format, ...(values.compression ? { compression: values.compression } : {}), destination, maxRowsPerFile: 10_000_000, raw: !values['no-raw'] }],
@@ -91,7 +94,7 @@ async function main(): Promise<void> {
     },
     { env: {}, source: 'bench' },
   );
-  const filled = spawnSync(process.execPath, ['--no-warnings', self, '--rows', String(rows), '--raw-every', String(rawEvery), '--fill', config.spool.path], { stdio: 'inherit' });
+  const filled = spawnSync(process.execPath, ['--no-warnings', self, '--rows', String(rows), '--raw-every', String(rawEvery), '--fill', config.spool.path, ...(values.schema ? ['--schema', values.schema] : [])], { stdio: 'inherit' });
   if (filled.status !== 0) throw new Error('bench: filling the spool failed');
   const spool = openSpool({ path: config.spool.path, synchronous: 'NORMAL' });
   if (endpoint) {

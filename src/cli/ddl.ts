@@ -7,7 +7,7 @@ import type { Config, ExportConfig } from '../config/schema.js';
 import { generateAthenaDdl, minEventDate } from '../ddl/athena.js';
 import { generateIamPolicy, policyText } from '../ddl/iam.js';
 import { generateSnowflakeDdl } from '../ddl/snowflake.js';
-import { loadSchema } from '../schema/schema.js';
+import { loadNamedSchema } from '../schema/schema.js';
 import { commandConfig, ExitError, exitCodes, type ConfigOption } from './common.js';
 
 /** Options every ddl subcommand takes. */
@@ -47,7 +47,7 @@ function selectExport(command: string, options: DdlOptions): { config: Config; e
 /** Prints the Athena DDL. */
 export function athenaCommand(options: AthenaOptions): void {
   const { config, exportConfig } = selectExport('athena', options);
-  const schema = loadSchema();
+  const schema = loadNamedSchema(config.schema);
   const eventTime = config.ingest.eventTime;
   const text = generateAthenaDdl({
     schema,
@@ -65,8 +65,8 @@ export function athenaCommand(options: AthenaOptions): void {
 
 /** Prints the Snowflake DDL. */
 export function snowflakeCommand(options: SnowflakeOptions): void {
-  const { exportConfig } = selectExport('snowflake', options);
-  const schema = loadSchema();
+  const { config, exportConfig } = selectExport('snowflake', options);
+  const schema = loadNamedSchema(config.schema);
   const text = generateSnowflakeDdl({
     schema,
     exportConfig,
@@ -112,7 +112,7 @@ Examples:
     .description('CREATE EXTERNAL TABLE (and for CSV a typed view) with dt partition projection')
     .option('-c, --config <file>', configHelp)
     .option('--export <name>', exportHelp)
-    .option('--table <name>', 'table name (default: airkit_audit_event; for CSV the view, over <name>_raw)')
+    .option('--table <name>', 'table name (default: the schema\'s name, airkit_audit_event unless config "schema" names another; for CSV the view, over <name>_raw)')
     .option('--database <name>', 'database, created if missing (default: logbarge)')
     .option('--start-date <YYYY-MM-DD>', 'first dt partition to project (default: the date of ingest.eventTime.min)')
     .addHelpText(
@@ -134,7 +134,7 @@ Examples:
     .description('storage integration, stage, file format, table, COPY INTO, Snowpipe and external table')
     .option('-c, --config <file>', configHelp)
     .option('--export <name>', exportHelp)
-    .option('--table <name>', 'target table, optionally DB.SCHEMA.TABLE (default: AIRKIT_AUDIT_EVENT)')
+    .option('--table <name>', 'target table, optionally DB.SCHEMA.TABLE (default: the schema\'s name in capitals, AIRKIT_AUDIT_EVENT unless config "schema" names another)')
     .option('--integration <name>', 'storage integration name (default: LOGBARGE_S3)')
     .addHelpText(
       'after',

@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ingestFile } from '../app/ingest-file.js';
 import { createPreparer } from '../ingest/prepare.js';
-import { loadSchema } from '../schema/schema.js';
+import { loadNamedSchema } from '../schema/schema.js';
 import { registerExports } from '../spool/exports.js';
 import { openSpool } from '../spool/spool.js';
 import { commandConfig, ExitError, exitCodes, type ConfigOption } from './common.js';
@@ -22,7 +22,7 @@ export interface IngestOptions extends ConfigOption {
 /** Loads `file` (or stdin for `-`) into the spool. */
 export async function ingestCommand(file: string, options: IngestOptions): Promise<void> {
   const config = commandConfig(options);
-  const preparer = createPreparer(loadSchema(), { ...config.ingest, sources: config.sources, apiKeyHeader: config.server.apiKeyHeader });
+  const preparer = createPreparer(loadNamedSchema(config.schema), { ...config.ingest, sources: config.sources, apiKeyHeader: config.server.apiKeyHeader });
   if (options.source !== undefined && !preparer.source(options.source)) {
     throw new ExitError(exitCodes.usage, `ingest: no source named ${options.source} (have: ${Object.keys(config.sources).join(', ') || 'none'})`);
   }

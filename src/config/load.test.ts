@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isCode, type LogbargeError } from '../errors.js';
 import { interpolate, isLoopback, loadConfig, parseConfig } from './load.js';
 
 const env = { LOGBARGE_API_KEY: 'k-123', BUCKET: 'audit-bucket' };
@@ -165,6 +166,45 @@ describe('config files', () => {
     const bad = join(dir, 'bad.json');
     writeFileSync(bad, '{"writerId": ');
     expect(() => loadConfig({ path: bad, env: {} })).toThrow(/bad\.json: not valid JSON/);
+  });
+});
+
+describe('config schema', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'logbarge-config-schema-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('defaults to null (the Airkit schema) and accepts a shipped name or a schema file', () => {
+    expect(parse({}).schema).toBeNull();
+    expect(parse({ schema: 'okta-security.v1' }).schema).toBe('okta-security.v1');
+    const file = join(dir, 'mine.json');
+    writeFileSync(file, JSON.stringify({ name: 'mine', version: 1, extends: 'okta-security.v1', columns: [{ name: 'TENANT_REGION', type: 'VARCHAR', required: false, description: 'r' }] }));
+    expect(parse({ schema: file }).schema).toBe(file);
+  });
+
+  it.each([
+    ['an unknown shipped name', () => 'okta-security.v9', 'load config test.json: schema: find schema "okta-security.v9": no shipped schema has that name', /airkit-audit-event\.v1, okta-security\.v1/],
+    ['a missing file', () => join(dir, 'missing.json'), `load config test.json: schema: load schema ${join(dir, 'missing.json')}: ENOENT`, /set "schema" to null/],
+    [
+      'a schema file with a bad column',
+      () => {
+        const file = join(dir, 'bad.json');
+        writeFileSync(file, JSON.stringify({ name: 'bad', version: 1, extends: 'okta-security.v1', columns: [{ name: 'CLIENT_IP', type: 'VARCHAR', required: false, description: 'again' }] }));
+        return file;
+      },
+      'column CLIENT_IP is a column of okta_security, which this schema extends; an extension cannot redefine it',
+      /set "schema" to null/,
+    ],
+    ['an empty string', () => '', 'schema: Too small', /docs\/config\.md/],
+  ])('refuses %s naming `schema` (CONFIG_INVALID)', (_what, ref, message, hint) => {
+    let caught: unknown;
+    try {
+      parse({ schema: ref() });
+    } catch (err) {
+      caught = err;
+    }
+    expect(isCode(caught, 'CONFIG_INVALID')).toBe(true);
+    expect((caught as Error).message).toContain(message);
+    expect((caught as LogbargeError).hint).toMatch(hint);
   });
 });
 

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { isIP } from 'node:net';
 import { LogbargeError } from '../errors.js';
+import { loadNamedSchema } from '../schema/schema.js';
 import { configSchema, type Config } from './schema.js';
 
 /** Inputs of loadConfig. */
@@ -105,6 +106,15 @@ export function parseConfig(
     throw configError(options.source, lines);
   }
   const config = parsed.data;
+  try {
+    loadNamedSchema(config.schema);
+  } catch (err) {
+    throw new LogbargeError('CONFIG_INVALID', `load config ${options.source}: schema: ${(err as Error).message}`, {
+      hint:
+        (err as LogbargeError).hint ??
+        'set "schema" to null (the Airkit schema), a shipped schema\'s name (okta-security.v1) or the path of a valid schema file; see README "Schema extensions"',
+    });
+  }
   const apiKeys = config.server.apiKeys.filter((k) => k !== '');
   const sources = Object.fromEntries(
     Object.entries(config.sources).map(([name, source]) => [name, { ...source, apiKeys: source.apiKeys.filter((k) => k !== '') }]),

@@ -60,7 +60,7 @@ export function renderConfigReference(): string {
     'A JSON file given with `-c FILE`, else `$LOGBARGE_CONFIG`, else the built-in defaults below.',
     'Unknown keys are refused with a message naming them (exit 2). `${VAR}` in any string is replaced',
     'from the environment, `${VAR:-default}` with a fallback; an unset `${VAR}` without one is an error.',
-    'Relative paths (`spool.path`, `file://./dir/`) are relative to the working directory.',
+    'Relative paths (`spool.path`, `schema`, `file://./dir/`) are relative to the working directory.',
     '',
     '| key | type | default | description |',
     '|---|---|---|---|',

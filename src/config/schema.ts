@@ -281,6 +281,14 @@ export const configSchema = z
       .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'must be letters, digits, ., - or _ (at most 63)')
       .optional()
       .describe('Writer id in object names; distinct per replica. Default: the host name (the pod name in Kubernetes).'),
+    schema: z
+      .string()
+      .min(1)
+      .nullable()
+      .default(null)
+      .describe(
+        'The columns of the files: null is the Airkit schema (schemas/airkit-audit-event.v1.json); a shipped schema\'s name, e.g. `okta-security.v1` (the Airkit columns, then Okta security columns); or the path of a schema file, relative to the working directory (it contains a `/` or ends in `.json`). Validation, every encoder and the generated DDL follow it. An unknown name or a bad file is refused at start (exit 2).',
+      ),
     server: serverSchema,
     spool: spoolSchema,
     ingest: ingestSchema,

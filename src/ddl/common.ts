@@ -77,6 +77,6 @@ export function checkDate(action: string, option: string, value: string): string
 export function headerLines(prefix: string, what: string, schema: Schema, exportConfig: ExportConfig): string[] {
   return [
     `${prefix} ${what} for logbarge export "${exportConfig.name}" (${exportConfig.format}, ${exportConfig.compression}) at ${exportConfig.destination}`,
-    `${prefix} Generated from schema ${schema.name} v${schema.version} by \`logbarge ddl\`; regenerate it rather than editing it.`,
+    `${prefix} Generated from schema ${schema.name} v${schema.version}${schema.base ? ` (extends ${schema.base.name} v${schema.base.version})` : ''} by \`logbarge ddl\`; regenerate it rather than editing it.`,
   ];
 }

@@ -11,12 +11,14 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/load.js';
-import { loadSchema } from '../schema/schema.js';
+import { loadNamedSchema, loadSchema } from '../schema/schema.js';
 import { generateAthenaDdl } from './athena.js';
 import { generateIamPolicy, policyText } from './iam.js';
 import { generateSnowflakeDdl } from './snowflake.js';
 
 const schema = loadSchema();
+/** One extended case per engine: the shipped okta-security.v1 (config `schema`). */
+const okta = loadNamedSchema('okta-security.v1');
 const update = process.env.UPDATE_GOLDEN === '1';
 
 /** A parsed config with one export (and optional s3 settings), as `-c FILE` would give. */
@@ -53,6 +55,21 @@ const cases = [
     file: `snowflake-${c.file}.sql`,
     generate: () => generateSnowflakeDdl({ schema, exportConfig: configWith(c.exp).exports[0]!, options: { table: 'AIRKIT_AUDIT_EVENT', integration: 'LOGBARGE_S3' } }),
   })),
+  {
+    file: 'athena-okta-security-parquet-zstd.sql',
+    generate: () => {
+      const config = configWith(text[0]!.exp);
+      return generateAthenaDdl({
+        schema: okta,
+        exportConfig: config.exports[0]!,
+        options: { table: 'okta_security', database: 'logbarge', startDate: '2026-01-01', eventTime: config.ingest.eventTime },
+      });
+    },
+  },
+  {
+    file: 'snowflake-okta-security-ndjson-gzip.sql',
+    generate: () => generateSnowflakeDdl({ schema: okta, exportConfig: configWith(text[1]!.exp).exports[0]!, options: { table: 'OKTA_SECURITY', integration: 'LOGBARGE_S3' } }),
+  },
   ...[
     { file: 'iam-writer.json', s3: {}, role: 'writer', verifyExtras: false },
     { file: 'iam-writer-kms-verify.json', s3: { serverSideEncryption: 'aws:kms', kmsKeyId: 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab' }, role: 'writer', verifyExtras: true },

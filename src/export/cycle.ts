@@ -132,6 +132,7 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
         pages: pagesOf(spool, batch, hasher, signal),
         // Quarantine lines are already whole records ({received_at, source, errors, record}).
         includeRaw: config.raw && quarantineDate(batch.dt) === undefined,
+        asStored: quarantineDate(batch.dt) !== undefined,
         outPath: staged,
         compression,
         ...(signal ? { signal } : {}),

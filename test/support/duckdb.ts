@@ -4,9 +4,14 @@
  */
 import { DuckDBInstance } from '@duckdb/node-api';
 import { duckdbTypes } from '../../src/export/encoders/parquet.js';
-import { loadSchema } from '../../src/schema/schema.js';
+import { loadSchema, type Schema } from '../../src/schema/schema.js';
 
 const schema = loadSchema();
+
+/** A schema's columns as a readFiles column list: name and the DuckDB type the encoders write. */
+export function columnsOf(of: Schema): [string, string][] {
+  return of.columns.map((c) => [c.name, duckdbTypes[c.type]]);
+}
 
 function sqlString(text: string): string {
   return `'${text.replace(/'/g, "''")}'`;

@@ -5,12 +5,27 @@
  * for the one time with a UTC offset the typed column normalises away; NULL for the others, which
  * the typed columns hold exactly); raw records to store with some of them.
  */
-import { loadSchema } from '../../src/schema/schema.js';
+import { loadSchema, type Schema } from '../../src/schema/schema.js';
 
-const schema = loadSchema();
+const airkit = loadSchema();
 
-/** The 29 columns in order. */
-export const columnNames = schema.columns.map((c) => c.name);
+/** The Airkit schema's columns in order. */
+export const columnNames = airkit.columns.map((c) => c.name);
+
+/** A schema's column names in order. */
+export function columnNamesOf(schema: Schema): string[] {
+  return schema.columns.map((c) => c.name);
+}
+
+/**
+ * Values the VARCHAR columns a schema appends to the Airkit ones cycle through (a column that is
+ * absent, null, JSON text, an IP address, quotes, a line break, NUL, a literal \N, non-ASCII, a
+ * trailing comma, text that looks like a JSON key).
+ */
+const extensionValues: (string | null | undefined)[] = [
+  '192.0.2.1', undefined, '[{"id":"00u1","type":"User","displayName":"Ada, \\"the\\" first"}]', null, 'Mozilla/5.0 (X11; Linux x86_64) "quoted", commas',
+  'line1\nline2\r\n', '', 'nul\u0000byte', '\\N', 'São Paulo 🚀', 'true', 'ends with a comma,', 'looks like a key,"EMAIL":"x"',
+];
 
 const tricky: Record<string, unknown>[] = [
   { EMAIL: 'ümlaut@exämple.com', DOMAIN: 'a,b,c', RESOURCE_ID: 'say "hi"', APP_ID: 'line1\nline2\r\nline3' },
@@ -38,8 +53,13 @@ export interface Sample {
   readonly expected: Record<string, string | number | null>;
 }
 
-/** `n` events with distinct ids, cycling through the tricky values and times. */
-export function samples(n: number, idPrefix = `s-${process.pid}-${Date.now()}`): Sample[] {
+/**
+ * `n` events with distinct ids, cycling through the tricky values and times; under a `schema` that
+ * extends the Airkit one, its appended VARCHAR columns get values too.
+ */
+export function samples(n: number, idPrefix = `s-${process.pid}-${Date.now()}`, schema: Schema = airkit): Sample[] {
+  const names = columnNamesOf(schema);
+  const appended = schema.columns.filter((c) => c.index >= airkit.columns.length && c.type === 'VARCHAR');
   return Array.from({ length: n }, (_, i) => {
     const [time, canonicalTime] = times[i % times.length]!;
     const extra = tricky[i % tricky.length]!;
@@ -51,7 +71,11 @@ export function samples(n: number, idPrefix = `s-${process.pid}-${Date.now()}`):
       USER_ID: `user-${i}`,
       ...extra,
     };
-    const expected: Record<string, string | number | null> = Object.fromEntries([...columnNames, 'RAW'].map((c) => [c, null]));
+    appended.forEach((c, k) => {
+      const value = extensionValues[(i + k) % extensionValues.length];
+      if (value !== undefined) sent[c.name] = value;
+    });
+    const expected: Record<string, string | number | null> = Object.fromEntries([...names, 'RAW'].map((c) => [c, null]));
     for (const [k, v] of Object.entries(sent)) expected[k] = typeof v === 'string' || v === null ? v : String(v);
     expected.EVENT_TIME = canonicalTime;
     const date = canonicalTime.slice(0, 10);
@@ -64,10 +88,10 @@ export function samples(n: number, idPrefix = `s-${process.pid}-${Date.now()}`):
   });
 }
 
-/** A plain event at epoch ms `ms` and the canonical row expected back. */
-export function sampleAt(ms: number, id: string): Sample {
+/** A plain event at epoch ms `ms` and the canonical row expected back (every column of `schema`). */
+export function sampleAt(ms: number, id: string, schema: Schema = airkit): Sample {
   const sent = { ORGANIZATION_ID: 'org-at', EVENT_ID: id, EVENT_TIME: new Date(ms).toISOString(), EVENT_TYPE: 'user_login' };
-  const expected: Record<string, string | number | null> = Object.fromEntries([...columnNames, 'RAW'].map((c) => [c, null]));
+  const expected: Record<string, string | number | null> = Object.fromEntries([...columnNamesOf(schema), 'RAW'].map((c) => [c, null]));
   Object.assign(expected, sent);
   const iso = new Date(ms).toISOString();
   expected.EVENT_TIME = `${iso.slice(0, 10)} ${iso.slice(11, 23)}`;

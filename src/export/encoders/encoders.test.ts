@@ -48,7 +48,7 @@ async function* pagesOf(rows: readonly ExportRow[], size = 3): AsyncGenerator<Ex
 }
 
 const encoders: Record<Format, Encoder> = {
-  ndjson: createNdjsonEncoder(),
+  ndjson: createNdjsonEncoder(schema),
   csv: createCsvEncoder(schema),
   parquet: createParquetEncoder({ schema, memoryLimit: '256MB', threads: 1 }),
 };

@@ -75,7 +75,7 @@ export function createParquetEncoder(options: ParquetOptions): Encoder {
   const columns = schema.columns.map((c) => `${sqlString(c.name)}: ${sqlString(duckdbTypes[c.type])}`).join(', ');
   const columnsWithRaw = `${columns}, ${sqlString(rawColumnName)}: 'VARCHAR'`;
   const select = schema.columns.map((c) => `"${c.name}"`).join(', ');
-  const staging = createNdjsonEncoder();
+  const staging = createNdjsonEncoder(schema);
 
   async function encode(input: EncodeInput): Promise<EncodeResult> {
     // The rows are staged as an NDJSON file first. (Streaming them through a named pipe was

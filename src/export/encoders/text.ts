@@ -1,8 +1,9 @@
 /**
- * Text encoders: NDJSON (the canonical bodies, one per line, streamed out without re-parsing,
- * with the RAW key spliced in before the closing brace) and CSV (csv-stringify, header in schema
- * order then RAW, the dialect in docs/formats.md). Optional gzip. Each page is written as one
- * large chunk, which keeps gzip fast (see probe-results.md).
+ * Text encoders: NDJSON (the canonical bodies, one per line, streamed out without re-parsing
+ * when they are in the schema's form (see project.ts), with the RAW key spliced in before the
+ * closing brace) and CSV (csv-stringify, header in schema order then RAW, the dialect in
+ * docs/formats.md). Optional gzip. Each page is written as one large chunk, which keeps gzip
+ * fast (see probe-results.md).
  */
 import { createWriteStream, statSync } from 'node:fs';
 import { once } from 'node:events';
@@ -13,6 +14,7 @@ import { createGzip, constants as zlib } from 'node:zlib';
 import { stringify } from 'csv-stringify/sync';
 import { privateFileMode } from '../../modes.js';
 import type { Schema } from '../../schema/schema.js';
+import { createBodyProjector } from './project.js';
 import { rawColumnName, type EncodeInput, type EncodeResult, type Encoder, type ExportRow } from './types.js';
 
 /** SQL NULL in a CSV field: an unquoted `\N` (Hive's and Snowflake's default NULL marker). */
@@ -125,11 +127,16 @@ export function ndjsonLine(row: ExportRow, includeRaw: boolean): string {
   return row.body.slice(0, -1) + rawMember(row.raw);
 }
 
-/** NDJSON: one canonical object per line, exactly as stored, plus RAW unless the export says `"raw": false`. */
-export function createNdjsonEncoder(): Encoder {
+/**
+ * NDJSON: one canonical object per line with exactly the schema's keys (a body already in that
+ * form as stored), plus RAW unless the export says `"raw": false`.
+ */
+export function createNdjsonEncoder(schema: Schema): Encoder {
+  const project = createBodyProjector(schema);
   return {
     format: 'ndjson',
-    encode: (input) => writeText(input, (page) => `${page.map((row) => ndjsonLine(row, input.includeRaw)).join('\n')}\n`),
+    encode: (input) =>
+      writeText(input, (page) => `${page.map((row) => ndjsonLine({ body: input.asStored ? row.body : project(row.body), raw: row.raw }, input.includeRaw)).join('\n')}\n`),
     close: async () => {},
   };
 }

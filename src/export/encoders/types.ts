@@ -27,6 +27,11 @@ export interface EncodeInput {
   readonly pages: AsyncIterable<readonly ExportRow[]>;
   /** Write the RAW column after the schema's columns (the export's `raw` option). */
   readonly includeRaw: boolean;
+  /**
+   * Write each body exactly as stored, not projected onto the schema (quarantine lines, which are
+   * `{received_at, source, errors, record}` objects, not events). NDJSON only.
+   */
+  readonly asStored?: boolean;
   /** Path of the staged file to create (its directory exists). */
   readonly outPath: string;
   readonly compression: Compression;
