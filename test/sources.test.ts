@@ -137,7 +137,10 @@ describe('in the files', () => {
       .map((e) => ({ path: join(e.parentPath, e.name), format: 'ndjson' }));
     const rows = await readFiles(files);
     expect(rows.find((r) => r.EVENT_ID === 'inv-1')?.ORGANIZATION_ID).toBe('billing-org');
-    expect(rows.filter((r) => r.SERVICE === 'strivacity').map((r) => r.EVENT_TYPE)).toEqual(['strivacity', 'strivacity']);
+    const strivacity = rows.filter((r) => r.SERVICE === 'strivacity');
+    expect(strivacity.map((r) => r.EVENT_TYPE)).toEqual(['strivacity', 'strivacity']);
+    // The guide's test request: its text is in the export, in RAW.
+    expect(strivacity.map((r) => r.RAW)).toContain('{"log":"My test log"}');
     expect(rows.map((r) => r.EVENT_ID)).toContain('33333333-3333-4333-8333-333333333333');
     expect(rows.map((r) => r.EVENT_ID)).not.toContain('44444444-4444-4444-8444-444444444444');
   });
