@@ -10,6 +10,7 @@
 import type { ExportConfig } from '../config/schema.js';
 import type { Column, ColumnType, Schema } from '../schema/schema.js';
 import { dateParts, isProblem, parseTimestamp } from '../schema/coerce.js';
+import { sealedStatements } from './athena-sealed.js';
 import { checkDate, checkIdentifier, ddlError, headerLines, s3Location } from './common.js';
 
 /** Athena (Hive DDL) column type of each schema type. */
@@ -30,7 +31,11 @@ const viewCasts: Readonly<Record<ColumnType, string | undefined>> = {
 
 /** Options of generateAthenaDdl. */
 export interface AthenaDdlOptions {
-  /** Table name (lowercase); for CSV the typed view gets it and the string table `<table>_raw`. */
+  /**
+   * Table name (lowercase); for CSV the typed view gets it and the string table `<table>_raw`.
+   * A sealed export's view gets it, over `<table>_unsealed` (the raw objects), `<table>_sealed`
+   * and `<table>_seals`.
+   */
   readonly table: string;
   /** Database (created if missing). */
   readonly database: string;
@@ -141,7 +146,10 @@ export function generateAthenaDdl({ schema, exportConfig, options }: AthenaDdlIn
   const startDate = checkDate(action, '--start-date', options.startDate);
   const location = s3Location(action, exportConfig);
   const isCsv = exportConfig.format === 'csv';
-  const tableName = `${database}.${isCsv ? `${table}_raw` : table}`;
+  const sealed = exportConfig.seal !== null;
+  const unsealed = `${database}.${sealed ? `${table}_unsealed` : table}`;
+  const tableName = isCsv ? `${database}.${table}_raw` : unsealed;
+  const columns = schema.columns;
 
   const end = projectionEnd(options.eventTime.maxAheadMs);
   const minDate = minEventDate(options.eventTime.min);
@@ -164,7 +172,7 @@ export function generateAthenaDdl({ schema, exportConfig, options }: AthenaDdlIn
   out.push('', `CREATE DATABASE IF NOT EXISTS ${database};`, '');
   out.push(
     `CREATE EXTERNAL TABLE IF NOT EXISTS ${tableName} (`,
-    columnList(schema.columns, (c) => (isCsv ? 'string' : athenaTypes[c.type])),
+    columnList(columns, (c) => (isCsv ? 'string' : athenaTypes[c.type])),
     ')',
     'PARTITIONED BY (`dt` string)',
     ...rowFormat(exportConfig.format),
@@ -174,7 +182,22 @@ export function generateAthenaDdl({ schema, exportConfig, options }: AthenaDdlIn
     ...projectionProperties(location.url, `${startDate},${end}`),
     ');',
   );
-  if (isCsv) out.push('', viewSql(schema, `${database}.${table}`, tableName));
+  if (isCsv) out.push('', viewSql(schema, unsealed, tableName));
+  if (sealed) {
+    out.push(
+      '',
+      ...sealedStatements({
+        columns,
+        location,
+        database,
+        table,
+        unsealed,
+        columnList: (cols) => columnList(cols, (c) => athenaTypes[c.type]),
+        projection: projectionProperties,
+        range: `${startDate},${end}`,
+      }),
+    );
+  }
   out.push(
     '',
     '-- First query:',

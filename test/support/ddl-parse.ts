@@ -159,9 +159,14 @@ export interface AthenaTable {
   readonly tableProperties: Map<string, string>;
 }
 
-/** An Athena view: `SELECT expr AS "name", … FROM table`, the expressions as Trino SQL text. */
+/**
+ * An Athena view. `query` is its Trino SQL text; a view of the form `SELECT expr AS "name", … FROM
+ * table` also has `from` and `items` (the expressions as Trino SQL text); others have `from` ''
+ * and no items.
+ */
 export interface AthenaView {
   readonly name: string;
+  readonly query: string;
   readonly from: string;
   readonly items: { readonly expr: string; readonly name: string }[];
 }
@@ -170,7 +175,9 @@ export interface AthenaView {
 export function parseAthenaDdl(text: string): { tables: AthenaTable[]; views: AthenaView[] } {
   const tables: AthenaTable[] = [];
   const views: AthenaView[] = [];
-  for (const sql of statements(text)) {
+  for (const statement of statements(text)) {
+    // Comment lines before a statement stay in its text; views are matched without them.
+    const sql = statement.replace(/^(?:\s*--[^\n]*(?:\n|$))+/, '').trim();
     const view = /^CREATE\s+OR\s+REPLACE\s+VIEW\s+(\S+)\s+AS\s+SELECT\s+([\s\S]*)\s+FROM\s+(\S+)$/i.exec(sql);
     if (view) {
       const items = splitTopLevel(view[2]!).map((item) => {
@@ -178,7 +185,12 @@ export function parseAthenaDdl(text: string): { tables: AthenaTable[]; views: At
         if (!m) throw new Error(`parse ddl: view item ${item}`);
         return { expr: m[1] || `"${m[2]}"`, name: m[2]! };
       });
-      views.push({ name: view[1]!, from: view[3]!, items });
+      views.push({ name: view[1]!, query: sql.replace(/^CREATE\s+OR\s+REPLACE\s+VIEW\s+\S+\s+AS\s+/i, ''), from: view[3]!, items });
+      continue;
+    }
+    const query = /^CREATE\s+OR\s+REPLACE\s+VIEW\s+(\S+)\s+AS\s+([\s\S]*)$/i.exec(sql);
+    if (query) {
+      views.push({ name: query[1]!, query: query[2]!, from: '', items: [] });
       continue;
     }
     const c = new Cursor(tokenize(sql, 'hive'));
