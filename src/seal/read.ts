@@ -113,7 +113,7 @@ export async function fileColumns(options: { db: DuckDBConnection; schema: Schem
 export function readerSql(file: StagedFile, columns: readonly FileColumn[]): string {
   const path = sqlString(file.path);
   const spec = `{${columns.map((c) => `${sqlString(c.name)}: ${sqlString(c.type)}`).join(', ')}}`;
-  const compression = file.gzip ? 'gzip' : 'none';
+  const compression = file.gzip ? 'gzip' : 'uncompressed';
   switch (file.format) {
     case 'parquet':
       return `(SELECT ${columns.map((c) => `CAST(${sqlIdent(c.name)} AS ${c.type}) AS ${sqlIdent(c.name)}`).join(', ')} FROM read_parquet(${path}, hive_partitioning = false))`;
