@@ -179,11 +179,12 @@ export async function sealDay(ctx: SealContext, dt: string, options: { reseal: b
     const raw = [...(state.record?.raw ?? []), ...uploadedRaw];
     const later = new Date(sealedAt + ctx.seal.deleteAfterHours * 3_600_000).toISOString();
     // Listed before any upload: the new files (deleted later unless the record lists them), the
-    // replaced seal's files, and with deleteRaw the raw objects this seal covers.
+    // replaced seal's files, and with deleteRaw the raw objects present that this seal covers.
     const pending: PendingEntry[] = [
       ...files.map((f) => ({ key: f.key, kind: 'sealed' as const, due: new Date(sealedAt).toISOString() })),
       ...(state.record?.files.map((f) => ({ key: f.key, kind: 'sealed' as const, due: later })) ?? []),
-      ...(ctx.seal.deleteRaw ? raw.map((r) => ({ key: r.key, kind: 'raw' as const, due: later })) : []),
+      // Every raw object in the folder now is covered by this seal (deleted ones are not listed).
+      ...(ctx.seal.deleteRaw ? state.raw.map((r) => ({ key: r.key, kind: 'raw' as const, due: later })) : []),
     ];
     await addPending(store, dt, pending);
 
