@@ -26,6 +26,8 @@ export interface AthenaOptions extends DdlOptions {
 export interface SnowflakeOptions extends DdlOptions {
   readonly table?: string;
   readonly integration?: string;
+  readonly dedup?: boolean;
+  readonly warehouse?: string;
 }
 
 /** Options of `ddl iam`. */
@@ -66,11 +68,19 @@ export function athenaCommand(options: AthenaOptions): void {
 /** Prints the Snowflake DDL. */
 export function snowflakeCommand(options: SnowflakeOptions): void {
   const { exportConfig } = selectExport('snowflake', options);
+  if (options.dedup && options.warehouse === undefined) {
+    throw new ExitError(exitCodes.usage, 'ddl snowflake: --dedup needs --warehouse NAME, the warehouse the merge task runs on');
+  }
+  if (!options.dedup && options.warehouse !== undefined) throw new ExitError(exitCodes.usage, 'ddl snowflake: --warehouse is for --dedup only');
   const schema = loadSchema();
   const text = generateSnowflakeDdl({
     schema,
     exportConfig,
-    options: { table: options.table ?? schema.name.toUpperCase(), integration: options.integration ?? 'LOGBARGE_S3' },
+    options: {
+      table: options.table ?? schema.name.toUpperCase(),
+      integration: options.integration ?? 'LOGBARGE_S3',
+      ...(options.dedup ? { dedup: { warehouse: options.warehouse! } } : {}),
+    },
   });
   process.stdout.write(text);
 }
@@ -136,15 +146,20 @@ Examples:
     .option('--export <name>', exportHelp)
     .option('--table <name>', 'target table, optionally DB.SCHEMA.TABLE (default: AIRKIT_AUDIT_EVENT)')
     .option('--integration <name>', 'storage integration name (default: LOGBARGE_S3)')
+    .option('--dedup', 'load into a landing table and merge each distinct event into the target once (stream + task): for several replicas')
+    .option('--warehouse <name>', 'with --dedup: the warehouse the merge task runs on')
     .addHelpText(
       'after',
       `
 Replace <AWS_ROLE_ARN> with the role Snowflake assumes (docs/snowflake.md).
+With more than one replica writing the destination, --dedup keeps their copies
+of an event out of the target table (docs/snowflake.md, Deduplication).
 Exit codes: 0 ok, 2 bad option, unknown export or a destination that is not s3://.
 
 Examples:
   logbarge ddl snowflake -c prod.json --export snowflake
-  logbarge ddl snowflake --table AUDIT.PUBLIC.AIRKIT_AUDIT_EVENT > snowflake.sql`,
+  logbarge ddl snowflake --table AUDIT.PUBLIC.AIRKIT_AUDIT_EVENT > snowflake.sql
+  logbarge ddl snowflake -c prod.json --export snowflake --dedup --warehouse LOGBARGE_WH`,
     )
     .action(snowflakeCommand);
 

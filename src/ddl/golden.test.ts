@@ -48,6 +48,33 @@ const cases = [
     file: `snowflake-${c.file}.sql`,
     generate: () => generateSnowflakeDdl({ schema, exportConfig: configWith(c.exp).exports[0]!, options: { table: 'AIRKIT_AUDIT_EVENT', integration: 'LOGBARGE_S3' } }),
   })),
+  {
+    file: 'snowflake-ndjson-gzip-dedup.sql',
+    generate: () =>
+      generateSnowflakeDdl({ schema, exportConfig: configWith(text[1]!.exp).exports[0]!, options: { table: 'AIRKIT_AUDIT_EVENT', integration: 'LOGBARGE_S3', dedup: { warehouse: 'LOGBARGE_WH' } } }),
+  },
+  {
+    file: 'athena-parquet-zstd-sealed.sql',
+    generate: () => {
+      const config = configWith({ ...text[0]!.exp, seal: {} });
+      return generateAthenaDdl({
+        schema,
+        exportConfig: config.exports[0]!,
+        options: { table: 'airkit_audit_event', database: 'logbarge', startDate: '2026-01-01', eventTime: config.ingest.eventTime },
+      });
+    },
+  },
+  {
+    file: 'athena-csv-gzip-sealed.sql',
+    generate: () => {
+      const config = configWith({ ...text[3]!.exp, seal: {} });
+      return generateAthenaDdl({
+        schema,
+        exportConfig: config.exports[0]!,
+        options: { table: 'airkit_audit_event', database: 'logbarge', startDate: '2026-01-01', eventTime: config.ingest.eventTime },
+      });
+    },
+  },
   ...[
     { file: 'iam-writer.json', s3: {}, role: 'writer', verifyExtras: false },
     { file: 'iam-writer-kms-verify.json', s3: { serverSideEncryption: 'aws:kms', kmsKeyId: 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab' }, role: 'writer', verifyExtras: true },

@@ -30,6 +30,12 @@ export interface SnowflakeDdlOptions {
   readonly table: string;
   /** Storage integration name. */
   readonly integration: string;
+  /**
+   * Load into a landing table and merge new rows into the target with a stream and a task,
+   * skipping rows the target already holds (several replicas' copies of one event). Omitted: COPY
+   * and Snowpipe load straight into the target.
+   */
+  readonly dedup?: { readonly warehouse: string };
 }
 
 /** Inputs of generateSnowflakeDdl. */
@@ -119,6 +125,35 @@ function partitionExpression(location: S3Location): string {
   return `TO_DATE(SPLIT_PART(SPLIT_PART(METADATA$FILENAME, 'dt=', 2), '/', 1), ${sfString(dateFormat)})`;
 }
 
+/**
+ * The task's MERGE: new landing rows (from the stream, copies among them collapsed) are inserted
+ * unless the target has a row equal in every column; a row with the same EVENT_ID and EVENT_TIME
+ * but other content is a conflict and is inserted too (DESIGN.md).
+ */
+export function mergeStatement(schema: Schema, target: string, stream: string): string {
+  const names = schema.columns.map((c) => c.name);
+  const keys = ['EVENT_ID', 'EVENT_TIME'];
+  const on = [
+    ...keys.map((n) => `t.${n} = s.${n}`),
+    ...names.filter((n) => !keys.includes(n)).map((n) => `t.${n} IS NOT DISTINCT FROM s.${n}`),
+  ];
+  return [
+    `MERGE INTO ${target} t`,
+    `USING (SELECT DISTINCT ${names.join(', ')} FROM ${stream}) s`,
+    `ON ${on.join('\n  AND ')}`,
+    `WHEN NOT MATCHED THEN INSERT (${names.join(', ')})`,
+    `  VALUES (${names.map((n) => `s.${n}`).join(', ')});`,
+  ].join('\n');
+}
+
+function tableStatement(table: string, schema: Schema): string[] {
+  return [
+    `CREATE TABLE IF NOT EXISTS ${table} (`,
+    schema.columns.map((c) => `  ${c.name} ${snowflakeTypes[c.type]} COMMENT ${sfString(c.description)}`).join(',\n'),
+    ');',
+  ];
+}
+
 /** Generates the Snowflake statements for one export, in the order they are run. */
 export function generateSnowflakeDdl({ schema, exportConfig, options }: SnowflakeDdlInput): string {
   const table = checkIdentifier(action, '--table', options.table, { qualified: true });
@@ -132,7 +167,13 @@ export function generateSnowflakeDdl({ schema, exportConfig, options }: Snowflak
     stage: `${qualifier}${base}_STAGE`,
     pipe: `${qualifier}${base}_PIPE`,
     external: `${qualifier}${base}_EXTERNAL`,
+    landing: `${qualifier}${base}_LANDING`,
+    stream: `${qualifier}${base}_LANDING_STREAM`,
+    task: `${qualifier}${base}_MERGE`,
   };
+  const dedup = options.dedup;
+  const warehouse = dedup ? checkIdentifier(action, '--warehouse', dedup.warehouse, { qualified: false }) : undefined;
+  const loadInto = dedup ? names.landing : table;
   const isCsv = exportConfig.format === 'csv';
   const pattern = dataObjectPattern(exportConfig);
   const out: string[] = [...headerLines('--', 'Snowflake DDL', schema, exportConfig)];
@@ -168,22 +209,45 @@ export function generateSnowflakeDdl({ schema, exportConfig, options }: Snowflak
     `  FILE_FORMAT = ${names.format};`,
     '',
     '-- 4. Target table.',
-    `CREATE TABLE IF NOT EXISTS ${table} (`,
-    schema.columns.map((c) => `  ${c.name} ${snowflakeTypes[c.type]} COMMENT ${sfString(c.description)}`).join(',\n'),
-    ');',
+    ...tableStatement(table, schema),
+    ...(dedup
+      ? [
+          '-- Landing table: COPY and Snowpipe load every object here as it is, copies written by',
+          '-- several replicas included; the task in step 6 merges each distinct event into the target once.',
+          ...tableStatement(names.landing, schema),
+        ]
+      : []),
     '',
-    '-- 5. Load the objects there now; COPY skips objects it has loaded before. PATTERN leaves out _verify/.',
-    copyInto(table, names.stage, names.format, pattern),
+    `-- 5. Load the objects ${dedup ? 'into the landing table' : 'there'} now; COPY skips objects it has loaded before. PATTERN leaves out _verify/.`,
+    copyInto(loadInto, names.stage, names.format, pattern),
     '',
     '-- 6. Or load continuously: Snowpipe runs the same COPY for each new object.',
     `CREATE PIPE IF NOT EXISTS ${names.pipe}`,
     '  AUTO_INGEST = TRUE',
     '  AS',
-    copyInto(table, names.stage, names.format, pattern),
+    copyInto(loadInto, names.stage, names.format, pattern),
     `-- SHOW PIPES LIKE '${base}_PIPE';  -- send the bucket's s3:ObjectCreated:* events for prefix "${location.prefix}"`,
     '-- to its notification_channel (an SQS queue ARN): S3 console > bucket > Properties > Event notifications.',
     '',
+    ...(dedup
+      ? [
+          '-- Deduplication: a stream of the rows loaded since the last merge, and a task that merges them',
+          '-- into the target, skipping rows it already holds (same EVENT_ID, EVENT_TIME and every other',
+          '-- column). Same id and time with other content is a conflict: both rows are kept.',
+          `CREATE STREAM IF NOT EXISTS ${names.stream} ON TABLE ${names.landing} APPEND_ONLY = TRUE;`,
+          `CREATE OR REPLACE TASK ${names.task}`,
+          `  WAREHOUSE = ${warehouse}`,
+          `  SCHEDULE = '5 MINUTE'`,
+          `  WHEN SYSTEM$STREAM_HAS_DATA('${names.stream}')`,
+          '  AS',
+          mergeStatement(schema, table, names.stream),
+          `ALTER TASK ${names.task} RESUME;`,
+          `-- The landing table keeps every loaded row; with the task suspended and the stream empty it can be truncated.`,
+          '',
+        ]
+      : []),
     '-- 7. Or query the objects in place: an external table partitioned by their dt= folder.',
+    ...(dedup ? ["-- It reads the objects as they are, several replicas' copies included; the target table has each event once."] : []),
     `CREATE OR REPLACE EXTERNAL TABLE ${names.external} (`,
     [
       `  DT DATE AS (${partitionExpression(location)})`,

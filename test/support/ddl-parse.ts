@@ -288,6 +288,10 @@ export interface SnowflakeDdl {
   readonly tables: Map<string, DeclaredColumn[]>;
   readonly copies: SnowflakeCopy[];
   readonly externalTables: { name: string; columns: DeclaredColumn[]; options: Map<string, OptionValue> }[];
+  /** Streams: name → the table they follow, and whether they are append-only. */
+  readonly streams: Map<string, { table: string; appendOnly: boolean }>;
+  /** Tasks, with the SQL text each runs. */
+  readonly tasks: { name: string; body: string }[];
 }
 
 function parseCopy(c: Cursor): SnowflakeCopy {
@@ -299,8 +303,20 @@ function parseCopy(c: Cursor): SnowflakeCopy {
 
 /** Parses `logbarge ddl snowflake` output. */
 export function parseSnowflakeDdl(text: string): SnowflakeDdl {
-  const ddl: SnowflakeDdl = { fileFormats: new Map(), stages: new Map(), tables: new Map(), copies: [], externalTables: [] };
-  for (const sql of statements(text)) {
+  const ddl: SnowflakeDdl = { fileFormats: new Map(), stages: new Map(), tables: new Map(), copies: [], externalTables: [], streams: new Map(), tasks: [] };
+  for (const statement of statements(text)) {
+    const sql = statement.replace(/^(?:\s*--[^\n]*(?:\n|$))+/, '').trim();
+    const stream = /^CREATE\s+(?:OR\s+REPLACE\s+)?STREAM\s+(?:IF\s+NOT\s+EXISTS\s+)?(\S+)\s+ON\s+TABLE\s+(\S+)(\s+APPEND_ONLY\s*=\s*TRUE)?$/i.exec(sql);
+    if (stream) {
+      ddl.streams.set(stream[1]!, { table: stream[2]!, appendOnly: stream[3] !== undefined });
+      continue;
+    }
+    const task = /^CREATE\s+(?:OR\s+REPLACE\s+)?TASK\s+(\S+)[\s\S]*?\n\s*AS\s*\n([\s\S]*)$/i.exec(sql);
+    if (task) {
+      ddl.tasks.push({ name: task[1]!, body: task[2]! });
+      continue;
+    }
+    if (/^ALTER\s+TASK\s+\S+\s+RESUME$/i.test(sql)) continue;
     const c = new Cursor(tokenize(sql, 'snowflake'));
     if (c.accept('COPY', 'INTO')) {
       ddl.copies.push(parseCopy(c));
