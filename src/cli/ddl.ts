@@ -33,6 +33,7 @@ export interface SnowflakeOptions extends DdlOptions {
 /** Options of `ddl iam`. */
 export interface IamOptions extends DdlOptions {
   readonly reader?: boolean;
+  readonly sealer?: boolean;
   readonly verifyExtras?: boolean;
 }
 
@@ -88,10 +89,11 @@ export function snowflakeCommand(options: SnowflakeOptions): void {
 /** Prints the IAM policy on stdout and notes on stderr. */
 export function iamCommand(options: IamOptions): void {
   const { config, exportConfig } = selectExport('iam', options);
+  if (options.reader && options.sealer) throw new ExitError(exitCodes.usage, 'ddl iam: choose one of --reader and --sealer');
   const { policy, notes } = generateIamPolicy({
     exportConfig,
     s3: config.s3,
-    options: { role: options.reader ? 'reader' : 'writer', verifyExtras: options.verifyExtras ?? false },
+    options: { role: options.reader ? 'reader' : options.sealer ? 'sealer' : 'writer', verifyExtras: options.verifyExtras ?? false },
   });
   process.stdout.write(policyText(policy));
   for (const note of notes) process.stderr.write(`note: ${note}\n`);
@@ -170,6 +172,7 @@ Examples:
     .option('--export <name>', exportHelp)
     .option('--verify-extras', 'also allow s3:GetObject and s3:DeleteObject on _verify/ (verify read-back, --cleanup)')
     .option('--reader', 'the read-only policy for a query engine\'s role instead (e.g. Snowflake\'s storage integration)')
+    .option('--sealer', 'the policy for an identity that runs `logbarge seal` (list, read, write and delete under the seal folders)')
     .addHelpText(
       'after',
       `

@@ -4,7 +4,7 @@
  * Athena view do not see them) until the day is re-sealed with `logbarge seal --date`.
  */
 import type { ObjectStore } from '../store/store.js';
-import { dayOf } from './keys.js';
+import { dayOf, sealRecordKey } from './keys.js';
 import { readRecord } from './record.js';
 
 /** An object found late, with the seal it arrived after. */
@@ -21,8 +21,8 @@ export function dtOfKey(key: string): string | undefined {
 
 /**
  * Sorts data object keys into late ones (their day has a seal that does not cover them) and
- * covered or unsealed ones. Reads one seal record per day; days from `today` on are never sealed
- * and are not read.
+ * covered or unsealed ones. Lists, and reads when it exists, one seal record per day; days from
+ * `today` on are never sealed and are not looked at.
  */
 export async function classifyObjects(options: { store: ObjectStore; keys: readonly string[]; now: number }): Promise<{ late: LateFinding[]; notLate: string[] }> {
   const today = dayOf(options.now);
@@ -35,7 +35,10 @@ export async function classifyObjects(options: { store: ObjectStore; keys: reado
   }
   const late: LateFinding[] = [];
   for (const [dt, keys] of byDay) {
-    const record = await readRecord(options.store, dt);
+    // Listed first: without s3:ListBucket, S3 answers a GET of a missing key with 403, not 404;
+    // the writer's policy allows listing only under _seals/.
+    const sealed = (await options.store.list(sealRecordKey(dt))).some((o) => o.key === sealRecordKey(dt));
+    const record = sealed ? await readRecord(options.store, dt) : undefined;
     const covered = new Set(record?.raw.map((r) => r.key) ?? []);
     for (const key of keys) {
       if (record && !covered.has(key)) late.push({ key, dt, sealId: record.seal_id });
