@@ -13,7 +13,7 @@ describe('config defaults', () => {
     expect(c.server).toMatchObject({ host: '127.0.0.1', port: 8080, apiKeyHeader: 'x-api-key', apiKeys: [], maxBodyBytes: 5242880 });
     expect(c.spool).toMatchObject({ path: './data/spool.db', maxEvents: 5_000_000, synchronous: 'FULL', idempotencyWindowDays: 7 });
     expect(c.exports).toEqual([
-      { name: 'default', format: 'parquet', compression: 'zstd', destination: 'file://./data/exports/', schedule: '*/5 * * * *', maxRowsPerFile: 1_000_000 },
+      { name: 'default', format: 'parquet', compression: 'zstd', destination: 'file://./data/exports/', schedule: '*/5 * * * *', maxRowsPerFile: 1_000_000, seal: null },
     ]);
     expect(c.writerId).toBe('my-host');
     expect(c.s3).toEqual({ region: null, endpoint: null, forcePathStyle: false, serverSideEncryption: null, kmsKeyId: null, storageClass: null });
@@ -32,6 +32,13 @@ describe('config defaults', () => {
     });
     expect(c.server.apiKeys).toEqual(['k-123']);
     expect(c.exports[0]?.destination).toBe('s3://audit-bucket/airkit/parquet/');
+  });
+
+  it('fills a seal section with its defaults', () => {
+    expect(parse({ exports: [{ name: 'a', destination: 'file:///x/', seal: {} }] }).exports[0]!.seal).toEqual({
+      afterHours: 48, schedule: null, lookbackDays: 7, targetFileBytes: 256 * 1024 * 1024, memoryLimit: '512MB', stagingDir: null,
+      leaseSeconds: 900, deleteRaw: false, deleteAfterHours: 24,
+    });
   });
 
   it('defaults compression by format', () => {
@@ -87,6 +94,10 @@ describe('config errors name the bad field', () => {
     [{ ingest: { eventTime: { min: '2000-02-30T00:00:00Z' } } }, 'ingest.eventTime.min: must be an ISO-8601 timestamp'],
     [{ ingest: { eventTime: { maxAheadMs: -1 } } }, 'ingest.eventTime.maxAheadMs'],
     [{ ingest: { eventTime: { maxAhead: '1 day' } } }, 'ingest.eventTime.maxAhead: unknown key'],
+    [{ exports: [{ name: 'a', destination: 'file:///x/', seal: { schedule: 'nightly' } }] }, 'exports[0].seal.schedule: is not a valid cron expression'],
+    [{ exports: [{ name: 'a', destination: 'file:///x/', seal: { deleteRow: true } }] }, 'exports[0].seal.deleteRow: unknown key'],
+    [{ exports: [{ name: 'a', destination: 'file:///x/', seal: { memoryLimit: 'lots' } }] }, 'exports[0].seal.memoryLimit: must be a size like 512MB or 2GiB'],
+    [{ exports: [{ name: 'a', destination: 'file:///x/', seal: { targetFileBytes: 10 } }] }, 'exports[0].seal.targetFileBytes'],
   ])('%j → %s', (raw, message) => {
     expect(() => parse(raw)).toThrow(message);
   });

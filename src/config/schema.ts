@@ -185,7 +185,7 @@ const sealSchema = z
       .number()
       .min(0)
       .default(48)
-      .describe('A day (UTC) is finished this many hours after it ends; only finished days are sealed, so every writer has uploaded it.'),
+      .describe('A day (UTC) is finished this many hours after it ends, time for every writer to upload it; a run without --date seals finished days only.'),
     schedule: z
       .string()
       .refine((expr) => cron.validate(expr), 'is not a valid cron expression')
@@ -219,7 +219,7 @@ const sealSchema = z
     deleteRaw: z
       .boolean()
       .default(false)
-      .describe('Delete the raw objects of a sealed day, deleteAfterHours after the seal (recorded in the seal). Snowflake loads and digests may rely on them.'),
+      .describe('Delete the raw objects of a sealed day deleteAfterHours after the seal (the record says when); whatever reads the raw objects (a Snowflake stage or external table) then no longer finds them.'),
     deleteAfterHours: z
       .number()
       .min(0)
