@@ -126,9 +126,8 @@ export function createSealer(options: { config: Config; logger: Logger; metrics:
         tasks.push(
           cron.schedule(
             schedule,
-            () => {
-              run(e.name).catch((err: unknown) => logger.error({ export: e.name, err: describeError(err) }, 'seal run failed unexpectedly'));
-            },
+            // Returns the run, so the task is busy (noOverlap) until it ends.
+            () => run(e.name).catch((err: unknown) => logger.error({ export: e.name, err: describeError(err) }, 'seal run failed unexpectedly')),
             { name: `seal:${e.name}`, timezone: 'UTC', noOverlap: true },
           ),
         );
