@@ -118,14 +118,14 @@ describe('seal: kill -9 mid-seal leaves the old or the new state', () => {
     await proxy.holdNext('before-upstream', (r) => r.method === 'PUT' && r.path.includes('/_sealed/'));
     run.child.kill('SIGKILL');
     expect(await run.exited).toBe('SIGKILL');
-    expect(await readRecord(store, dt)).toBeUndefined();
+    expect(await readRecord({ store, dt: dt })).toBeUndefined();
     expect(await view()).toEqual(before);
     // The dead sealer's lease still holds the day.
     expect((await sealOnce()).outcome).toBe('busy');
 
     await leaseExpired();
     expect((await sealOnce()).outcome).toBe('sealed');
-    const record = (await readRecord(store, dt))!;
+    const record = (await readRecord({ store, dt: dt }))!;
     // Only the current seal's files remain: what the killed run uploaded was listed for deletion first.
     expect((await store.list(`_sealed/dt=${dt}/`)).map((o) => o.key)).toEqual(record.files.map((f) => f.key));
     expect(await view()).toEqual(before);
@@ -134,26 +134,26 @@ describe('seal: kill -9 mid-seal leaves the old or the new state', () => {
   it('a re-seal killed before its record reaches S3 leaves the old seal in place', async () => {
     expect((await a.post(late.map((s) => s.sent))).status).toBe(202);
     expect((await a.request('/v1/flush', { method: 'POST' })).status).toBe(200);
-    const old = (await readRecord(store, dt))!;
+    const old = (await readRecord({ store, dt: dt }))!;
     const run = startSeal();
     await proxy.holdNext('before-upstream', (r) => r.method === 'PUT' && r.path.endsWith(`/_seals/dt=${dt}.json`));
     run.child.kill('SIGKILL');
     expect(await run.exited).toBe('SIGKILL');
-    expect((await readRecord(store, dt))!.seal_id).toBe(old.seal_id);
+    expect((await readRecord({ store, dt: dt }))!.seal_id).toBe(old.seal_id);
     // The new seal's files are all in S3 by now, and ignored: the view is exactly the old state.
     expect((await store.list(`_sealed/dt=${dt}/`)).length).toBeGreaterThan(old.files.length);
     expect(await view()).toEqual(before);
   });
 
   it('a re-seal killed after its record reached S3 leaves the new seal in place', async () => {
-    const old = (await readRecord(store, dt))!;
+    const old = (await readRecord({ store, dt: dt }))!;
     await leaseExpired();
     const run = startSeal();
     const held = await proxy.holdNext('after-upstream', (r) => r.method === 'PUT' && r.path.endsWith(`/_seals/dt=${dt}.json`));
     expect(held.upstreamStatus).toBe(200);
     run.child.kill('SIGKILL');
     expect(await run.exited).toBe('SIGKILL');
-    const current = (await readRecord(store, dt))!;
+    const current = (await readRecord({ store, dt: dt }))!;
     expect(current.seal_id).not.toBe(old.seal_id);
     expect(current.replaces?.seal_id).toBe(old.seal_id);
     expect(await view()).toEqual(after);

@@ -40,7 +40,7 @@ describe('seal.schedule in the daemon', () => {
     expect(task.getNextRun()?.toISOString()).toMatch(/T03:30:00\.000Z$/);
     await task.execute();
     const store = createFileStore({ url: daemon.config.exports[0]!.destination });
-    const record = await readRecord(store, day);
+    const record = await readRecord({ store, dt: day });
     store.close();
     expect(record?.rows).toBe(events.length);
     const metrics = (await daemon.request('/metrics')).text;

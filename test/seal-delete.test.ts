@@ -28,7 +28,7 @@ describe('seal.deleteRaw', () => {
   const seal = (now: number) =>
     sealExport(sealContextFor({ config: daemon.config, exportConfig: daemon.config.exports[0]!, store, now: () => now }), { date: dt });
   const sealedRows = async (dir: string) => {
-    const record = (await readRecord(store, dt))!;
+    const record = (await readRecord({ store, dt: dt }))!;
     const files = await downloadAll(store, join(work.dir, dir));
     return (await rowsInOrder(record.files.map((f) => files.find((o) => o.key === f.key)!.path))).map(contentKey).sort();
   };
@@ -52,7 +52,7 @@ describe('seal.deleteRaw', () => {
     const raw = (await store.list(`dt=${dt}/`)).map((o) => o.key);
     expect(raw.length).toBeGreaterThan(0);
     expect((await seal(t0)).days[0]!.outcome).toBe('sealed');
-    const record = (await readRecord(store, dt))!;
+    const record = (await readRecord({ store, dt: dt }))!;
     expect(record.raw_delete_after).toBe(new Date(t0 + 2 * hour).toISOString());
     expect((await readPending(store, dt))!.entries.filter((e) => e.kind === 'raw').map((e) => e.key).sort()).toEqual(raw.sort());
     expect((await seal(t0 + hour)).deleted).toEqual([]);
@@ -75,7 +75,7 @@ describe('seal.deleteRaw', () => {
     const result = await seal(t0 + 4 * hour);
     expect(result.days.map((d) => [d.outcome, d.newObjects])).toEqual([['resealed', 1]]);
     expect(await sealedRows('after-reseal')).toEqual([...first, ...late].map((s) => contentKey(s.expected)).sort());
-    const record = (await readRecord(store, dt))!;
+    const record = (await readRecord({ store, dt: dt }))!;
     expect(record.raw_delete_after).toBe(new Date(t0 + 6 * hour).toISOString());
     expect((await seal(t0 + 7 * hour)).deleted.filter((k) => k.startsWith('dt='))).toHaveLength(1);
   });

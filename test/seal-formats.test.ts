@@ -58,7 +58,7 @@ describe('seal: every export format, every value', () => {
     const files = await downloadAll(store, join(work.dir, 'read', f.name));
     const paths: string[] = [];
     for (const dt of days) {
-      const record = (await readRecord(store, dt))!;
+      const record = (await readRecord({ store, dt: dt }))!;
       expect(record.columns.map((c) => c.name)).toEqual(schema.columns.map((c) => c.name));
       paths.push(...record.files.map((x) => files.find((o) => o.key === x.key)!.path));
     }
@@ -117,7 +117,7 @@ describe('seal: columns come from the files', () => {
     const store = createFileStore({ url: destination });
     const result = await sealExport(sealContextFor({ config, exportConfig, store }), { date: dt });
     expect(result.days[0]!.error).toBeUndefined();
-    const record = (await readRecord(store, dt))!;
+    const record = (await readRecord({ store, dt: dt }))!;
     expect(record.columns.slice(-2)).toEqual([
       { name: 'RAW', type: 'VARCHAR' },
       { name: 'CLIENT_IP', type: 'VARCHAR' },
@@ -149,7 +149,7 @@ describe('seal: columns come from the files', () => {
     const result = await sealExport(sealContextFor({ config, exportConfig, store }), { date: day });
     expect(result.days[0]!.outcome).toBe('failed');
     expect(result.days[0]!.error).toMatch(/read columns of dt=2026-03-13\/w1-s-000000000001-000000000001\.ndjson: column "CLIENT_IP" is not in schema airkit_audit_event v1/);
-    expect(await readRecord(store, day)).toBeUndefined();
+    expect(await readRecord({ store, dt: day })).toBeUndefined();
     expect(await store.list(`_sealed/dt=${day}/`)).toEqual([]);
     store.close();
   });

@@ -134,9 +134,9 @@ describe('seal: two replicas, one destination', () => {
     expect(day.duplicates).toBe(shared.filter((s) => s.expected.EVENT_DATE === '2026-03-14').length);
     expect(day.conflicts).toBe(1);
 
-    const record = (await readRecord(store, '2026-03-14'))!;
+    const record = (await readRecord({ store, dt: '2026-03-14' }))!;
     expect(record.files.length).toBeGreaterThan(1);
-    expect(record.files.map((f) => f.key)).toEqual(record.files.map((_, i) => sealedFileKey('2026-03-14', record.seal_id, i)));
+    expect(record.files.map((f) => f.key)).toEqual(record.files.map((_, i) => sealedFileKey({ dt: '2026-03-14', sealId: record.seal_id, part: i })));
     expect(record.raw.map((r) => r.key).sort()).toEqual((await store.list('dt=2026-03-14/')).map((o) => o.key).sort());
     const files = await downloadAll(store, join(work.dir, 'sealed'));
     const sealedFiles = record.files.map((f) => files.find((x) => x.key === f.key)!.path);
@@ -176,7 +176,7 @@ describe('seal: two replicas, one destination', () => {
     expect(late.length).toBeGreaterThan(0);
     await post(a, late);
     await flush(a);
-    const before = (await readRecord(store, '2026-03-14'))!;
+    const before = (await readRecord({ store, dt: '2026-03-14' }))!;
 
     // The daemon noted the object it delivered into the sealed day.
     const summary = lateSummary(a.daemon.spool, 'pq');
@@ -194,7 +194,7 @@ describe('seal: two replicas, one destination', () => {
 
     const resealed = await seal({ date: '2026-03-14' });
     expect(resealed.days.map((d) => [d.dt, d.outcome, d.newObjects])).toEqual([['2026-03-14', 'resealed', 1]]);
-    const after = (await readRecord(store, '2026-03-14'))!;
+    const after = (await readRecord({ store, dt: '2026-03-14' }))!;
     expect(after.replaces).toEqual({ seal_id: before.seal_id, sealed_at: before.sealed_at });
     expect(after.rows).toBe(before.rows + late.length);
     expect(after.raw.length).toBe(before.raw.length + 1);
@@ -218,7 +218,7 @@ describe('seal: two replicas, one destination', () => {
   });
 
   it('deletes the replaced seal\'s files once deleteAfterHours (24) have passed, and nothing the view needs', async () => {
-    const record = (await readRecord(store, '2026-03-14'))!;
+    const record = (await readRecord({ store, dt: '2026-03-14' }))!;
     const oldFiles = (await store.list('_sealed/dt=2026-03-14/')).map((o) => o.key).filter((k) => !record.files.some((f) => f.key === k));
     expect(oldFiles.length).toBeGreaterThan(0);
     const early = await seal({ now: sealNow + 23 * 3_600_000 });

@@ -78,7 +78,7 @@ try {
   const result = await sealExport(sealContextFor({ config, exportConfig: config.exports[0]!, store }), { date: dt });
   const sealSeconds = (performance.now() - sealStarted) / 1000;
   if (result.days[0]?.outcome !== 'sealed') throw new Error(`bench seal: ${JSON.stringify(result.days)}`);
-  const record = (await readRecord(store, dt))!;
+  const record = (await readRecord({ store, dt }))!;
   store.close();
 
   const small = `read_parquet('${folder}/*.parquet')`;

@@ -99,7 +99,8 @@ function kmsStatement(s3: Config['s3'], actions: string[], notes: string[]): Pol
  * What sealing needs (docs/sealing.md): list the prefix, read every object under it, write and
  * delete under the seal folders, and delete raw objects when `seal.deleteRaw` is on.
  */
-function sealerStatements(exportConfig: ExportConfig, bucketArn: string, prefix: string): PolicyStatement[] {
+function sealerStatements(options: { exportConfig: ExportConfig; bucketArn: string; prefix: string }): PolicyStatement[] {
+  const { exportConfig, bucketArn, prefix } = options;
   const under = (folder: string): string => `${bucketArn}/${prefix}${folder}*`;
   const folders = ['_sealed/', '_seals/', '_seal_leases/', '_seal_pending/'].map(under);
   return [
@@ -132,14 +133,14 @@ export function generateIamPolicy({ exportConfig, s3, options }: IamPolicyInput)
   const bucketArn = `arn:${partition}:s3:::${location.bucket}`;
   if (options.role === 'sealer') {
     if (!exportConfig.seal) notes.push(`Export "${exportConfig.name}" has no "seal" section: \`logbarge seal\` refuses it until it has one.`);
-    statements.push(...sealerStatements(exportConfig, bucketArn, location.prefix));
+    statements.push(...sealerStatements({ exportConfig, bucketArn, prefix: location.prefix }));
     const kms = kmsStatement(s3, ['kms:GenerateDataKey', 'kms:Decrypt'], notes);
     if (kms) statements.push(kms);
   } else if (options.role === 'writer') {
     statements.push({ Sid: 'LogbargeWriteObjects', Effect: 'Allow', Action: ['s3:PutObject', 's3:AbortMultipartUpload'], Resource: objects });
     if (exportConfig.seal?.schedule) {
       notes.push('seal.schedule is set: the daemon seals, so the policy includes the sealer\'s statements (the same as --sealer).');
-      statements.push(...sealerStatements(exportConfig, bucketArn, location.prefix));
+      statements.push(...sealerStatements({ exportConfig, bucketArn, prefix: location.prefix }));
     } else if (exportConfig.seal) {
       // After each cycle the daemon lists and reads the records of old days it delivered into (late objects).
       statements.push(

@@ -130,7 +130,8 @@ function partitionExpression(location: S3Location): string {
  * unless the target has a row equal in every column; a row with the same EVENT_ID and EVENT_TIME
  * but other content is a conflict and is inserted too (DESIGN.md).
  */
-export function mergeStatement(schema: Schema, target: string, stream: string): string {
+export function mergeStatement(options: { schema: Schema; target: string; stream: string }): string {
+  const { schema, target, stream } = options;
   const names = schema.columns.map((c) => c.name);
   const keys = ['EVENT_ID', 'EVENT_TIME'];
   const on = [
@@ -240,7 +241,7 @@ export function generateSnowflakeDdl({ schema, exportConfig, options }: Snowflak
           `  SCHEDULE = '5 MINUTE'`,
           `  WHEN SYSTEM$STREAM_HAS_DATA('${names.stream}')`,
           '  AS',
-          mergeStatement(schema, table, names.stream),
+          mergeStatement({ schema, target: table, stream: names.stream }),
           `ALTER TASK ${names.task} RESUME;`,
           `-- The landing table keeps every loaded row; with the task suspended and the stream empty it can be truncated.`,
           '',

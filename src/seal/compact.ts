@@ -134,7 +134,7 @@ export async function compactDay(options: CompactOptions): Promise<CompactResult
         FILENAME_PATTERN 'part-{i}',
         KV_METADATA {'logbarge.schema': ${sqlString(`${options.schema.name}/${options.schema.version}`)}, 'logbarge.seal': ${sqlString(options.sealId)}})`,
     );
-    const files = await writtenFiles(db, outDir, dt);
+    const files = await writtenFiles(db, { outDir, dt });
     const written = files.reduce((n, f) => n + f.rows, 0);
     if (written !== rows) throw failed(dt, `the sealed files hold ${written} rows, the day has ${rows} distinct rows`);
     return { columns, inputRows, rows, duplicates: inputRows - rows, conflicts, files };
@@ -147,7 +147,8 @@ export async function compactDay(options: CompactOptions): Promise<CompactResult
 }
 
 /** The output files in part order, without empty ones; checks that EVENT_TIME runs on from file to file. */
-async function writtenFiles(db: DuckDBConnection, outDir: string, dt: string): Promise<CompactFile[]> {
+async function writtenFiles(db: DuckDBConnection, where: { outDir: string; dt: string }): Promise<CompactFile[]> {
+  const { outDir, dt } = where;
   const names = (await readdir(outDir))
     .map((name) => ({ name, part: Number(/^part-(\d+)\.parquet$/.exec(name)?.[1] ?? NaN) }))
     .filter((f) => Number.isInteger(f.part))

@@ -73,7 +73,7 @@ export interface DayState {
 
 /** Reads a day's state (no lease needed). */
 export async function inspectDay(store: ObjectStore, dt: string): Promise<DayState> {
-  const record = await readRecord(store, dt);
+  const record = await readRecord({ store, dt });
   const raw = (await store.list(rawFolder(dt))).filter((o) => rawObjectFormat(dt, o.key) !== undefined);
   const covered = new Set(record?.raw.map((r) => r.key) ?? []);
   return { record, raw, uncovered: raw.filter((o) => !covered.has(o.key)) };
@@ -133,7 +133,8 @@ async function sha256OfFile(path: string): Promise<string> {
 }
 
 /** Seals (or re-seals) one day under its lease. `reseal`: fold in raw objects the current seal does not cover. */
-export async function sealDay(ctx: SealContext, dt: string, options: { reseal: boolean }): Promise<DayResult> {
+export async function sealDay(ctx: SealContext, options: { dt: string; reseal: boolean }): Promise<DayResult> {
+  const { dt } = options;
   const now = ctx.now ?? Date.now;
   const { store } = ctx;
   const attempt = await takeLease({ store, dt, owner: ctx.owner, ttlMs: ctx.seal.leaseSeconds * 1000, now });
@@ -174,7 +175,7 @@ export async function sealDay(ctx: SealContext, dt: string, options: { reseal: b
     });
     await lease.keep();
 
-    const files = compacted.files.map((f, i) => ({ ...f, key: sealedFileKey(dt, sealId, i) }));
+    const files = compacted.files.map((f, i) => ({ ...f, key: sealedFileKey({ dt, sealId, part: i }) }));
     const uploadedRaw: RawObject[] = downloaded.filter((d) => !d.key.startsWith('_sealed/')).map((d) => ({ key: d.key, bytes: d.bytes, sha256: d.sha256 }));
     const raw = [...(state.record?.raw ?? []), ...uploadedRaw];
     const later = new Date(sealedAt + ctx.seal.deleteAfterHours * 3_600_000).toISOString();
@@ -186,7 +187,7 @@ export async function sealDay(ctx: SealContext, dt: string, options: { reseal: b
       // Every raw object in the folder now is covered by this seal (deleted ones are not listed).
       ...(ctx.seal.deleteRaw ? state.raw.map((r) => ({ key: r.key, kind: 'raw' as const, due: later })) : []),
     ];
-    await addPending(store, dt, pending);
+    await addPending({ store, dt, entries: pending });
 
     const sealedFiles = [];
     for (const f of files) {

@@ -29,7 +29,7 @@ describe('seal keys', () => {
     ['2026-03-14', 'abc123', 12, '_sealed/dt=2026-03-14/abc123-00012.parquet'],
     ['2025-12-31', 'Z9', 99_999, '_sealed/dt=2025-12-31/Z9-99999.parquet'],
   ])('sealedFileKey(%s, %s, %i) = %s, and the seal id reads back', (dt, id, part, key) => {
-    expect(sealedFileKey(dt, id, part)).toBe(key);
+    expect(sealedFileKey({ dt, sealId: id, part })).toBe(key);
     expect(sealIdOfFile(key)).toBe(id);
   });
 
@@ -43,7 +43,7 @@ describe('seal keys', () => {
   });
 
   it.each([['a-b'], ['a_b'], [''], ['a'.repeat(65)], ['a.b']])('refuses the seal id %j (the view matches ids as letters and digits)', (id) => {
-    expect(() => sealedFileKey('2026-03-14', id, 0)).toThrow(/seal id/);
+    expect(() => sealedFileKey({ dt: '2026-03-14', sealId: id, part: 0 })).toThrow(/seal id/);
   });
 
   it('makes seal ids that sort by time', () => {
@@ -99,7 +99,7 @@ describe('finished days', () => {
   });
 
   it('looks back lookbackDays days, oldest first, across month and year ends', () => {
-    expect(windowDays(Date.parse('2026-01-03T00:00:00Z'), 24, 3)).toEqual(['2025-12-30', '2025-12-31', '2026-01-01']);
+    expect(windowDays({ now: Date.parse('2026-01-03T00:00:00Z'), afterHours: 24, lookbackDays: 3 })).toEqual(['2025-12-30', '2025-12-31', '2026-01-01']);
     expect(addDays('2024-02-28', 1)).toBe('2024-02-29');
   });
 });
@@ -134,6 +134,6 @@ describe('pending deletions', () => {
     ['a raw object the record does not cover stays', { key: 'dt=2026-03-14/late.parquet', kind: 'raw' as const, due }, record(), false],
     ['a raw object of a day without a record stays', { key: 'dt=2026-03-14/a.parquet', kind: 'raw' as const, due }, undefined, false],
   ])('%s', (_what, entry, current, want) => {
-    expect(deletable(entry, current, now)).toBe(want);
+    expect(deletable({ entry, record: current, now })).toBe(want);
   });
 });

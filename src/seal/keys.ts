@@ -53,7 +53,8 @@ export function sealedDayFolder(dt: string): string {
 }
 
 /** The key of part `part` (0-based) of seal `sealId` of a day. */
-export function sealedFileKey(dt: string, sealId: string, part: number): string {
+export function sealedFileKey(options: { dt: string; sealId: string; part: number }): string {
+  const { dt, sealId, part } = options;
   if (!Number.isInteger(part) || part < 0 || part >= 10 ** partDigits) throw new Error(`sealed file key: part ${part} is out of range`);
   return `${sealedDayFolder(dt)}${checkSealId(sealId)}-${String(part).padStart(partDigits, '0')}.parquet`;
 }

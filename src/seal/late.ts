@@ -38,7 +38,7 @@ export async function classifyObjects(options: { store: ObjectStore; keys: reado
     // Listed first: without s3:ListBucket, S3 answers a GET of a missing key with 403, not 404;
     // the writer's policy allows listing only under _seals/.
     const sealed = (await options.store.list(sealRecordKey(dt))).some((o) => o.key === sealRecordKey(dt));
-    const record = sealed ? await readRecord(options.store, dt) : undefined;
+    const record = sealed ? await readRecord({ store: options.store, dt }) : undefined;
     const covered = new Set(record?.raw.map((r) => r.key) ?? []);
     for (const key of keys) {
       if (record && !covered.has(key)) late.push({ key, dt, sealId: record.seal_id });

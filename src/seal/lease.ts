@@ -103,7 +103,8 @@ async function writeGeneration(store: ObjectStore, body: LeaseBody): Promise<boo
 }
 
 /** Deletes generations that expired more than a lease length ago (no holder can renew from them). */
-async function pruneGenerations(store: ObjectStore, dt: string, keep: number, now: number, ttlMs: number): Promise<void> {
+async function pruneGenerations(options: { store: ObjectStore; dt: string; keep: number; now: number; ttlMs: number }): Promise<void> {
+  const { store, dt, keep, now, ttlMs } = options;
   for (const object of await store.list(leaseFolder(dt))) {
     const generation = generationOfLeaseKey(object.key);
     if (generation === undefined || generation >= keep) continue;
@@ -134,7 +135,7 @@ export async function takeLease(options: LeaseOptions): Promise<LeaseAttempt> {
     released: false,
   };
   if (!(await writeGeneration(store, body))) return { acquired: false, holder: await readBody(store, leaseKey(dt, top + 1)) };
-  await pruneGenerations(store, dt, top + 1, acquiredAt, ttlMs);
+  await pruneGenerations({ store, dt, keep: top + 1, now: acquiredAt, ttlMs });
 
   let lost: string | undefined;
   const lease: Lease = {

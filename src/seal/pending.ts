@@ -14,14 +14,16 @@ import type { ObjectStore } from '../store/store.js';
 import { readPending, readRecord, writePending, type PendingEntry, type SealRecord } from './record.js';
 
 /** Adds entries to a day's pending deletions; an entry for a key already listed replaces it. */
-export async function addPending(store: ObjectStore, dt: string, entries: readonly PendingEntry[]): Promise<void> {
+export async function addPending(options: { store: ObjectStore; dt: string; entries: readonly PendingEntry[] }): Promise<void> {
+  const { store, dt, entries } = options;
   const byKey = new Map(((await readPending(store, dt))?.entries ?? []).map((e) => [e.key, e]));
   for (const entry of entries) byKey.set(entry.key, entry);
   await writePending(store, { dt, entries: [...byKey.values()] });
 }
 
 /** True when the entry's object may be deleted now, judged by the current record. */
-export function deletable(entry: PendingEntry, record: SealRecord | undefined, now: number): boolean {
+export function deletable(options: { entry: PendingEntry; record: SealRecord | undefined; now: number }): boolean {
+  const { entry, record, now } = options;
   if (entry.kind === 'sealed') return !record?.files.some((f) => f.key === entry.key);
   if (!record || record.raw_delete_after === null || Date.parse(record.raw_delete_after) > now) return false;
   return record.raw.some((r) => r.key === entry.key);
@@ -32,7 +34,7 @@ export async function processPending(options: { store: ObjectStore; dt: string; 
   const { store, dt, now } = options;
   const pending = await readPending(store, dt);
   if (!pending) return [];
-  const record = await readRecord(store, dt);
+  const record = await readRecord({ store, dt });
   const deleted: string[] = [];
   const remaining: PendingEntry[] = [];
   for (const entry of pending.entries) {
@@ -48,7 +50,7 @@ export async function processPending(options: { store: ObjectStore; dt: string; 
     }
     // Due entries whose object must stay (listed by the current record, or raw the record does
     // not allow deleting) are dropped from the list: a later seal adds what it replaces anew.
-    if (deletable(entry, record, now)) {
+    if (deletable({ entry, record, now })) {
       await store.delete(entry.key);
       deleted.push(entry.key);
     }
@@ -58,7 +60,8 @@ export async function processPending(options: { store: ObjectStore; dt: string; 
 }
 
 /** True when any entry of the listed pending object is due (reads it). */
-export async function hasDue(store: ObjectStore, dt: string, now: number): Promise<boolean> {
+export async function hasDue(options: { store: ObjectStore; dt: string; now: number }): Promise<boolean> {
+  const { store, dt, now } = options;
   const pending = await readPending(store, dt);
   return pending?.entries.some((e) => Date.parse(e.due) <= now) ?? false;
 }

@@ -65,7 +65,8 @@ function csvHeader(line: string): string[] {
 }
 
 /** The DuckDB type a text column is read as. */
-function textType(schema: Schema, file: StagedFile, name: string): string {
+function textType(options: { schema: Schema; file: StagedFile; name: string }): string {
+  const { schema, file, name } = options;
   if (name === rawColumn) return 'VARCHAR';
   const column = schema.columnForKey(name);
   if (!column || column.name !== name) {
@@ -106,7 +107,7 @@ export async function fileColumns(options: { db: DuckDBConnection; schema: Schem
   } else {
     names = csvHeader(line);
   }
-  return names.map((name) => ({ name, type: textType(schema, file, name) }));
+  return names.map((name) => ({ name, type: textType({ schema, file, name }) }));
 }
 
 /** The DuckDB relation reading a staged file as the given columns (explicit types, never guessed). */

@@ -106,7 +106,8 @@ export function parseRecord(key: string, text: string): SealRecord {
 }
 
 /** Reads a day's record, or undefined when the day is not sealed. */
-export async function readRecord(store: ObjectStore, dt: string, signal?: AbortSignal): Promise<SealRecord | undefined> {
+export async function readRecord(options: { store: ObjectStore; dt: string; signal?: AbortSignal }): Promise<SealRecord | undefined> {
+  const { store, dt, signal } = options;
   const key = sealRecordKey(dt);
   try {
     const record = parseRecord(key, (await store.get(key, signal ? { signal } : {})).toString('utf8'));

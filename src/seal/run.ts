@@ -48,7 +48,8 @@ export function cleanStaleSealWork(root: string): void {
 }
 
 /** The days a run without a date looks at, oldest first. */
-export function windowDays(now: number, afterHours: number, lookbackDays: number): string[] {
+export function windowDays(options: { now: number; afterHours: number; lookbackDays: number }): string[] {
+  const { now, afterHours, lookbackDays } = options;
   const newest = newestFinishedDay(now, afterHours);
   return Array.from({ length: lookbackDays }, (_, i) => addDays(newest, i - lookbackDays + 1));
 }
@@ -59,9 +60,9 @@ export async function sealExport(ctx: SealContext, options: { date?: string } = 
   cleanStaleSealWork(ctx.workRoot);
   const days: DayResult[] = [];
   if (options.date !== undefined) {
-    days.push(await sealDay(ctx, checkDay(options.date), { reseal: true }));
+    days.push(await sealDay(ctx, { dt: checkDay(options.date), reseal: true }));
   } else {
-    for (const dt of windowDays(now(), ctx.seal.afterHours, ctx.seal.lookbackDays)) {
+    for (const dt of windowDays({ now: now(), afterHours: ctx.seal.afterHours, lookbackDays: ctx.seal.lookbackDays })) {
       ctx.signal?.throwIfAborted();
       let result: DayResult | undefined;
       try {
@@ -69,7 +70,7 @@ export async function sealExport(ctx: SealContext, options: { date?: string } = 
         if (state.record) {
           if (state.uncovered.length > 0) result = { dt, outcome: 'late', sealId: state.record.seal_id, newObjects: state.uncovered.length };
         } else if (state.raw.length > 0) {
-          result = await sealDay(ctx, dt, { reseal: false });
+          result = await sealDay(ctx, { dt, reseal: false });
         }
       } catch (err) {
         result = { dt, outcome: 'failed', error: describeError(err) };
@@ -83,7 +84,7 @@ export async function sealExport(ctx: SealContext, options: { date?: string } = 
     const pendingDays = (await ctx.store.list(pendingFolder)).map((o) => dayOfPendingKey(o.key)).filter((d): d is string => d !== undefined);
     for (const dt of pendingDays) {
       try {
-        if (!(await hasDue(ctx.store, dt, now()))) continue;
+        if (!(await hasDue({ store: ctx.store, dt, now: now() }))) continue;
         const attempt = await takeLease({ store: ctx.store, dt, owner: ctx.owner, ttlMs: ctx.seal.leaseSeconds * 1000, now });
         if (!attempt.acquired) continue; // a seal of that day is running; the next run deletes
         try {

@@ -16,8 +16,8 @@ export interface LateObject {
 }
 
 /** Rows of a delivered object, from its batch record (0 when the spool has no record of it). */
-export function deliveredRows(spool: Spool, destination: string, key: string): number {
-  return (spool.sql.batchRows.get(destination, key) as number | undefined) ?? 0;
+export function deliveredRows(spool: Spool, object: { destination: string; key: string }): number {
+  return (spool.sql.batchRows.get(object.destination, object.key) as number | undefined) ?? 0;
 }
 
 /** Records late objects of an export and forgets those now covered, in one transaction. */
@@ -25,7 +25,7 @@ export function updateLate(spool: Spool, options: { exportName: string; destinat
   spool.db
     .transaction(() => {
       for (const o of options.late) {
-        spool.sql.insertLate.run(options.exportName, o.key, o.dt, deliveredRows(spool, options.destination, o.key), o.sealId, options.now);
+        spool.sql.insertLate.run(options.exportName, o.key, o.dt, deliveredRows(spool, { destination: options.destination, key: o.key }), o.sealId, options.now);
       }
       for (const key of options.covered) spool.sql.deleteLate.run(options.exportName, key);
     })
