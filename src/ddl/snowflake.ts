@@ -238,7 +238,7 @@ export function generateSnowflakeDdl({ schema, exportConfig, options }: Snowflak
           `CREATE STREAM IF NOT EXISTS ${names.stream} ON TABLE ${names.landing} APPEND_ONLY = TRUE;`,
           `CREATE OR REPLACE TASK ${names.task}`,
           `  WAREHOUSE = ${warehouse}`,
-          // Every five minutes: the exporter's default cycle, so new objects wait one cycle at most.
+          // Every five minutes, like the exporter's default schedule.
           `  SCHEDULE = '5 MINUTE'`,
           `  WHEN SYSTEM$STREAM_HAS_DATA('${names.stream}')`,
           '  AS',
