@@ -1,8 +1,7 @@
 /**
  * The DuckDB half of a seal: a day's staged files in, its distinct events sorted by EVENT_TIME out,
- * as Parquet files of about the target size. DuckDB works in a database file on disk under a
- * memory limit, spilling to a temp directory beside it, so memory stays bounded whatever the
- * day's size.
+ * as Parquet files of about the target size. DuckDB works in a database file on disk with its
+ * memory_limit set (`seal.memoryLimit`) and a temp directory beside it to spill to.
  *
  * Distinct = no other row equal in every column (EVENT_ID, EVENT_TIME and the content, RAW
  * included): DESIGN.md's duplicate. Rows with the same EVENT_ID and EVENT_TIME but other content
