@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'SPOOL_FULL'
   | 'SPOOL_UNAVAILABLE'
   | 'EXPORT_FAILED'
+  | 'SEAL_FAILED'
   | 'USAGE';
 
 /** An error with a stable code and an optional operator hint ("Try: …"). */

@@ -14,6 +14,8 @@ export interface MetricSources {
   readonly exportLag?: () => { export: string; seconds: number }[];
   /** Per export: 1 when its destination passed verify, 0 otherwise. */
   readonly verified?: () => { export: string; ok: boolean }[];
+  /** Per sealed export: objects this spool delivered into sealed days that their seal does not cover, and their events. */
+  readonly sealLate?: () => { export: string; objects: number; rows: number }[];
 }
 
 /** Creates the registry and every metric logbarge reports. */
@@ -164,6 +166,36 @@ export function createMetrics(options: { defaultMetrics?: boolean; sources?: Met
       registers,
       collect() {
         for (const lag of sources.exportLag?.() ?? []) this.set({ export: lag.export }, lag.seconds);
+      },
+    }),
+    sealDays: new Counter({
+      name: 'logbarge_seal_days_total',
+      help: 'Days handled by scheduled seal runs, by export and outcome (sealed, resealed, late, busy, failed).',
+      labelNames: ['export', 'outcome'] as const,
+      registers,
+    }),
+    sealLastRun: new Gauge({
+      name: 'logbarge_seal_last_run_timestamp_seconds',
+      help: 'Unix time a scheduled seal run of the export last finished without a failed day.',
+      labelNames: ['export'] as const,
+      registers,
+    }),
+    sealLateObjects: new Gauge({
+      name: 'logbarge_seal_late_objects',
+      help: 'Objects this replica delivered into already sealed days that the day\'s seal does not cover (re-seal with `logbarge seal --date`).',
+      labelNames: ['export'] as const,
+      registers,
+      collect() {
+        for (const l of sources.sealLate?.() ?? []) this.set({ export: l.export }, l.objects);
+      },
+    }),
+    sealLateRows: new Gauge({
+      name: 'logbarge_seal_late_rows',
+      help: 'Events in the late objects of logbarge_seal_late_objects: in the raw objects, not yet in the sealed files.',
+      labelNames: ['export'] as const,
+      registers,
+      collect() {
+        for (const l of sources.sealLate?.() ?? []) this.set({ export: l.export }, l.rows);
       },
     }),
     verified: new Gauge({

@@ -115,6 +115,27 @@ describe('logbarge ddl', () => {
     expect(local.stderr).toContain('Try: set the export\'s "destination" to s3://bucket/prefix/');
   });
 
+  it('ddl snowflake --dedup needs --warehouse, and prints the merge task with it', () => {
+    const missing = runCli(['ddl', 'snowflake', '-c', configPath, '--export', 'snowflake', '--dedup']);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toContain('ddl snowflake: --dedup needs --warehouse NAME, the warehouse the merge task runs on');
+    expect(runCli(['ddl', 'snowflake', '-c', configPath, '--warehouse', 'WH']).status).toBe(2);
+    const r = runCli(['ddl', 'snowflake', '-c', configPath, '--export', 'snowflake', '--dedup', '--warehouse', 'LOGBARGE_WH']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('CREATE OR REPLACE TASK AIRKIT_AUDIT_EVENT_MERGE\n  WAREHOUSE = LOGBARGE_WH');
+    expect(r.stdout).toContain('COPY INTO AIRKIT_AUDIT_EVENT_LANDING\n');
+  });
+
+  it('ddl athena adds the sealed tables and the view for an export with a seal section', () => {
+    const path = writeConfig(temp.dir, { ...raw, exports: [{ ...raw.exports[0], seal: {} }] }, 'sealed.json');
+    const r = runCli(['ddl', 'athena', '-c', path]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('CREATE EXTERNAL TABLE IF NOT EXISTS logbarge.airkit_audit_event_unsealed (');
+    expect(r.stdout).toContain("LOCATION 's3://audit-bucket/airkit/parquet/_sealed/'");
+    expect(r.stdout).toContain("LOCATION 's3://audit-bucket/airkit/parquet/_seals/';");
+    expect(r.stdout).toContain('CREATE OR REPLACE VIEW logbarge.airkit_audit_event AS');
+  });
+
   it('has help that ends in examples', () => {
     for (const args of [['ddl', '--help'], ['ddl', 'athena', '--help'], ['ddl', 'snowflake', '--help'], ['ddl', 'iam', '--help']]) {
       const r = runCli(args);

@@ -16,6 +16,9 @@ import { loadNamedSchema } from '../schema/schema.js';
 import { createGroupCommitter } from '../spool/group-commit.js';
 import type { ObjectStore } from '../store/store.js';
 import { createExporter, exportLag, exportVerified, type Exporter } from './exporter.js';
+import { createSealer, type Sealer } from './sealer.js';
+import { lateSummary } from '../spool/late.js';
+import { openStore } from '../store/open.js';
 import { keyBytes, openSpool, type Spool } from '../spool/spool.js';
 
 /** A running daemon. */
@@ -24,6 +27,8 @@ export interface Daemon {
   readonly spool: Spool;
   readonly metrics: Metrics;
   readonly exporter: Exporter;
+  /** The scheduled seals (seal.schedule); `run` seals an export now. */
+  readonly sealer: Sealer;
   /** Stops accepting, finishes in-flight requests, closes the spool. Safe to call twice. */
   stop(reason?: string): Promise<void>;
 }
@@ -70,10 +75,30 @@ export async function startDaemon(options: {
       full: () => capacityProblem() !== undefined,
       exportLag: () => exportLag(spool, config, Date.now()),
       verified: () => exportVerified(exporter, config),
+      sealLate: () => config.exports.filter((e) => e.seal).map((e) => ({ export: e.name, ...lateSummary(spool, e.name) })),
     },
   });
   const exporter = createExporter({ config, spool, logger, metrics, ...(options.openStore ? { openStore: options.openStore } : {}) });
   cleanups.push(() => exporter.close());
+  // Scheduled seals (seal.schedule) use stores of their own; stopping cancels a running seal.
+  const sealStores = new Map<string, ObjectStore>();
+  const sealer = createSealer({
+    config,
+    logger,
+    metrics,
+    storeFor: (destination) => {
+      let store = sealStores.get(destination);
+      if (!store) {
+        store = options.openStore ? options.openStore(destination) : openStore(destination, config.s3);
+        sealStores.set(destination, store);
+      }
+      return store;
+    },
+  });
+  cleanups.push(async () => {
+    await sealer.close();
+    for (const store of sealStores.values()) store.close();
+  });
   // Runs after the server stopped taking requests (cleanups run in reverse): the final cycle.
   cleanups.push(async () => {
     const results = await exporter.flush({ reason: 'shutdown', signal: AbortSignal.timeout(config.shutdownTimeoutMs) });
@@ -208,6 +233,7 @@ export async function startDaemon(options: {
       if (draining) return;
       exporter.startVerifyLoop();
       exporter.startSchedules();
+      sealer.startSchedules();
       exporter.checkSizeTriggers();
     });
 
@@ -217,6 +243,7 @@ export async function startDaemon(options: {
     spool,
     metrics,
     exporter,
+    sealer,
     stop(reason = 'stop requested') {
       stopping ??= (async () => {
         draining = true;

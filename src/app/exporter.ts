@@ -23,6 +23,7 @@ import type { Spool } from '../spool/spool.js';
 import { openStore } from '../store/open.js';
 import type { ObjectStore } from '../store/store.js';
 import { verifyStore, type VerifyResult } from '../store/verify.js';
+import { checkLateObjects } from './sealer.js';
 
 /** Verification state of one destination. */
 export interface DestinationState {
@@ -190,10 +191,25 @@ export function createExporter(options: {
     timers.add(timer);
   }
 
+  /**
+   * After a run of a sealed export: notes objects delivered into already sealed days (a failure
+   * to check is logged; the delivery stands and the next run checks again).
+   */
+  async function noteLate(result: CycleResult): Promise<void> {
+    const e = config.exports.find((x) => x.name === result.export);
+    if (!e?.seal) return;
+    try {
+      await checkLateObjects({ spool, store: storeFor(e.destination), exportConfig: e, keys: result.keys, now: Date.now(), logger });
+    } catch (err) {
+      logger.warn({ export: e.name, err: describeError(err) }, 'check for objects delivered into sealed days failed');
+    }
+  }
+
   function trigger(runner: ExportRunner, reason: CycleReason): void {
     runner
       .run(reason)
-      .then((result) => {
+      .then(async (result) => {
+        await noteLate(result);
         if (result.error) {
           const f = failures.get(runner.name) ?? { count: 0, until: 0 };
           f.count++;
@@ -262,12 +278,12 @@ export function createExporter(options: {
         if (!runner) throw new Error(`flush: no export named ${name}`);
         const destination = config.exports.find((e) => e.name === name)!.destination;
         if (gate(destination)) await verifyDestination(destinations.get(destination)!, flushOptions.signal);
-        results.push(
-          await runner.run(flushOptions.reason ?? 'flush', {
-            untilCaughtUp: true,
-            ...(flushOptions.signal ? { signal: flushOptions.signal } : {}),
-          }),
-        );
+        const result = await runner.run(flushOptions.reason ?? 'flush', {
+          untilCaughtUp: true,
+          ...(flushOptions.signal ? { signal: flushOptions.signal } : {}),
+        });
+        await noteLate(result);
+        results.push(result);
       }
       return results;
     },

@@ -2,7 +2,7 @@
  * `npm run bench`: logbarge against its baselines, side by side in one run on this machine.
  * Every measurement runs in its own child process (so peak RSS and CPU are its own), after a
  * warm-up, several times; the table shows medians, the spread (min–max) and the ratio to the
- * baseline measured in the same run. Writes bench/results.json.
+ * baseline measured in the same run. Writes bench/results.json. `--only NAME` runs one section.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,7 +13,9 @@ import { parseArgs } from 'node:util';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
-const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, reps: { type: 'string' } } });
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, reps: { type: 'string' }, only: { type: 'string' } } });
+/** `--only NAME` runs one section (ingest, spool, export, responsiveness, sizes, seal). */
+const only = values.only;
 /** Repetitions per measurement (3; `--quick` runs 1 and smaller sizes, for trying the harness). */
 const reps = Number(values.reps ?? (values.quick ? 1 : 3));
 const scale = values.quick ? 0.1 : 1;
@@ -244,6 +246,17 @@ async function benchSizes(): Promise<void> {
   }
 }
 
+async function benchSeal(): Promise<void> {
+  process.stderr.write('seal: DuckDB queries over one day as 288 × 3 small Parquet files vs the same day sealed\n');
+  const rowsPerFile = Math.max(10, Math.round(300 * scale));
+  const r = await child('seal-query.js', ['--rows-per-file', String(rowsPerFile), '--reps', String(Math.max(3, reps))]);
+  const note = `${r.rows.toLocaleString('en-US')} events in ${r.smallFiles} objects of ${rowsPerFile} rows vs ${r.sealedFiles} sealed file(s) of ${Math.round(r.sealedBytes / 1024).toLocaleString('en-US')} KiB; sealing took ${r.sealSeconds.toFixed(1)} s; local files, warm page cache, a fresh DuckDB per query`;
+  for (const [name, runs] of Object.entries(r.queries as Record<string, { small: number[]; sealed: number[] }>)) {
+    const ms = (xs: number[]): number[] => xs.map((x) => x * 1000);
+    record(`query ${name}: sealed day vs 864 small files`, 'ms', ms(runs.sealed), ms(runs.small), '288 × 3 small Parquet files of the same day', '< 1', (ratio) => ratio < 1, note);
+  }
+}
+
 function printTable(): void {
   const rows = lines.map((l) => [
     l.name,
@@ -265,11 +278,16 @@ function printTable(): void {
 
 const started = new Date();
 const t0 = performance.now();
-await benchIngest();
-await benchSpool();
-await benchExport();
-await benchResponsiveness();
-await benchSizes();
+const sections: [string, () => Promise<void>][] = [
+  ['ingest', benchIngest],
+  ['spool', benchSpool],
+  ['export', benchExport],
+  ['responsiveness', benchResponsiveness],
+  ['sizes', benchSizes],
+  ['seal', benchSeal],
+];
+if (only !== undefined && !sections.some(([name]) => name === only)) throw new Error(`bench: --only ${only}: no such section (${sections.map(([n]) => n).join(', ')})`);
+for (const [name, run] of sections) if (only === undefined || only === name) await run();
 printTable();
 mkdirSync(join(root, 'bench'), { recursive: true });
 const results = {

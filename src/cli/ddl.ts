@@ -26,11 +26,14 @@ export interface AthenaOptions extends DdlOptions {
 export interface SnowflakeOptions extends DdlOptions {
   readonly table?: string;
   readonly integration?: string;
+  readonly dedup?: boolean;
+  readonly warehouse?: string;
 }
 
 /** Options of `ddl iam`. */
 export interface IamOptions extends DdlOptions {
   readonly reader?: boolean;
+  readonly sealer?: boolean;
   readonly verifyExtras?: boolean;
 }
 
@@ -66,11 +69,19 @@ export function athenaCommand(options: AthenaOptions): void {
 /** Prints the Snowflake DDL. */
 export function snowflakeCommand(options: SnowflakeOptions): void {
   const { config, exportConfig } = selectExport('snowflake', options);
+  if (options.dedup && options.warehouse === undefined) {
+    throw new ExitError(exitCodes.usage, 'ddl snowflake: --dedup needs --warehouse NAME, the warehouse the merge task runs on');
+  }
+  if (!options.dedup && options.warehouse !== undefined) throw new ExitError(exitCodes.usage, 'ddl snowflake: --warehouse is for --dedup only');
   const schema = loadNamedSchema(config.schema);
   const text = generateSnowflakeDdl({
     schema,
     exportConfig,
-    options: { table: options.table ?? schema.name.toUpperCase(), integration: options.integration ?? 'LOGBARGE_S3' },
+    options: {
+      table: options.table ?? schema.name.toUpperCase(),
+      integration: options.integration ?? 'LOGBARGE_S3',
+      ...(options.dedup ? { dedup: { warehouse: options.warehouse! } } : {}),
+    },
   });
   process.stdout.write(text);
 }
@@ -78,10 +89,11 @@ export function snowflakeCommand(options: SnowflakeOptions): void {
 /** Prints the IAM policy on stdout and notes on stderr. */
 export function iamCommand(options: IamOptions): void {
   const { config, exportConfig } = selectExport('iam', options);
+  if (options.reader && options.sealer) throw new ExitError(exitCodes.usage, 'ddl iam: choose one of --reader and --sealer');
   const { policy, notes } = generateIamPolicy({
     exportConfig,
     s3: config.s3,
-    options: { role: options.reader ? 'reader' : 'writer', verifyExtras: options.verifyExtras ?? false },
+    options: { role: options.reader ? 'reader' : options.sealer ? 'sealer' : 'writer', verifyExtras: options.verifyExtras ?? false },
   });
   process.stdout.write(policyText(policy));
   for (const note of notes) process.stderr.write(`note: ${note}\n`);
@@ -136,15 +148,20 @@ Examples:
     .option('--export <name>', exportHelp)
     .option('--table <name>', 'target table, optionally DB.SCHEMA.TABLE (default: the schema\'s name in capitals, AIRKIT_AUDIT_EVENT unless config "schema" names another)')
     .option('--integration <name>', 'storage integration name (default: LOGBARGE_S3)')
+    .option('--dedup', 'load into a landing table and merge each distinct event into the target once (stream + task): for several replicas')
+    .option('--warehouse <name>', 'with --dedup: the warehouse the merge task runs on')
     .addHelpText(
       'after',
       `
 Replace <AWS_ROLE_ARN> with the role Snowflake assumes (docs/snowflake.md).
+With more than one replica writing the destination, --dedup keeps their copies
+of an event out of the target table (docs/snowflake.md, Deduplication).
 Exit codes: 0 ok, 2 bad option, unknown export or a destination that is not s3://.
 
 Examples:
   logbarge ddl snowflake -c prod.json --export snowflake
-  logbarge ddl snowflake --table AUDIT.PUBLIC.AIRKIT_AUDIT_EVENT > snowflake.sql`,
+  logbarge ddl snowflake --table AUDIT.PUBLIC.AIRKIT_AUDIT_EVENT > snowflake.sql
+  logbarge ddl snowflake -c prod.json --export snowflake --dedup --warehouse LOGBARGE_WH`,
     )
     .action(snowflakeCommand);
 
@@ -155,6 +172,7 @@ Examples:
     .option('--export <name>', exportHelp)
     .option('--verify-extras', 'also allow s3:GetObject and s3:DeleteObject on _verify/ (verify read-back, --cleanup)')
     .option('--reader', 'the read-only policy for a query engine\'s role instead (e.g. Snowflake\'s storage integration)')
+    .option('--sealer', 'the policy for an identity that runs `logbarge seal` (list, read, write and delete under the seal folders)')
     .addHelpText(
       'after',
       `

@@ -10,6 +10,7 @@ import { register as registerExports } from './exports.js';
 import { register as registerFlush } from './flush.js';
 import { register as registerIngest } from './ingest.js';
 import { register as registerRun } from './run.js';
+import { register as registerSeal } from './seal.js';
 import { register as registerStatus } from './status.js';
 import { register as registerVerify } from './verify.js';
 
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerStatus(program);
   registerDdl(program);
   registerExports(program);
+  registerSeal(program);
   return program;
 }
 

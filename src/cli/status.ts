@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { exportState, unnamedCursors } from '../spool/exports.js';
+import { lateSummary } from '../spool/late.js';
 import { keyBytes, openSpool } from '../spool/spool.js';
 import { commandConfig, type ConfigOption } from './common.js';
 
@@ -52,6 +53,12 @@ export interface ExportStatus {
   failedAttempts: number;
   lastUpload: { key: string; destination: string; at: string; bytes: number; rows: number } | null;
   lastError: { message: string; at: string | null } | null;
+  /**
+   * Sealed exports: objects this spool delivered into days that were already sealed and that
+   * their seal does not cover (re-seal with `logbarge seal --date`); null for an export without a
+   * `seal` section.
+   */
+  sealLate: { objects: number; rows: number; days: string[] } | null;
 }
 
 /** Collects the status report for a config. */
@@ -65,6 +72,7 @@ export function collectStatus(options: ConfigOption): StatusReport {
   if (!existsSync(path)) {
     const exports = config.exports.map((e) => ({
       ...describe(e), pendingRows: 0, oldestPendingAgeSeconds: null, openBatches: 0, failedBatches: 0, failedAttempts: 0, lastUpload: null, lastError: null,
+      sealLate: e.seal ? { objects: 0, rows: 0, days: [] } : null,
     }));
     return { spool: { ...base, exists: false, id: null, depth: 0, bytes: 0, oldestEventAgeSeconds: null, newestSeq: 0, idempotencyKeys: 0, quarantined: 0 }, exports, unnamedCursors: [] };
   }
@@ -82,6 +90,7 @@ export function collectStatus(options: ConfigOption): StatusReport {
         failedAttempts: st.failedAttempts,
         lastUpload: st.lastUpload ? { ...st.lastUpload, at: new Date(st.lastUpload.at).toISOString() } : null,
         lastError: st.lastError ? { message: st.lastError, at: st.lastErrorAt === null ? null : new Date(st.lastErrorAt).toISOString() } : null,
+        sealLate: e.seal ? lateSummary(spool, e.name) : null,
       };
     });
     return {
@@ -142,6 +151,11 @@ export function statusCommand(options: StatusOptions): void {
   const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
   out += '\n' + table.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n') + '\n';
   for (const e of report.exports) out += `${e.name}: ${e.destination}\n`;
+  for (const e of report.exports) {
+    if (!e.sealLate || e.sealLate.objects === 0) continue;
+    out += `\nWARNING: export ${e.name} delivered ${e.sealLate.objects} object(s) (${e.sealLate.rows.toLocaleString('en-US')} events) into sealed days that their seal does not cover: ${e.sealLate.days.map((d) => `dt=${d}`).join(', ')}.\n`;
+    out += `  Readers of the sealed view do not see them until the day is re-sealed: ${e.sealLate.days.map((d) => `logbarge seal --export ${e.name} --date ${d}`).join('; ')}\n`;
+  }
   for (const u of report.unnamedCursors) {
     out += `\nWARNING: cursor ${u.name} is recorded in the spool but not in this config (${u.pendingRows.toLocaleString('en-US')} pending, ${u.openBatches} open batches${u.destination ? `, last wrote ${u.destination}` : ''}).\n`;
     out += `  Events stay spooled until it delivers them. See \`logbarge exports\`; retire it with \`logbarge exports forget ${u.name} --yes\`.\n`;

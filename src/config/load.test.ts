@@ -14,7 +14,7 @@ describe('config defaults', () => {
     expect(c.server).toMatchObject({ host: '127.0.0.1', port: 8080, apiKeyHeader: 'x-api-key', apiKeys: [], maxBodyBytes: 5242880 });
     expect(c.spool).toMatchObject({ path: './data/spool.db', maxEvents: 5_000_000, synchronous: 'FULL', idempotencyWindowDays: 7 });
     expect(c.exports).toEqual([
-      { name: 'default', format: 'parquet', compression: 'zstd', destination: 'file://./data/exports/', schedule: '*/5 * * * *', maxRowsPerFile: 1_000_000, raw: true },
+      { name: 'default', format: 'parquet', compression: 'zstd', destination: 'file://./data/exports/', schedule: '*/5 * * * *', maxRowsPerFile: 1_000_000, raw: true, seal: null },
     ]);
     expect(c.writerId).toBe('my-host');
     expect(c.s3).toEqual({ region: null, endpoint: null, forcePathStyle: false, serverSideEncryption: null, kmsKeyId: null, storageClass: null });
@@ -33,6 +33,13 @@ describe('config defaults', () => {
     });
     expect(c.server.apiKeys).toEqual(['k-123']);
     expect(c.exports[0]?.destination).toBe('s3://audit-bucket/airkit/parquet/');
+  });
+
+  it('fills a seal section with its defaults', () => {
+    expect(parse({ exports: [{ name: 'a', destination: 'file:///x/', seal: {} }] }).exports[0]!.seal).toEqual({
+      afterHours: 48, schedule: null, lookbackDays: 7, targetFileBytes: 256 * 1024 * 1024, memoryLimit: '512MB', stagingDir: null,
+      leaseSeconds: 900, deleteRaw: false, deleteAfterHours: 24,
+    });
   });
 
   it('defaults compression by format', () => {
@@ -106,6 +113,10 @@ describe('config errors name the bad field', () => {
     [{ sources: { b: { map: { EVENT_TYPE: { when: { type: 'x' } } } } } }, 'sources.b.map.EVENT_TYPE: when needs then, the value to give (a string)'],
     [{ sources: { b: { map: { ROLE_ID: { path: 'roles', json: 'yes' } } } } }, 'sources.b.map.ROLE_ID: json must be true or false (got "yes")'],
     [{ sources: { b: { map: { EMAIL: { path: 'email', nullif: ['null'] } } } } }, 'sources.b.map.EMAIL: unknown key nullif in a path rule (it takes path, json, capture, map, nullIf)'],
+    [{ exports: [{ name: 'a', destination: 'file:///x/', seal: { schedule: 'nightly' } }] }, 'exports[0].seal.schedule: is not a valid cron expression'],
+    [{ exports: [{ name: 'a', destination: 'file:///x/', seal: { deleteRow: true } }] }, 'exports[0].seal.deleteRow: unknown key'],
+    [{ exports: [{ name: 'a', destination: 'file:///x/', seal: { memoryLimit: 'lots' } }] }, 'exports[0].seal.memoryLimit: must be a size like 512MB or 2GiB'],
+    [{ exports: [{ name: 'a', destination: 'file:///x/', seal: { targetFileBytes: 10 } }] }, 'exports[0].seal.targetFileBytes'],
   ])('%j → %s', (raw, message) => {
     expect(() => parse(raw)).toThrow(message);
   });

@@ -210,6 +210,60 @@ const formats = ['ndjson', 'csv', 'parquet'] as const;
 const textCompressions = ['none', 'gzip'] as const;
 const parquetCompressions = ['snappy', 'zstd', 'gzip'] as const;
 
+/** Default target size of a sealed file: 256 MiB, inside the 128–512 MB AWS recommends for Athena. */
+const defaultSealFileBytes = 256 * 1024 * 1024;
+
+const sealSchema = z
+  .strictObject({
+    afterHours: z
+      .number()
+      .min(0)
+      .default(48)
+      .describe('A day (UTC) is finished this many hours after it ends, time for every writer to upload it; a run without --date seals finished days only.'),
+    schedule: z
+      .string()
+      .refine((expr) => cron.validate(expr), 'is not a valid cron expression')
+      .nullable()
+      .default(null)
+      .describe('Cron schedule (UTC) on which the daemon seals finished days; null: only `logbarge seal` does.'),
+    lookbackDays: z
+      .number()
+      .int()
+      .min(1)
+      .default(7)
+      .describe('How many finished days, counting back from the newest, a run seals if unsealed (and checks for late objects); older days need `seal --date`.'),
+    targetFileBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .default(defaultSealFileBytes)
+      .describe('A sealed file is closed once it passes this many bytes (checked at row-group boundaries).'),
+    memoryLimit: z
+      .string()
+      .regex(/^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/, 'must be a size like 512MB or 2GiB')
+      .default('512MB')
+      .describe("DuckDB's memory limit while sealing a day; past it DuckDB spills to disk in the staging directory."),
+    stagingDir: nullableString('Directory for downloaded objects and DuckDB scratch while sealing; null: `work/` next to the spool file.'),
+    leaseSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .default(900)
+      .describe('How long a day\'s seal lease lasts; the sealer renews it while working, and another replica may take a day over once it expired.'),
+    deleteRaw: z
+      .boolean()
+      .default(false)
+      .describe('Delete the raw objects of a sealed day deleteAfterHours after the seal (the record says when); whatever reads the raw objects (a Snowflake stage or external table) then no longer finds them.'),
+    deleteAfterHours: z
+      .number()
+      .min(0)
+      .default(24)
+      .describe('Delay before a run deletes what a seal replaced: the raw objects (with deleteRaw) and the sealed files of an earlier seal of the day.'),
+  })
+  .nullable()
+  .default(null)
+  .describe('Sealing (docs/sealing.md): one deduplicated, sorted set of Parquet files per finished day under `_sealed/`; null: the export is not sealed.');
+
 const exportSchema = z
   .strictObject({
     name: z
@@ -243,6 +297,7 @@ const exportSchema = z
       .describe(
         'Write the RAW column after the schema\'s columns: the record as the sender sent it, as JSON text, or NULL when the typed columns hold all of it. false writes exactly the schema\'s columns (and `logbarge ddl` leaves RAW out).',
       ),
+    seal: sealSchema,
   })
   .superRefine((value, ctx) => {
     if (value.compression === undefined) return;
@@ -270,6 +325,7 @@ export const defaultExports = [
     schedule: '*/5 * * * *',
     maxRowsPerFile: 1_000_000,
     raw: true,
+    seal: null,
   },
 ];
 
@@ -368,3 +424,6 @@ export type SourceConfig = Config['sources'][string];
 
 /** One export's configuration. */
 export type ExportConfig = Config['exports'][number];
+
+/** An export's `seal` section, when it has one. */
+export type SealConfig = NonNullable<ExportConfig['seal']>;

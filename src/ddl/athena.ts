@@ -14,6 +14,7 @@ import type { ExportConfig } from '../config/schema.js';
 import { rawColumnName } from '../export/encoders/types.js';
 import type { Column, ColumnType, Schema } from '../schema/schema.js';
 import { dateParts, isProblem, parseTimestamp } from '../schema/coerce.js';
+import { sealedStatements } from './athena-sealed.js';
 import { checkDate, checkIdentifier, ddlError, headerLines, s3Location } from './common.js';
 
 /** Athena (Hive DDL) column type of each schema type. */
@@ -37,7 +38,11 @@ const viewCasts: Readonly<Record<ColumnType, string | undefined>> = {
 
 /** Options of generateAthenaDdl. */
 export interface AthenaDdlOptions {
-  /** Table name (lowercase); for CSV the typed view gets it and the string table `<table>_raw`. */
+  /**
+   * Table name (lowercase); for CSV the typed view gets it and the string table `<table>_raw`.
+   * A sealed export's view gets it, over `<table>_unsealed` (the raw objects), `<table>_sealed`
+   * and `<table>_seals`.
+   */
   readonly table: string;
   /** Database (created if missing). */
   readonly database: string;
@@ -161,8 +166,11 @@ export function generateAthenaDdl({ schema, exportConfig, options }: AthenaDdlIn
   const startDate = checkDate(action, '--start-date', options.startDate);
   const location = s3Location(action, exportConfig);
   const isCsv = exportConfig.format === 'csv';
-  const tableName = `${database}.${isCsv ? `${table}_raw` : table}`;
+  const sealed = exportConfig.seal !== null;
+  const unsealed = `${database}.${sealed ? `${table}_unsealed` : table}`;
+  const tableName = isCsv ? `${database}.${table}_raw` : unsealed;
   const columns = tableColumns(schema, exportConfig);
+  const typed = (c: TableColumn): string => (c.type === undefined ? athenaRawType : athenaTypes[c.type]);
 
   const end = projectionEnd(options.eventTime.maxAheadMs);
   const minDate = minEventDate(options.eventTime.min);
@@ -185,7 +193,7 @@ export function generateAthenaDdl({ schema, exportConfig, options }: AthenaDdlIn
   out.push('', `CREATE DATABASE IF NOT EXISTS ${database};`, '');
   out.push(
     `CREATE EXTERNAL TABLE IF NOT EXISTS ${tableName} (`,
-    columnList(columns, (c) => (isCsv ? 'string' : c.type === undefined ? athenaRawType : athenaTypes[c.type])),
+    columnList(columns, (c) => (isCsv ? 'string' : typed(c))),
     ')',
     'PARTITIONED BY (`dt` string)',
     ...rowFormat(exportConfig.format),
@@ -195,7 +203,22 @@ export function generateAthenaDdl({ schema, exportConfig, options }: AthenaDdlIn
     ...projectionProperties(location.url, `${startDate},${end}`),
     ');',
   );
-  if (isCsv) out.push('', viewSql(columns, `${database}.${table}`, tableName));
+  if (isCsv) out.push('', viewSql(columns, unsealed, tableName));
+  if (sealed) {
+    out.push(
+      '',
+      ...sealedStatements({
+        columns,
+        location,
+        database,
+        table,
+        unsealed,
+        columnList: (cols) => columnList(cols, typed),
+        projection: projectionProperties,
+        range: `${startDate},${end}`,
+      }),
+    );
+  }
   out.push(
     '',
     '-- First query:',

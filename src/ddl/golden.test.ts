@@ -67,19 +67,48 @@ const cases = [
     },
   },
   {
+    file: 'snowflake-ndjson-gzip-dedup.sql',
+    generate: () =>
+      generateSnowflakeDdl({ schema, exportConfig: configWith(text[1]!.exp).exports[0]!, options: { table: 'AIRKIT_AUDIT_EVENT', integration: 'LOGBARGE_S3', dedup: { warehouse: 'LOGBARGE_WH' } } }),
+  },
+  {
+    file: 'athena-parquet-zstd-sealed.sql',
+    generate: () => {
+      const config = configWith({ ...text[0]!.exp, seal: {} });
+      return generateAthenaDdl({
+        schema,
+        exportConfig: config.exports[0]!,
+        options: { table: 'airkit_audit_event', database: 'logbarge', startDate: '2026-01-01', eventTime: config.ingest.eventTime },
+      });
+    },
+  },
+  {
     file: 'snowflake-okta-security-ndjson-gzip.sql',
     generate: () => generateSnowflakeDdl({ schema: okta, exportConfig: configWith(text[1]!.exp).exports[0]!, options: { table: 'OKTA_SECURITY', integration: 'LOGBARGE_S3' } }),
+  },
+  {
+    file: 'athena-csv-gzip-sealed.sql',
+    generate: () => {
+      const config = configWith({ ...text[3]!.exp, seal: {} });
+      return generateAthenaDdl({
+        schema,
+        exportConfig: config.exports[0]!,
+        options: { table: 'airkit_audit_event', database: 'logbarge', startDate: '2026-01-01', eventTime: config.ingest.eventTime },
+      });
+    },
   },
   ...[
     { file: 'iam-writer.json', s3: {}, role: 'writer', verifyExtras: false },
     { file: 'iam-writer-kms-verify.json', s3: { serverSideEncryption: 'aws:kms', kmsKeyId: 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab' }, role: 'writer', verifyExtras: true },
     { file: 'iam-writer-kms-alias.json', s3: { serverSideEncryption: 'aws:kms', kmsKeyId: 'alias/audit-logs' }, role: 'writer', verifyExtras: false },
     { file: 'iam-reader-kms.json', s3: { serverSideEncryption: 'aws:kms', kmsKeyId: 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab' }, role: 'reader', verifyExtras: false },
+    { file: 'iam-sealer-delete-raw.json', s3: {}, role: 'sealer', verifyExtras: false, seal: { deleteRaw: true } },
+    { file: 'iam-writer-sealed.json', s3: {}, role: 'writer', verifyExtras: false, seal: {} },
   ].map((c) => ({
     file: c.file,
     generate: () => {
-      const config = configWith(text[0]!.exp, c.s3);
-      const { policy, notes } = generateIamPolicy({ exportConfig: config.exports[0]!, s3: config.s3, options: { role: c.role as 'writer' | 'reader', verifyExtras: c.verifyExtras } });
+      const config = configWith('seal' in c ? { ...text[0]!.exp, seal: c.seal } : text[0]!.exp, c.s3);
+      const { policy, notes } = generateIamPolicy({ exportConfig: config.exports[0]!, s3: config.s3, options: { role: c.role as 'writer' | 'reader' | 'sealer', verifyExtras: c.verifyExtras } });
       return policyText(policy) + notes.map((n) => `// note: ${n}\n`).join('');
     },
   })),

@@ -1,7 +1,8 @@
 /**
  * Least-privilege IAM policies for an export's S3 destination: the writer's (what logbarge needs
- * to upload, and optionally what `verify` needs to read back and clean up), and a reader's (what a
- * query engine's role needs, e.g. the role behind a Snowflake storage integration).
+ * to upload, and optionally what `verify` needs to read back and clean up), a reader's (what a
+ * query engine's role needs, e.g. the role behind a Snowflake storage integration), and a
+ * sealer's (what `logbarge seal` needs).
  *
  * The writer needs s3:PutObject (single and multipart uploads, conditional `If-None-Match`
  * writes) and s3:AbortMultipartUpload (a failed multipart upload is aborted). With SSE-KMS it
@@ -10,6 +11,8 @@
  * exists (412), logbarge reads that object's metadata (HeadObject) to tell its own earlier upload
  * from another spool's object. The statement covers every writer's keys, because one role usually
  * serves replicas with different writer ids.
+ * For a sealed export it also lists and reads `_seals/` (late objects), or, when the daemon
+ * seals (`seal.schedule`), has the sealer's statements too.
  */
 import type { Config, ExportConfig } from '../config/schema.js';
 import { verifyFolder } from '../store/verify.js';
@@ -32,8 +35,12 @@ export interface PolicyDocument {
 
 /** Options of generateIamPolicy. */
 export interface IamPolicyOptions {
-  /** `writer`: logbarge's own identity; `reader`: a query engine's role. */
-  readonly role: 'writer' | 'reader';
+  /**
+   * `writer`: logbarge's own identity (with the sealer's statements when the export has a
+   * `seal.schedule`, since the daemon then seals); `reader`: a query engine's role; `sealer`: an
+   * identity that runs `logbarge seal` and nothing else.
+   */
+  readonly role: 'writer' | 'reader' | 'sealer';
   /** Writer only: add s3:GetObject and s3:DeleteObject on `_verify/` for verify's read-back and --cleanup. */
   readonly verifyExtras: boolean;
 }
@@ -92,6 +99,33 @@ function kmsStatement(s3: Config['s3'], actions: string[], notes: string[]): Pol
   };
 }
 
+/**
+ * What sealing needs (docs/sealing.md): list the prefix, read every object under it, write and
+ * delete under the seal folders, and delete raw objects when `seal.deleteRaw` is on.
+ */
+function sealerStatements(options: { exportConfig: ExportConfig; bucketArn: string; prefix: string }): PolicyStatement[] {
+  const { exportConfig, bucketArn, prefix } = options;
+  const under = (folder: string): string => `${bucketArn}/${prefix}${folder}*`;
+  const folders = ['_sealed/', '_seals/', '_seal_leases/', '_seal_pending/'].map(under);
+  return [
+    {
+      Sid: 'SealListPrefix',
+      Effect: 'Allow',
+      Action: 's3:ListBucket',
+      Resource: bucketArn,
+      ...(prefix ? { Condition: { StringLike: { 's3:prefix': [`${prefix}*`] } } } : {}),
+    },
+    { Sid: 'SealReadObjects', Effect: 'Allow', Action: 's3:GetObject', Resource: `${bucketArn}/${prefix}*` },
+    { Sid: 'SealWriteSeals', Effect: 'Allow', Action: ['s3:PutObject', 's3:AbortMultipartUpload'], Resource: folders },
+    {
+      Sid: 'SealDeleteReplaced',
+      Effect: 'Allow',
+      Action: 's3:DeleteObject',
+      Resource: [...folders.filter((f) => !f.endsWith('/_seals/*')), ...(exportConfig.seal?.deleteRaw ? [under('dt=')] : [])],
+    },
+  ];
+}
+
 /** Generates the IAM policy for an export's destination. */
 export function generateIamPolicy({ exportConfig, s3, options }: IamPolicyInput): IamPolicy {
   const location = s3Location(action, exportConfig);
@@ -101,8 +135,25 @@ export function generateIamPolicy({ exportConfig, s3, options }: IamPolicyInput)
   const dataObjects = `arn:${partition}:s3:::${location.bucket}/${location.prefix}dt=*`;
   const notes: string[] = [];
   const statements: PolicyStatement[] = [];
-  if (options.role === 'writer') {
+  const bucketArn = `arn:${partition}:s3:::${location.bucket}`;
+  if (options.role === 'sealer') {
+    if (!exportConfig.seal) notes.push(`Export "${exportConfig.name}" has no "seal" section: \`logbarge seal\` refuses it until it has one.`);
+    statements.push(...sealerStatements({ exportConfig, bucketArn, prefix: location.prefix }));
+    const kms = kmsStatement(s3, ['kms:GenerateDataKey', 'kms:Decrypt'], notes);
+    if (kms) statements.push(kms);
+  } else if (options.role === 'writer') {
     statements.push({ Sid: 'LogbargeWriteObjects', Effect: 'Allow', Action: ['s3:PutObject', 's3:AbortMultipartUpload'], Resource: objects });
+    if (exportConfig.seal?.schedule) {
+      notes.push('seal.schedule is set: the daemon seals, so the policy includes the sealer\'s statements (the same as --sealer).');
+      statements.push(...sealerStatements({ exportConfig, bucketArn, prefix: location.prefix }));
+    } else if (exportConfig.seal) {
+      // After each cycle the daemon lists and reads the records of old days it delivered into (late objects).
+      statements.push(
+        { Sid: 'LogbargeReadSealRecords', Effect: 'Allow', Action: 's3:GetObject', Resource: `${bucketArn}/${location.prefix}_seals/*` },
+        { Sid: 'LogbargeListSealRecords', Effect: 'Allow', Action: 's3:ListBucket', Resource: bucketArn, Condition: { StringLike: { 's3:prefix': [`${location.prefix}_seals/*`] } } },
+      );
+      notes.push('The export has a "seal" section: the writer reads _seals/ to report late objects; `logbarge seal` itself needs `ddl iam --sealer`.');
+    }
     const kms = kmsStatement(s3, ['kms:GenerateDataKey', 'kms:Decrypt'], notes);
     if (kms) statements.push(kms);
     statements.push({ Sid: 'LogbargeCheckExistingObjects', Effect: 'Allow', Action: 's3:GetObject', Resource: dataObjects });

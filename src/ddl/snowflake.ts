@@ -39,6 +39,12 @@ export interface SnowflakeDdlOptions {
   readonly table: string;
   /** Storage integration name. */
   readonly integration: string;
+  /**
+   * Load into a landing table and merge new rows into the target with a stream and a task,
+   * skipping rows the target already holds (several replicas' copies of one event). Omitted: COPY
+   * and Snowpipe load straight into the target.
+   */
+  readonly dedup?: { readonly warehouse: string };
 }
 
 /** Inputs of generateSnowflakeDdl. */
@@ -165,6 +171,40 @@ function partitionExpression(location: S3Location): string {
   return `TO_DATE(SPLIT_PART(SPLIT_PART(METADATA$FILENAME, 'dt=', 2), '/', 1), ${sfString(dateFormat)})`;
 }
 
+/**
+ * The task's MERGE: new landing rows (from the stream, copies among them collapsed) are inserted
+ * unless the target has a row equal in every column; a row with the same EVENT_ID and EVENT_TIME
+ * but other content is a conflict and is inserted too (DESIGN.md).
+ */
+export function mergeStatement(options: { schema: Schema; target: string; stream: string; withRaw?: boolean }): string {
+  const { schema, target, stream } = options;
+  const names = [...schema.columns.map((c) => c.name), ...(options.withRaw ? [rawColumnName] : [])];
+  const keys = ['EVENT_ID', 'EVENT_TIME'];
+  const on = [
+    ...keys.map((n) => `t.${n} = s.${n}`),
+    ...names.filter((n) => !keys.includes(n)).map((n) => `t.${n} IS NOT DISTINCT FROM s.${n}`),
+  ];
+  return [
+    `MERGE INTO ${target} t`,
+    `USING (SELECT DISTINCT ${names.join(', ')} FROM ${stream}) s`,
+    `ON ${on.join('\n  AND ')}`,
+    `WHEN NOT MATCHED THEN INSERT (${names.join(', ')})`,
+    `  VALUES (${names.map((n) => `s.${n}`).join(', ')});`,
+  ].join('\n');
+}
+
+/** CREATE TABLE for the schema's columns, then RAW when the export writes it. */
+function tableStatement(table: string, schema: Schema, withRaw: boolean): string[] {
+  return [
+    `CREATE TABLE IF NOT EXISTS ${table} (`,
+    [
+      ...schema.columns.map((c) => `  ${c.name} ${snowflakeTypes[c.type]} COMMENT ${sfString(c.description)}`),
+      ...(withRaw ? [`  ${rawColumnName} ${snowflakeRawType} COMMENT ${sfString(rawDescription)}`] : []),
+    ].join(',\n'),
+    ');',
+  ];
+}
+
 /** Generates the Snowflake statements for one export, in the order they are run. */
 export function generateSnowflakeDdl({ schema, exportConfig, options }: SnowflakeDdlInput): string {
   const table = checkIdentifier(action, '--table', options.table, { qualified: true });
@@ -178,17 +218,23 @@ export function generateSnowflakeDdl({ schema, exportConfig, options }: Snowflak
     stage: `${qualifier}${base}_STAGE`,
     pipe: `${qualifier}${base}_PIPE`,
     external: `${qualifier}${base}_EXTERNAL`,
+    landing: `${qualifier}${base}_LANDING`,
+    stream: `${qualifier}${base}_LANDING_STREAM`,
+    task: `${qualifier}${base}_MERGE`,
   };
+  const dedup = options.dedup;
+  const warehouse = dedup ? checkIdentifier(action, '--warehouse', dedup.warehouse, { qualified: false }) : undefined;
+  const loadInto = dedup ? names.landing : table;
   const isCsv = exportConfig.format === 'csv';
   const withRaw = exportConfig.raw;
   // With RAW, every CSV read is by position (a COPY transformation cannot match by name), so the
   // one file format skips the header; without, COPY parses it and the external table skips it.
   const csvHeader = withRaw ? 'skip' : 'parse';
   const pattern = dataObjectPattern(exportConfig);
-  const copy = (): string =>
+  const copy = (into: string): string =>
     withRaw
-      ? copyTransformed({ table, stage: names.stage, format: names.format, pattern, schema, fileFormat: exportConfig.format })
-      : copyByName(table, names.stage, names.format, pattern);
+      ? copyTransformed({ table: into, stage: names.stage, format: names.format, pattern, schema, fileFormat: exportConfig.format })
+      : copyByName(into, names.stage, names.format, pattern);
   const out: string[] = [...headerLines('--', 'Snowflake DDL', schema, exportConfig)];
   out.push(
     `-- Replace ${roleArnPlaceholder} with the IAM role Snowflake assumes to read the bucket (docs/snowflake.md).`,
@@ -224,27 +270,48 @@ export function generateSnowflakeDdl({ schema, exportConfig, options }: Snowflak
     `  FILE_FORMAT = ${names.format};`,
     '',
     `-- 4. Target table.${withRaw ? ` ${rawColumnName}: the record as the sender sent it, NULL when the typed columns hold all of it (RAW:field::type reads a value).` : ''}`,
-    `CREATE TABLE IF NOT EXISTS ${table} (`,
-    [
-      ...schema.columns.map((c) => `  ${c.name} ${snowflakeTypes[c.type]} COMMENT ${sfString(c.description)}`),
-      ...(withRaw ? [`  ${rawColumnName} ${snowflakeRawType} COMMENT ${sfString(rawDescription)}`] : []),
-    ].join(',\n'),
-    ');',
+    ...tableStatement(table, schema, withRaw),
+    ...(dedup
+      ? [
+          '-- Landing table: COPY and Snowpipe load every object here as it is, copies written by',
+          '-- several replicas included; the task in step 6 merges each distinct event into the target once.',
+          ...tableStatement(names.landing, schema, withRaw),
+        ]
+      : []),
     '',
-    `-- 5. Load the objects there now; COPY skips objects it has loaded before. PATTERN leaves out _verify/.${
+    `-- 5. Load the objects ${dedup ? 'into the landing table' : 'there'} now; COPY skips objects it has loaded before. PATTERN leaves out _verify/.${
       withRaw ? `\n--    It selects and converts each column: MATCH_BY_COLUMN_NAME cannot be combined with the PARSE_JSON of ${rawColumnName}.` : ''
     }`,
-    copy(),
+    copy(loadInto),
     '',
     '-- 6. Or load continuously: Snowpipe runs the same COPY for each new object.',
     `CREATE PIPE IF NOT EXISTS ${names.pipe}`,
     '  AUTO_INGEST = TRUE',
     '  AS',
-    copy(),
+    copy(loadInto),
     `-- SHOW PIPES LIKE '${base}_PIPE';  -- send the bucket's s3:ObjectCreated:* events for prefix "${location.prefix}"`,
     '-- to its notification_channel (an SQS queue ARN): S3 console > bucket > Properties > Event notifications.',
     '',
+    ...(dedup
+      ? [
+          '-- Deduplication: a stream of the rows loaded since the last merge, and a task that merges them',
+          '-- into the target, skipping rows it already holds (same EVENT_ID, EVENT_TIME and every other',
+          '-- column). Same id and time with other content is a conflict: both rows are kept.',
+          `CREATE STREAM IF NOT EXISTS ${names.stream} ON TABLE ${names.landing} APPEND_ONLY = TRUE;`,
+          `CREATE OR REPLACE TASK ${names.task}`,
+          `  WAREHOUSE = ${warehouse}`,
+          // Every five minutes, like the exporter's default schedule.
+          `  SCHEDULE = '5 MINUTE'`,
+          `  WHEN SYSTEM$STREAM_HAS_DATA('${names.stream}')`,
+          '  AS',
+          mergeStatement({ schema, target: table, stream: names.stream, withRaw }),
+          `ALTER TASK ${names.task} RESUME;`,
+          `-- The landing table keeps every loaded row; with the task suspended and the stream empty it can be truncated.`,
+          '',
+        ]
+      : []),
     '-- 7. Or query the objects in place: an external table partitioned by their dt= folder.',
+    ...(dedup ? ["-- It reads the objects as they are, several replicas' copies included; the target table has each event once."] : []),
     `CREATE OR REPLACE EXTERNAL TABLE ${names.external} (`,
     [
       `  DT DATE AS (${partitionExpression(location)})`,

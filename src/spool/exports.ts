@@ -179,6 +179,7 @@ export function forgetExport(spool: Spool, exportName: string): boolean {
     .transaction((): boolean => {
       if (spool.sql.readCursor.get(exportName) === undefined) return false;
       spool.sql.deleteBatchesOf.run(exportName);
+      spool.sql.deleteLateOf.run(exportName);
       spool.sql.deleteCursor.run(exportName);
       return true;
     })

@@ -123,6 +123,14 @@ export function prepareStatements(db: Database.Database) {
     pruneChunk: db.prepare<[number, number]>(
       'DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE seq <= ? ORDER BY seq LIMIT ?)',
     ),
+    // --- late objects of sealed days (000004) ------------------------------------------------------
+    batchRows: db.prepare<[string, string], number>('SELECT row_count FROM export_batches WHERE destination = ? AND object_key = ?').pluck(),
+    insertLate: db.prepare<[string, string, string, number, string, number]>(
+      'INSERT INTO seal_late_objects (export, object_key, dt, row_count, seal_id, detected_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (export, object_key) DO NOTHING',
+    ),
+    deleteLate: db.prepare<[string, string]>('DELETE FROM seal_late_objects WHERE export = ? AND object_key = ?'),
+    deleteLateOf: db.prepare<[string]>('DELETE FROM seal_late_objects WHERE export = ?'),
+    lateOf: db.prepare<[string], LateRow>('SELECT * FROM seal_late_objects WHERE export = ? ORDER BY dt, object_key'),
   };
 }
 
@@ -155,6 +163,16 @@ export interface BatchRow {
   bytes: number | null;
   created_at: number;
   done_at: number | null;
+}
+
+/** A row of seal_late_objects. */
+export interface LateRow {
+  export: string;
+  object_key: string;
+  dt: string;
+  row_count: number;
+  seal_id: string;
+  detected_at: number;
 }
 
 /** The prepared statements of one connection. */

@@ -6,7 +6,7 @@
  * COPY either matches columns by name or selects them with a transformation (ddl-transform.ts).
  */
 import { join } from 'node:path';
-import { parseAthenaDdl, parseSnowflakeDdl, optionList, optionString, type AthenaTable, type OptionValue, type SnowflakeCopy } from './ddl-parse.js';
+import { parseAthenaDdl, parseSnowflakeDdl, optionList, optionString, type AthenaTable, type AthenaView, type OptionValue, type SnowflakeCopy } from './ddl-parse.js';
 import {
   checkParquetType, columnSpec, duck, dtOf, fileText, ident, isGzip, matchColumns, openCsvLine, parquetColumns, renderList, selectList, sql,
   strftimeOf, textLines, writeNdjson, type ObjectFile, type ReadColumn, type Row,
@@ -51,15 +51,22 @@ export function snowflakeDuckType(type: string): string {
 }
 
 /** Reads the objects as the Athena DDL says. */
-export async function readAsAthena(ddlText: string, ctx: ProofContext): Promise<Row[]> {
-  const { tables, views } = parseAthenaDdl(ddlText);
-  if (tables.length !== 1) throw new Error(`proof: expected one Athena table, found ${tables.length}`);
-  const table = tables[0]!;
+/** Athena (Hive) columns of a table, with the DuckDB types they read as. */
+export function athenaColumns(table: AthenaTable): { name: string; duckType: string }[] {
+  return table.columns.map((c) => ({ name: c.name, duckType: athenaDuckType(c.type) }));
+}
+
+/**
+ * The DuckDB SELECT over every object of `ctx` read as the Athena table declares (after checking
+ * its LOCATION and projection): the table's columns, `"__dt"` from the object's folder and
+ * `"$path"`, the object's S3 URL (Athena's pseudo-column).
+ */
+export async function athenaUnion(table: AthenaTable, ctx: ProofContext): Promise<string> {
   checkAthenaLocation(table, ctx);
-  const columns = table.columns.map((c) => ({ name: c.name, duckType: athenaDuckType(c.type) }));
+  const columns = athenaColumns(table);
   const perFile: string[] = [];
   for (const [i, file] of ctx.files.entries()) {
-    const dt = `${sql(dtOf(file.key))} AS "__dt"`;
+    const dt = `${sql(dtOf(file.key))} AS "__dt", ${sql(ctx.destination + file.key)} AS "$path"`;
     if (isGzip(file.path) !== file.key.endsWith('.gz')) throw new Error(`proof: Athena detects compression by the .gz extension, but ${file.key} ${isGzip(file.path) ? 'is' : 'is not'} gzip`);
     if (table.storedAs === 'PARQUET') {
       const types = await parquetColumns(file.path);
@@ -78,14 +85,32 @@ export async function readAsAthena(ddlText: string, ctx: ProofContext): Promise<
       throw new Error(`proof: no translation for Athena table format ${table.storedAs ?? table.serde}`);
     }
   }
-  const union = perFile.join(' UNION ALL ');
-  const view = views.find((v) => v.from === table.name);
-  if (!view) return duck([`SELECT ${renderList(columns)}, "__dt" FROM (${union})`]);
-  // The view's Trino SQL runs as DuckDB SQL once its cast types are translated the same way.
-  const items = view.items.map((item) => {
+  if (perFile.length === 0) {
+    // No objects: an empty relation with the table's columns.
+    return `SELECT ${columns.map((c) => `CAST(NULL AS ${c.duckType}) AS ${ident(c.name)}`).join(', ')}, CAST(NULL AS VARCHAR) AS "__dt", CAST(NULL AS VARCHAR) AS "$path" WHERE false`;
+  }
+  return perFile.join(' UNION ALL ');
+}
+
+/** The typed view of an Athena CSV table as a DuckDB select list (its casts translated to DuckDB types). */
+export function athenaViewItems(view: AthenaView): { sql: string; name: string }[] {
+  return view.items.map((item) => {
     const expr = item.expr.replace(/\bAS\s+(\w+)\)$/i, (_m, type: string) => `AS ${athenaDuckType(type)})`);
     return { sql: `${expr} AS ${ident(item.name)}`, name: item.name };
   });
+}
+
+/** Reads the objects as the Athena DDL says. */
+export async function readAsAthena(ddlText: string, ctx: ProofContext): Promise<Row[]> {
+  const { tables, views } = parseAthenaDdl(ddlText);
+  if (tables.length !== 1) throw new Error(`proof: expected one Athena table, found ${tables.length}`);
+  const table = tables[0]!;
+  const columns = athenaColumns(table);
+  const union = await athenaUnion(table, ctx);
+  const view = views.find((v) => v.from === table.name);
+  if (!view) return duck([`SELECT ${renderList(columns)}, "__dt" FROM (${union})`]);
+  // The view's Trino SQL runs as DuckDB SQL once its cast types are translated the same way.
+  const items = athenaViewItems(view);
   const typed = items.filter((i) => i.name !== 'dt');
   const types = await duck([`CREATE TABLE raw AS ${union}`, `DESCRIBE SELECT ${typed.map((i) => i.sql).join(', ')} FROM raw`]);
   const viewColumns = types.map((t) => ({ name: String(t.column_name), duckType: String(t.column_type) }));

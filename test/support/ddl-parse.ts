@@ -159,9 +159,14 @@ export interface AthenaTable {
   readonly tableProperties: Map<string, string>;
 }
 
-/** An Athena view: `SELECT expr AS "name", … FROM table`, the expressions as Trino SQL text. */
+/**
+ * An Athena view. `query` is its Trino SQL text; a view of the form `SELECT expr AS "name", … FROM
+ * table` also has `from` and `items` (the expressions as Trino SQL text); others have `from` ''
+ * and no items.
+ */
 export interface AthenaView {
   readonly name: string;
+  readonly query: string;
   readonly from: string;
   readonly items: { readonly expr: string; readonly name: string }[];
 }
@@ -170,7 +175,9 @@ export interface AthenaView {
 export function parseAthenaDdl(text: string): { tables: AthenaTable[]; views: AthenaView[] } {
   const tables: AthenaTable[] = [];
   const views: AthenaView[] = [];
-  for (const sql of statements(text)) {
+  for (const statement of statements(text)) {
+    // Comment lines before a statement stay in its text; views are matched without them.
+    const sql = statement.replace(/^(?:\s*--[^\n]*(?:\n|$))+/, '').trim();
     const view = /^CREATE\s+OR\s+REPLACE\s+VIEW\s+(\S+)\s+AS\s+SELECT\s+([\s\S]*)\s+FROM\s+(\S+)$/i.exec(sql);
     if (view) {
       const items = splitTopLevel(view[2]!).map((item) => {
@@ -178,7 +185,12 @@ export function parseAthenaDdl(text: string): { tables: AthenaTable[]; views: At
         if (!m) throw new Error(`parse ddl: view item ${item}`);
         return { expr: m[1] || `"${m[2]}"`, name: m[2]! };
       });
-      views.push({ name: view[1]!, from: view[3]!, items });
+      views.push({ name: view[1]!, query: sql.replace(/^CREATE\s+OR\s+REPLACE\s+VIEW\s+\S+\s+AS\s+/i, ''), from: view[3]!, items });
+      continue;
+    }
+    const query = /^CREATE\s+OR\s+REPLACE\s+VIEW\s+(\S+)\s+AS\s+([\s\S]*)$/i.exec(sql);
+    if (query) {
+      views.push({ name: query[1]!, query: query[2]!, from: '', items: [] });
       continue;
     }
     const c = new Cursor(tokenize(sql, 'hive'));
@@ -278,6 +290,10 @@ export interface SnowflakeDdl {
   readonly tables: Map<string, DeclaredColumn[]>;
   readonly copies: SnowflakeCopy[];
   readonly externalTables: { name: string; columns: DeclaredColumn[]; options: Map<string, OptionValue> }[];
+  /** Streams: name → the table they follow, and whether they are append-only. */
+  readonly streams: Map<string, { table: string; appendOnly: boolean }>;
+  /** Tasks, with the SQL text each runs. */
+  readonly tasks: { name: string; body: string }[];
 }
 
 function parseCopy(c: Cursor): SnowflakeCopy {
@@ -305,8 +321,20 @@ function parseCopy(c: Cursor): SnowflakeCopy {
 
 /** Parses `logbarge ddl snowflake` output. */
 export function parseSnowflakeDdl(text: string): SnowflakeDdl {
-  const ddl: SnowflakeDdl = { fileFormats: new Map(), stages: new Map(), tables: new Map(), copies: [], externalTables: [] };
-  for (const sql of statements(text)) {
+  const ddl: SnowflakeDdl = { fileFormats: new Map(), stages: new Map(), tables: new Map(), copies: [], externalTables: [], streams: new Map(), tasks: [] };
+  for (const statement of statements(text)) {
+    const sql = statement.replace(/^(?:\s*--[^\n]*(?:\n|$))+/, '').trim();
+    const stream = /^CREATE\s+(?:OR\s+REPLACE\s+)?STREAM\s+(?:IF\s+NOT\s+EXISTS\s+)?(\S+)\s+ON\s+TABLE\s+(\S+)(\s+APPEND_ONLY\s*=\s*TRUE)?$/i.exec(sql);
+    if (stream) {
+      ddl.streams.set(stream[1]!, { table: stream[2]!, appendOnly: stream[3] !== undefined });
+      continue;
+    }
+    const task = /^CREATE\s+(?:OR\s+REPLACE\s+)?TASK\s+(\S+)[\s\S]*?\n\s*AS\s*\n([\s\S]*)$/i.exec(sql);
+    if (task) {
+      ddl.tasks.push({ name: task[1]!, body: task[2]! });
+      continue;
+    }
+    if (/^ALTER\s+TASK\s+\S+\s+RESUME$/i.test(sql)) continue;
     const c = new Cursor(tokenize(sql, 'snowflake'));
     if (c.accept('COPY', 'INTO')) {
       ddl.copies.push(parseCopy(c));
