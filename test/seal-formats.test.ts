@@ -59,7 +59,7 @@ describe('seal: every export format, every value', () => {
     const paths: string[] = [];
     for (const dt of days) {
       const record = (await readRecord({ store, dt: dt }))!;
-      expect(record.columns.map((c) => c.name)).toEqual(schema.columns.map((c) => c.name));
+      expect(record.columns.map((c) => c.name)).toEqual([...schema.columns.map((c) => c.name), 'RAW']);
       paths.push(...record.files.map((x) => files.find((o) => o.key === x.key)!.path));
     }
     const rows = await rowsInOrder(paths);
@@ -68,9 +68,11 @@ describe('seal: every export format, every value', () => {
     // The generated Athena view (as if the objects were at an s3:// destination) reads the sealed
     // days from Parquet, so even CSV values with line breaks come back whole.
     const s3Destination = `s3://proof-bucket/${f.name}/`;
+    // Athena's CSV SerDe cannot read values with line breaks (docs/athena.md), so for CSV the raw
+    // objects (whose days are all sealed) are left out: every row must come from the sealed files.
     const view = await readAsAthenaSealed(sealedAthenaDdl(daemon.config, { ...exportConfig, destination: s3Destination }), {
       destination: s3Destination,
-      objects: files,
+      objects: f.format === 'csv' ? files.filter((o) => !o.key.startsWith('dt=')) : files,
       workDir: join(work.dir, 'read', f.name),
       now: Date.now(),
     });
