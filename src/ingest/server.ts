@@ -268,6 +268,13 @@ export function createIngestServer(deps: IngestServerDeps): IngestServer {
       if (prepared.quarantineRows > 0) {
         metrics.eventsQuarantined.inc({ source: source ?? '(default)' }, prepared.quarantineRows - quarantineDuplicates);
       }
+      const accepted = source === undefined ? undefined : deps.preparer.source(source)?.acceptedStatus;
+      if (accepted === 204) {
+        metrics.requests.inc({ route, status: '204' });
+        res.writeHead(204);
+        res.end();
+        return;
+      }
       return answer(res, route, 202, {
         accepted: outcome.accepted - (prepared.quarantineRows - quarantineDuplicates),
         duplicates: outcome.duplicates - quarantineDuplicates,

@@ -23,6 +23,8 @@ export interface CompiledSource {
   readonly onInvalid: 'reject' | 'quarantine';
   /** The header its keys are read from (lowercase). */
   readonly apiKeyHeader: string;
+  /** The status of a stored delivery when not 202 with counts (Okta event hooks: 204, empty). */
+  readonly acceptedStatus?: 204;
 }
 
 /** Every profile a config needs (built-ins plus one per source with a map), and the sources. */
@@ -67,6 +69,7 @@ export function compileSources(options: {
       profile,
       onInvalid: spec.onInvalid ?? base.onInvalid,
       apiKeyHeader: (spec.apiKeyHeader ?? base.apiKeyHeader ?? options.defaultApiKeyHeader).toLowerCase(),
+      ...(base.acceptedStatus ? { acceptedStatus: base.acceptedStatus } : {}),
     });
   }
   return { profiles, sources };

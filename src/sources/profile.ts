@@ -73,6 +73,11 @@ export interface Profile {
   readonly hints?: Readonly<Record<string, string>>;
   /** The default `onInvalid` of a source with this profile (push senders that never retry a 4xx: quarantine). */
   readonly onInvalid: 'reject' | 'quarantine';
+  /**
+   * The answer to a stored delivery on a source with this profile, when the sender needs one
+   * other than `202` with counts: Okta event hooks expect `200` or `204` with an empty body.
+   */
+  readonly acceptedStatus?: 204;
   /** The header a source with this profile reads its key from by default (`Authorization: Bearer` always works too). */
   readonly apiKeyHeader?: string;
 }
