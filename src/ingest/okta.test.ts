@@ -250,7 +250,7 @@ describe('Okta fixtures through createPreparer', () => {
     const prepared = createPreparer(schema, { ...options, organizationId: null }).prepare([fixture(name)]);
     expect(prepared.rows).toEqual([]);
     expect(prepared.errors.map(({ index, path, field }) => (path === undefined ? { index, field } : { index, path, field }))).toEqual(expected);
-    expect(prepared.errors[0]?.message).toMatch(/^is required for Okta events: set the source's organizationId \(or ingest.organizationId\)/);
+    expect(prepared.errors[0]?.message).toMatch(/^is required for Okta events: set organizationId on the source \(on POST \/v1\/events: ingest.organizationId\)/);
   });
 
   it('keeps an unmapped Okta eventType and counts it as unknown', () => {

@@ -155,6 +155,7 @@ describe('schema extensions', () => {
   it.each([
     ['a required extension column', [column({ required: true })], /column CLIENT_IP extends airkit_audit_event and cannot be required: events from other senders lack it/],
     ['an extension column redefining a base column', [column({ name: 'EMAIL' })], /column EMAIL is a column of airkit_audit_event, which this schema extends; an extension cannot redefine it/],
+    ['a column named RAW, which every export appends', [column({ name: 'RAW' })], /column RAW: RAW is the column every export appends after the schema's \(the record as sent\); name this column otherwise/],
     ['an extension column whose key folds onto a base column', [column({ name: 'EVENTTIME' })], /key "EVENTTIME" of EVENTTIME also matches EVENT_TIME/],
     ['an empty key in a path', [column({ sources: { okta: 'client..ipAddress' } })], /column CLIENT_IP, sources\.okta: path "client\.\.ipAddress": an empty key is not a key/],
     ['a bad index', [column({ sources: { strivacity: 'ip', okta: 'target[-2].id' } })], /column CLIENT_IP, sources\.okta: path "target\[-2\]\.id": "target\[-2\]" is not a key/],

@@ -84,6 +84,9 @@ export const schemasDir = fileURLToPath(new URL('../../schemas/', import.meta.ur
 /** Path of the schema file that ships with logbarge. */
 export const defaultSchemaPath = join(schemasDir, 'airkit-audit-event.v1.json');
 
+/** Name of the column every export writes after the schema's columns: the record as the sender sent it. */
+export const rawColumnName = 'RAW';
+
 /** Folds an input key to its matching form: lowercase, without underscores or dashes. */
 export function foldKey(key: string): string {
   return key.replace(/[_-]/g, '').toLowerCase();
@@ -121,6 +124,11 @@ export function buildSchema(raw: unknown, options: BuildSchemaOptions = {}): Sch
     byKey.set(folded, column);
   };
   for (const column of columns) {
+    // Exports append RAW after the schema's columns; a schema column of that name (in any case:
+    // DuckDB, Athena and Snowflake fold identifiers) would give files two columns of one name.
+    if (column.name.toUpperCase() === rawColumnName) {
+      throw invalid(`column ${column.name}: RAW is the column every export appends after the schema's (the record as sent); name this column otherwise`);
+    }
     if (byName.has(column.name)) {
       throw invalid(
         column.index >= inherited.length && inherited.some((c) => c.name === column.name)

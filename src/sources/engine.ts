@@ -14,7 +14,7 @@ import { compileRule, ruleList, type CompiledRule, type Profile, type Rule, type
 export interface MapContext {
   /** The source's name (POST /v1/events/<source>), or null on POST /v1/events. */
   readonly source: string | null;
-  /** The organization derived values use (the source's, or ingest.organizationId), or null. */
+  /** The organization derived values use (a source's own; on POST /v1/events, ingest.organizationId), or null. */
   readonly organizationId: string | null;
   /** When true, ORGANIZATION_ID is always organizationId, whatever the record says (a source that names one). */
   readonly forceOrganization: boolean;

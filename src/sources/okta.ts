@@ -53,7 +53,7 @@ export const okta: Profile = {
   },
   hints: {
     ORGANIZATION_ID:
-      'is required for Okta events: set the source\'s organizationId (or ingest.organizationId), or deliver through EventBridge, whose source names the Okta org',
+      'is required for Okta events: set organizationId on the source (on POST /v1/events: ingest.organizationId), or deliver through EventBridge, whose source names the Okta org',
   },
   onInvalid: 'quarantine',
   apiKeyHeader: 'authorization',

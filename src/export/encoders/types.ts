@@ -10,8 +10,8 @@ export type Format = 'ndjson' | 'csv' | 'parquet';
 /** Compression codecs (none|gzip for text, snappy|zstd|gzip for Parquet). */
 export type Compression = 'none' | 'gzip' | 'snappy' | 'zstd';
 
-/** Name of the column written after the schema's columns: the record as the sender sent it. */
-export const rawColumnName = 'RAW';
+/** Name of the column written after the schema's columns (defined with the schema, which refuses it as a column name). */
+export { rawColumnName } from '../../schema/schema.js';
 
 /** One spooled event as an encoder reads it. */
 export interface ExportRow {
