@@ -84,7 +84,7 @@ describe('logbarge ddl', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('CREATE TABLE IF NOT EXISTS AUDIT.PUBLIC.EVENTS (');
     expect(r.stdout).toContain("NULL_IF = ('\\\\N')");
-    expect(r.stdout).toContain("PATTERN = '.*dt=[0-9]{4}-[0-9]{2}-[0-9]{2}/[^/]+[.]csv[.]gz'");
+    expect(r.stdout).toContain("PATTERN = '([^_/][^/]*/)*dt=[0-9]{4}-[0-9]{2}-[0-9]{2}/[^/]+[.]csv[.]gz'");
   });
 
   it('prints the IAM policy as pure JSON on stdout and notes on stderr', () => {

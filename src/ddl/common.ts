@@ -43,13 +43,16 @@ export function dataExtension(exportConfig: ExportConfig): string {
 
 /**
  * A POSIX regular expression that matches the full path of every data object of the export and
- * nothing under `_verify/`: `.*dt=YYYY-MM-DD/<name><ext>`. The leading `.*` makes it match whether
- * an engine applies it to the stage-relative path or to the whole key. Dots are written `[.]` so
+ * nothing under the export's own folders (`_verify/`, `_quarantine/dt=…`, `_sealed/dt=…`,
+ * `_digest/`): `dt=YYYY-MM-DD/<name><ext>` after any folders whose names do not start with `_`.
+ * Those folders may be there or not, so it matches whether an engine applies it to the
+ * stage-relative path or to the whole key, as long as no folder of the destination's own prefix
+ * starts with `_`. Dots are written `[.]` so
  * the pattern needs no backslash, which SQL string literals would otherwise reinterpret.
  */
 export function dataObjectPattern(exportConfig: ExportConfig): string {
   const ext = dataExtension(exportConfig).replace(/\./g, '[.]');
-  return `.*dt=[0-9]{4}-[0-9]{2}-[0-9]{2}/[^/]+${ext}`;
+  return `([^_/][^/]*/)*dt=[0-9]{4}-[0-9]{2}-[0-9]{2}/[^/]+${ext}`;
 }
 
 /** Throws unless `value` is a plain SQL identifier (letters, digits, `_`), optionally qualified with dots. */

@@ -142,6 +142,9 @@ describe('dataObjectPattern', () => {
     ['csv', 'none', 'dt=2026-03-14/xcsv', false],
     ['csv', 'none', '_verify/logbarge-verify-test-20260314T092653Z', false],
     ['parquet', 'zstd', 'dt=2026-03-14/sub/x.parquet', false],
+    ['ndjson', 'gzip', '_quarantine/dt=2026-03-14/pod-a-1a2b3c4d-000000000001-000000000009.ndjson.gz', false],
+    ['parquet', 'zstd', '_sealed/dt=2026-03-14/seal-0001.parquet', false],
+    ['parquet', 'zstd', 'airkit/_sealed/dt=2026-03-14/seal-0001.parquet', false],
   ])('%s/%s matches %s: %s', (format, compression, path, matches) => {
     const { exportConfig } = exportOf({ format, compression, destination: 's3://bkt/p/' });
     expect(new RegExp(`^${dataObjectPattern(exportConfig)}$`).test(path)).toBe(matches);

@@ -279,7 +279,7 @@ export function generateSnowflakeDdl({ schema, exportConfig, options }: Snowflak
         ]
       : []),
     '',
-    `-- 5. Load the objects ${dedup ? 'into the landing table' : 'there'} now; COPY skips objects it has loaded before. PATTERN leaves out _verify/.${
+    `-- 5. Load the objects ${dedup ? 'into the landing table' : 'there'} now; COPY skips objects it has loaded before. PATTERN leaves out _verify/, _quarantine/ and _sealed/.${
       withRaw ? `\n--    It selects and converts each column: MATCH_BY_COLUMN_NAME cannot be combined with the PARSE_JSON of ${rawColumnName}.` : ''
     }`,
     copy(loadInto),

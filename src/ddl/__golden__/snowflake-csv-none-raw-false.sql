@@ -85,12 +85,12 @@ CREATE TABLE IF NOT EXISTS AIRKIT_AUDIT_EVENT (
   EVENT_TYPE VARCHAR COMMENT 'What happened; see eventTypes for the published values.'
 );
 
--- 5. Load the objects there now; COPY skips objects it has loaded before. PATTERN leaves out _verify/.
+-- 5. Load the objects there now; COPY skips objects it has loaded before. PATTERN leaves out _verify/, _quarantine/ and _sealed/.
 COPY INTO AIRKIT_AUDIT_EVENT
   FROM @AIRKIT_AUDIT_EVENT_STAGE
   FILE_FORMAT = (FORMAT_NAME = 'AIRKIT_AUDIT_EVENT_FORMAT')
   MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE
-  PATTERN = '.*dt=[0-9]{4}-[0-9]{2}-[0-9]{2}/[^/]+[.]csv';
+  PATTERN = '([^_/][^/]*/)*dt=[0-9]{4}-[0-9]{2}-[0-9]{2}/[^/]+[.]csv';
 
 -- 6. Or load continuously: Snowpipe runs the same COPY for each new object.
 CREATE PIPE IF NOT EXISTS AIRKIT_AUDIT_EVENT_PIPE
@@ -100,7 +100,7 @@ COPY INTO AIRKIT_AUDIT_EVENT
   FROM @AIRKIT_AUDIT_EVENT_STAGE
   FILE_FORMAT = (FORMAT_NAME = 'AIRKIT_AUDIT_EVENT_FORMAT')
   MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE
-  PATTERN = '.*dt=[0-9]{4}-[0-9]{2}-[0-9]{2}/[^/]+[.]csv';
+  PATTERN = '([^_/][^/]*/)*dt=[0-9]{4}-[0-9]{2}-[0-9]{2}/[^/]+[.]csv';
 -- SHOW PIPES LIKE 'AIRKIT_AUDIT_EVENT_PIPE';  -- send the bucket's s3:ObjectCreated:* events for prefix "airkit/csv-plain/"
 -- to its notification_channel (an SQS queue ARN): S3 console > bucket > Properties > Event notifications.
 
@@ -139,7 +139,7 @@ CREATE OR REPLACE EXTERNAL TABLE AIRKIT_AUDIT_EVENT_EXTERNAL (
 )
 PARTITION BY (DT)
 LOCATION = @AIRKIT_AUDIT_EVENT_STAGE
-PATTERN = '.*dt=[0-9]{4}-[0-9]{2}-[0-9]{2}/[^/]+[.]csv'
+PATTERN = '([^_/][^/]*/)*dt=[0-9]{4}-[0-9]{2}-[0-9]{2}/[^/]+[.]csv'
 FILE_FORMAT = (FORMAT_NAME = 'AIRKIT_AUDIT_EVENT_FORMAT_POSITIONAL')
 AUTO_REFRESH = TRUE;
 -- SHOW EXTERNAL TABLES LIKE 'AIRKIT_AUDIT_EVENT_EXTERNAL';  -- its notification_channel takes the same S3 events

@@ -61,7 +61,7 @@ CREATE TABLE IF NOT EXISTS AIRKIT_AUDIT_EVENT (
   RAW VARIANT COMMENT 'The record as the sender sent it (JSON, parsed); NULL when the typed columns hold all of it.'
 );
 
--- 5. Load the objects there now; COPY skips objects it has loaded before. PATTERN leaves out _verify/.
+-- 5. Load the objects there now; COPY skips objects it has loaded before. PATTERN leaves out _verify/, _quarantine/ and _sealed/.
 --    It selects and converts each column: MATCH_BY_COLUMN_NAME cannot be combined with the PARSE_JSON of RAW.
 COPY INTO AIRKIT_AUDIT_EVENT (
   ORGANIZATION_ID,
@@ -130,7 +130,7 @@ COPY INTO AIRKIT_AUDIT_EVENT (
     FROM @AIRKIT_AUDIT_EVENT_STAGE
   )
   FILE_FORMAT = (FORMAT_NAME = 'AIRKIT_AUDIT_EVENT_FORMAT')
-  PATTERN = '.*dt=[0-9]{4}-[0-9]{2}-[0-9]{2}/[^/]+[.]ndjson';
+  PATTERN = '([^_/][^/]*/)*dt=[0-9]{4}-[0-9]{2}-[0-9]{2}/[^/]+[.]ndjson';
 
 -- 6. Or load continuously: Snowpipe runs the same COPY for each new object.
 CREATE PIPE IF NOT EXISTS AIRKIT_AUDIT_EVENT_PIPE
@@ -203,7 +203,7 @@ COPY INTO AIRKIT_AUDIT_EVENT (
     FROM @AIRKIT_AUDIT_EVENT_STAGE
   )
   FILE_FORMAT = (FORMAT_NAME = 'AIRKIT_AUDIT_EVENT_FORMAT')
-  PATTERN = '.*dt=[0-9]{4}-[0-9]{2}-[0-9]{2}/[^/]+[.]ndjson';
+  PATTERN = '([^_/][^/]*/)*dt=[0-9]{4}-[0-9]{2}-[0-9]{2}/[^/]+[.]ndjson';
 -- SHOW PIPES LIKE 'AIRKIT_AUDIT_EVENT_PIPE';  -- send the bucket's s3:ObjectCreated:* events for prefix "airkit/ndjson-plain/"
 -- to its notification_channel (an SQS queue ARN): S3 console > bucket > Properties > Event notifications.
 
@@ -243,7 +243,7 @@ CREATE OR REPLACE EXTERNAL TABLE AIRKIT_AUDIT_EVENT_EXTERNAL (
 )
 PARTITION BY (DT)
 LOCATION = @AIRKIT_AUDIT_EVENT_STAGE
-PATTERN = '.*dt=[0-9]{4}-[0-9]{2}-[0-9]{2}/[^/]+[.]ndjson'
+PATTERN = '([^_/][^/]*/)*dt=[0-9]{4}-[0-9]{2}-[0-9]{2}/[^/]+[.]ndjson'
 FILE_FORMAT = (FORMAT_NAME = 'AIRKIT_AUDIT_EVENT_FORMAT')
 AUTO_REFRESH = TRUE;
 -- SHOW EXTERNAL TABLES LIKE 'AIRKIT_AUDIT_EVENT_EXTERNAL';  -- its notification_channel takes the same S3 events

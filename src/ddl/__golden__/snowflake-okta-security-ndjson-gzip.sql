@@ -77,7 +77,7 @@ CREATE TABLE IF NOT EXISTS OKTA_SECURITY (
   RAW VARIANT COMMENT 'The record as the sender sent it (JSON, parsed); NULL when the typed columns hold all of it.'
 );
 
--- 5. Load the objects there now; COPY skips objects it has loaded before. PATTERN leaves out _verify/.
+-- 5. Load the objects there now; COPY skips objects it has loaded before. PATTERN leaves out _verify/, _quarantine/ and _sealed/.
 --    It selects and converts each column: MATCH_BY_COLUMN_NAME cannot be combined with the PARSE_JSON of RAW.
 COPY INTO OKTA_SECURITY (
   ORGANIZATION_ID,
@@ -178,7 +178,7 @@ COPY INTO OKTA_SECURITY (
     FROM @OKTA_SECURITY_STAGE
   )
   FILE_FORMAT = (FORMAT_NAME = 'OKTA_SECURITY_FORMAT')
-  PATTERN = '.*dt=[0-9]{4}-[0-9]{2}-[0-9]{2}/[^/]+[.]ndjson[.]gz';
+  PATTERN = '([^_/][^/]*/)*dt=[0-9]{4}-[0-9]{2}-[0-9]{2}/[^/]+[.]ndjson[.]gz';
 
 -- 6. Or load continuously: Snowpipe runs the same COPY for each new object.
 CREATE PIPE IF NOT EXISTS OKTA_SECURITY_PIPE
@@ -283,7 +283,7 @@ COPY INTO OKTA_SECURITY (
     FROM @OKTA_SECURITY_STAGE
   )
   FILE_FORMAT = (FORMAT_NAME = 'OKTA_SECURITY_FORMAT')
-  PATTERN = '.*dt=[0-9]{4}-[0-9]{2}-[0-9]{2}/[^/]+[.]ndjson[.]gz';
+  PATTERN = '([^_/][^/]*/)*dt=[0-9]{4}-[0-9]{2}-[0-9]{2}/[^/]+[.]ndjson[.]gz';
 -- SHOW PIPES LIKE 'OKTA_SECURITY_PIPE';  -- send the bucket's s3:ObjectCreated:* events for prefix "airkit/ndjson/"
 -- to its notification_channel (an SQS queue ARN): S3 console > bucket > Properties > Event notifications.
 
@@ -339,7 +339,7 @@ CREATE OR REPLACE EXTERNAL TABLE OKTA_SECURITY_EXTERNAL (
 )
 PARTITION BY (DT)
 LOCATION = @OKTA_SECURITY_STAGE
-PATTERN = '.*dt=[0-9]{4}-[0-9]{2}-[0-9]{2}/[^/]+[.]ndjson[.]gz'
+PATTERN = '([^_/][^/]*/)*dt=[0-9]{4}-[0-9]{2}-[0-9]{2}/[^/]+[.]ndjson[.]gz'
 FILE_FORMAT = (FORMAT_NAME = 'OKTA_SECURITY_FORMAT')
 AUTO_REFRESH = TRUE;
 -- SHOW EXTERNAL TABLES LIKE 'OKTA_SECURITY_EXTERNAL';  -- its notification_channel takes the same S3 events

@@ -60,12 +60,12 @@ CREATE TABLE IF NOT EXISTS AIRKIT_AUDIT_EVENT (
   EVENT_TYPE VARCHAR COMMENT 'What happened; see eventTypes for the published values.'
 );
 
--- 5. Load the objects there now; COPY skips objects it has loaded before. PATTERN leaves out _verify/.
+-- 5. Load the objects there now; COPY skips objects it has loaded before. PATTERN leaves out _verify/, _quarantine/ and _sealed/.
 COPY INTO AIRKIT_AUDIT_EVENT
   FROM @AIRKIT_AUDIT_EVENT_STAGE
   FILE_FORMAT = (FORMAT_NAME = 'AIRKIT_AUDIT_EVENT_FORMAT')
   MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE
-  PATTERN = '.*dt=[0-9]{4}-[0-9]{2}-[0-9]{2}/[^/]+[.]parquet';
+  PATTERN = '([^_/][^/]*/)*dt=[0-9]{4}-[0-9]{2}-[0-9]{2}/[^/]+[.]parquet';
 
 -- 6. Or load continuously: Snowpipe runs the same COPY for each new object.
 CREATE PIPE IF NOT EXISTS AIRKIT_AUDIT_EVENT_PIPE
@@ -75,7 +75,7 @@ COPY INTO AIRKIT_AUDIT_EVENT
   FROM @AIRKIT_AUDIT_EVENT_STAGE
   FILE_FORMAT = (FORMAT_NAME = 'AIRKIT_AUDIT_EVENT_FORMAT')
   MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE
-  PATTERN = '.*dt=[0-9]{4}-[0-9]{2}-[0-9]{2}/[^/]+[.]parquet';
+  PATTERN = '([^_/][^/]*/)*dt=[0-9]{4}-[0-9]{2}-[0-9]{2}/[^/]+[.]parquet';
 -- SHOW PIPES LIKE 'AIRKIT_AUDIT_EVENT_PIPE';  -- send the bucket's s3:ObjectCreated:* events for prefix "airkit/parquet/"
 -- to its notification_channel (an SQS queue ARN): S3 console > bucket > Properties > Event notifications.
 
@@ -114,7 +114,7 @@ CREATE OR REPLACE EXTERNAL TABLE AIRKIT_AUDIT_EVENT_EXTERNAL (
 )
 PARTITION BY (DT)
 LOCATION = @AIRKIT_AUDIT_EVENT_STAGE
-PATTERN = '.*dt=[0-9]{4}-[0-9]{2}-[0-9]{2}/[^/]+[.]parquet'
+PATTERN = '([^_/][^/]*/)*dt=[0-9]{4}-[0-9]{2}-[0-9]{2}/[^/]+[.]parquet'
 FILE_FORMAT = (FORMAT_NAME = 'AIRKIT_AUDIT_EVENT_FORMAT')
 AUTO_REFRESH = TRUE;
 -- SHOW EXTERNAL TABLES LIKE 'AIRKIT_AUDIT_EVENT_EXTERNAL';  -- its notification_channel takes the same S3 events
