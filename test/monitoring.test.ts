@@ -4,9 +4,15 @@
  * a rate or an age works from the first failure (a counter that appears at 1 has no increase).
  */
 import { afterAll, describe, expect, it } from 'vitest';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { event, startTestDaemon, tempDir } from './support/daemon.js';
-import { parseExposition, sampleValue } from './support/prometheus.js';
+import { parseExposition, sampleValue, type Family } from './support/prometheus.js';
+import { alertRules, checkExprs, dashboardExprs, ruleExprs, selectorsOf } from './support/promql.js';
+
+const examples = fileURLToPath(new URL('../examples/monitoring/', import.meta.url));
+const read = (name: string) => readFileSync(join(examples, name), 'utf8');
 
 const temp = tempDir('logbarge-monitoring-');
 afterAll(() => temp.remove());
@@ -90,5 +96,80 @@ describe('series present from the start', () => {
     } finally {
       await second.stop();
     }
+  });
+});
+
+describe('examples/monitoring', () => {
+  let fresh: Map<string, Family>;
+  let busy: Map<string, Family>;
+
+  /** Scrapes of one daemon: its very first one, and one after an accepted event and a flush. */
+  it('scrapes a daemon', async () => {
+    const dir = join(temp.dir, 'examples');
+    const d = await startTestDaemon(overrides(dir), dir);
+    try {
+      fresh = parseExposition((await d.request('/metrics')).text);
+      expect((await d.post(event())).status).toBe(202);
+      await d.daemon.exporter.flush();
+      busy = parseExposition((await d.request('/metrics')).text);
+    } finally {
+      await d.stop();
+    }
+  });
+
+  it('alerts.yml: every rule is well formed and documented, and every metric it names is in /metrics of a fresh daemon', () => {
+    const { rules, problems } = alertRules(read('alerts.yml'));
+    expect(problems).toEqual([]);
+    // The alerts issue 11 asks for, by what they watch: oldest pending age, verify failing, spool
+    // near full, upload failures, quarantine growing, no success in N minutes.
+    for (const watched of ['oldest_pending_age_seconds', 'destination_verified', 'spool_max_events', 'batches_failed_total', 'quarantined_total', 'last_success_timestamp_seconds']) {
+      expect(rules.some((r) => r.expr.includes(watched)), watched).toBe(true);
+    }
+    const readme = read('README.md');
+    for (const r of rules) {
+      expect(['critical', 'warning'], r.alert).toContain(r.labels?.severity);
+      expect(r.annotations?.summary, r.alert).toBeTruthy();
+      expect(r.annotations?.runbook, r.alert).toBe(`examples/monitoring/README.md#${r.alert.toLowerCase()}`);
+      expect(readme, `README.md has a section ${r.alert}`).toMatch(new RegExp(`^### ${r.alert}$`, 'm'));
+    }
+    expect(checkExprs(ruleExprs(rules), fresh)).toEqual([]);
+  });
+
+  it('grafana-dashboard.json: every panel query and template query parses, and every metric it names is in /metrics after an export', () => {
+    const exprs = dashboardExprs(read('grafana-dashboard.json'));
+    expect(exprs.length).toBeGreaterThan(20);
+    expect(checkExprs(exprs, busy)).toEqual([]);
+  });
+
+  it('catches a misspelled metric, a wrong label value and a syntax error in a copy of alerts.yml and of the dashboard', () => {
+    const copy = (name: string, edit: (text: string) => string): string => {
+      const path = join(temp.dir, `broken-${name}`);
+      writeFileSync(path, edit(read(name)));
+      return readFileSync(path, 'utf8');
+    };
+    const misspelled = alertRules(copy('alerts.yml', (t) => t.replace('logbarge_export_batches_failed_total', 'logbarge_export_batch_failed_total')));
+    expect(checkExprs(ruleExprs(misspelled.rules), fresh)).toEqual(['alert LogbargeUploadsFailing: metric logbarge_export_batch_failed_total is not in /metrics']);
+    const label = alertRules(copy('alerts.yml', (t) => t.replace('reason="spool_error"', 'reason="spool_errors"')));
+    expect(checkExprs(ruleExprs(label.rules), fresh)).toEqual([
+      'alert LogbargeSpoolWriteErrors: no sample of logbarge_events_rejected_total in /metrics matches logbarge_events_rejected_total{reason="spool_errors"}',
+    ]);
+    const syntax = alertRules(copy('alerts.yml', (t) => t.replace('increase(logbarge_events_quarantined_total[1h])', 'increase(logbarge_events_quarantined_total[1h)')));
+    const problems = checkExprs(ruleExprs(syntax.rules), fresh);
+    expect(problems.length).toBeGreaterThan(0);
+    expect(problems.every((p) => p.startsWith('alert LogbargeQuarantineGrowing: syntax error'))).toBe(true);
+    const dashboard = dashboardExprs(copy('grafana-dashboard.json', (t) => t.replace('logbarge_export_rows_total', 'logbarge_exported_rows_total')));
+    expect(checkExprs(dashboard, busy)).toEqual(['panel "Events delivered / s" target A: metric logbarge_exported_rows_total is not in /metrics']);
+    // A histogram's _bucket is its family's; a _bucket of a counter is not a metric.
+    expect(checkExprs([{ where: 'x', expr: 'logbarge_export_batch_seconds_bucket' }], busy)).toEqual([]);
+    expect(checkExprs([{ where: 'x', expr: 'logbarge_export_rows_total_bucket' }], busy)).toEqual(['x: metric logbarge_export_rows_total_bucket is not in /metrics']);
+  });
+
+  it('reads selectors the way Prometheus parses them', () => {
+    expect(selectorsOf('sum by (export) (rate(a_total{export=~"x|y", job="j"}[5m])) / on() b').selectors).toEqual([
+      { metric: 'a_total', matchers: [{ label: 'export', op: '=~', value: 'x|y' }, { label: 'job', op: '=', value: 'j' }], text: 'a_total{export=~"x|y", job="j"}' },
+      { metric: 'b', matchers: [], text: 'b' },
+    ]);
+    expect(selectorsOf('{__name__="c", l!="v"}').selectors).toEqual([{ metric: 'c', matchers: [{ label: 'l', op: '!=', value: 'v' }], text: '{__name__="c", l!="v"}' }]);
+    expect(selectorsOf('rate(a[5m').errors.length).toBeGreaterThan(0);
   });
 });
