@@ -3,7 +3,7 @@
  * rules and the dashboard name are in /metrics from the start, before any traffic, so an alert on
  * a rate or an age works from the first failure (a counter that appears at 1 has no increase).
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -104,7 +104,7 @@ describe('examples/monitoring', () => {
   let busy: Map<string, Family>;
 
   /** Scrapes of one daemon: its very first one, and one after an accepted event and a flush. */
-  it('scrapes a daemon', async () => {
+  beforeAll(async () => {
     const dir = join(temp.dir, 'examples');
     const d = await startTestDaemon(overrides(dir), dir);
     try {
@@ -115,7 +115,7 @@ describe('examples/monitoring', () => {
     } finally {
       await d.stop();
     }
-  });
+  }, 30_000);
 
   it('alerts.yml: every rule is well formed and documented, and every metric it names is in /metrics of a fresh daemon', () => {
     const { rules, problems } = alertRules(read('alerts.yml'));
