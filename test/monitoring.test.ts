@@ -138,6 +138,14 @@ describe('examples/monitoring', () => {
   it('grafana-dashboard.json: every panel query and template query parses, and every metric it names is in /metrics after an export', () => {
     const exprs = dashboardExprs(read('grafana-dashboard.json'));
     expect(exprs.length).toBeGreaterThan(20);
+    // Importable as is: unique panel ids, every query panel on the dashboard's data source variable.
+    const dashboard = JSON.parse(read('grafana-dashboard.json')) as { panels: { id: number; type: string; datasource?: { uid?: string }; targets?: unknown[] }[]; templating: { list: { name: string; type: string }[] } };
+    expect(new Set(dashboard.panels.map((p) => p.id)).size).toBe(dashboard.panels.length);
+    expect(dashboard.templating.list.find((v) => v.name === 'datasource')?.type).toBe('datasource');
+    for (const p of dashboard.panels.filter((x) => x.type !== 'row')) {
+      expect(p.datasource?.uid, `panel ${p.id}`).toBe('${datasource}');
+      expect(p.targets?.length, `panel ${p.id}`).toBeGreaterThan(0);
+    }
     expect(checkExprs(exprs, busy)).toEqual([]);
   });
 
