@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { event, startTestDaemon, tempDir } from './support/daemon.js';
 import { parseExposition, sampleValue, type Family } from './support/prometheus.js';
+import { parse as parseYaml } from 'yaml';
 import { alertRules, checkExprs, dashboardExprs, ruleExprs, selectorsOf } from './support/promql.js';
 
 const examples = fileURLToPath(new URL('../examples/monitoring/', import.meta.url));
@@ -133,6 +134,16 @@ describe('examples/monitoring', () => {
       expect(readme, `README.md has a section ${r.alert}`).toMatch(new RegExp(`^### ${r.alert}$`, 'm'));
     }
     expect(checkExprs(ruleExprs(rules), fresh)).toEqual([]);
+  });
+
+  it('alerts.test.yml (promtool unit tests) feeds only series a daemon reports, and tests only alerts that exist', () => {
+    const tests = parseYaml(read('alerts.test.yml')) as { rule_files: string[]; tests: { input_series: { series: string }[]; alert_rule_test: { alertname: string }[] }[] };
+    expect(tests.rule_files).toEqual(['alerts.yml']);
+    const alerts = new Set(alertRules(read('alerts.yml')).rules.map((r) => r.alert));
+    const series = tests.tests.flatMap((t, i) => t.input_series.map((s, j) => ({ where: `tests[${i}].input_series[${j}]`, expr: s.series })));
+    expect(series.length).toBeGreaterThan(0);
+    expect(checkExprs(series, fresh)).toEqual([]);
+    for (const name of tests.tests.flatMap((t) => t.alert_rule_test.map((a) => a.alertname))) expect(alerts, name).toContain(name);
   });
 
   it('grafana-dashboard.json: every panel query and template query parses, and every metric it names is in /metrics after an export', () => {
