@@ -3,6 +3,15 @@
  * status, export name); nothing secret and no free-form input ever becomes a label.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Shape } from './sources/profile.js';
+
+/** Every input shape, so each `shape` series is reported (at 0) from the start. */
+const shapes = ['canonical', 'camelcase', 'eventbridge', 'okta', 'strivacity', 'generic'] as const satisfies readonly Shape[];
+/** Fails to compile when a Shape is missing from `shapes`. */
+const everyShape: Exclude<Shape, (typeof shapes)[number]> extends never ? true : never = true;
+void everyShape;
+/** Every reason of logbarge_events_rejected_total. */
+const rejectReasons = ['invalid', 'spool_full', 'spool_error'] as const;
 
 /** Live figures read at scrape time. */
 export interface MetricSources {
@@ -14,17 +23,25 @@ export interface MetricSources {
   readonly exportLag?: () => { export: string; seconds: number }[];
   /** Per export: 1 when its destination passed verify, 0 otherwise. */
   readonly verified?: () => { export: string; ok: boolean }[];
+  /** Per export: epoch ms of the last delivered object as the spool recorded it (survives restarts), or null when none was. */
+  readonly lastSuccess?: () => { export: string; at: number | null }[];
+  /** What ingest is admitted against: bytes counted against spool.maxBytes, the limits, and free disk space (undefined until checked). */
+  readonly capacity?: () => { usedBytes: number; maxEvents: number; maxBytes: number; minFreeBytes: number; freeDiskBytes: number | undefined };
   /** Per sealed export: objects this spool delivered into sealed days that their seal does not cover, and their events. */
   readonly sealLate?: () => { export: string; objects: number; rows: number }[];
 }
 
-/** Creates the registry and every metric logbarge reports. */
-export function createMetrics(options: { defaultMetrics?: boolean; sources?: MetricSources } = {}) {
+/**
+ * Creates the registry and every metric logbarge reports. Each counter labelled by export, source,
+ * shape or reason starts at 0 for every value in `labels` and the fixed sets, so alerts on its
+ * increase see the first event (a series that appears at 1 has no increase).
+ */
+export function createMetrics(options: { defaultMetrics?: boolean; sources?: MetricSources; labels?: { exports?: readonly string[]; sources?: readonly string[] } } = {}) {
   const sources = options.sources ?? {};
   const registry = new Registry();
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'logbarge_' });
   const registers = [registry];
-  return {
+  const metrics = {
     registry,
     eventsAccepted: new Counter({
       name: 'logbarge_events_accepted_total',
@@ -116,6 +133,47 @@ export function createMetrics(options: { defaultMetrics?: boolean; sources?: Met
         if (sources.full) this.set(sources.full() ? 1 : 0);
       },
     }),
+    spoolUsedBytes: new Gauge({
+      name: 'logbarge_spool_used_bytes',
+      help: 'Bytes counted against spool.maxBytes: event bytes plus ~100 bytes per remembered idempotency key.',
+      registers,
+      collect() {
+        if (sources.capacity) this.set(sources.capacity().usedBytes);
+      },
+    }),
+    spoolMaxBytes: new Gauge({
+      name: 'logbarge_spool_max_bytes',
+      help: 'spool.maxBytes: ingest is refused (503) once logbarge_spool_used_bytes reaches it.',
+      registers,
+      collect() {
+        if (sources.capacity) this.set(sources.capacity().maxBytes);
+      },
+    }),
+    spoolMaxEvents: new Gauge({
+      name: 'logbarge_spool_max_events',
+      help: 'spool.maxEvents: ingest is refused (503) once logbarge_spool_depth reaches it.',
+      registers,
+      collect() {
+        if (sources.capacity) this.set(sources.capacity().maxEvents);
+      },
+    }),
+    diskFreeBytes: new Gauge({
+      name: 'logbarge_spool_disk_free_bytes',
+      help: 'Bytes free to logbarge on the file system of the spool, checked every 2 seconds.',
+      registers,
+      collect() {
+        const free = sources.capacity?.().freeDiskBytes;
+        if (free !== undefined) this.set(free);
+      },
+    }),
+    minFreeBytes: new Gauge({
+      name: 'logbarge_spool_min_free_bytes',
+      help: 'spool.minFreeBytes: ingest is refused (503) while logbarge_spool_disk_free_bytes is below it.',
+      registers,
+      collect() {
+        if (sources.capacity) this.set(sources.capacity().minFreeBytes);
+      },
+    }),
     batchesUploaded: new Counter({
       name: 'logbarge_export_batches_uploaded_total',
       help: 'Objects delivered (uploaded and committed), by export.',
@@ -155,9 +213,12 @@ export function createMetrics(options: { defaultMetrics?: boolean; sources?: Met
     }),
     lastSuccess: new Gauge({
       name: 'logbarge_export_last_success_timestamp_seconds',
-      help: 'Unix time of the last delivered object, by export.',
+      help: 'Unix time of the last delivered object, by export, as recorded in the spool (so it survives restarts); 0 when this spool never delivered one.',
       labelNames: ['export'] as const,
       registers,
+      collect() {
+        for (const s of sources.lastSuccess?.() ?? []) this.set({ export: s.export }, (s.at ?? 0) / 1000);
+      },
     }),
     exportLag: new Gauge({
       name: 'logbarge_export_oldest_pending_age_seconds',
@@ -208,6 +269,13 @@ export function createMetrics(options: { defaultMetrics?: boolean; sources?: Met
       },
     }),
   };
+  for (const name of options.labels?.exports ?? []) {
+    for (const counter of [metrics.batchesUploaded, metrics.batchesFailed, metrics.keyConflicts, metrics.rowsExported, metrics.bytesUploaded]) counter.inc({ export: name }, 0);
+  }
+  for (const source of options.labels?.sources ?? []) metrics.eventsQuarantined.inc({ source }, 0);
+  for (const shape of shapes) for (const counter of [metrics.eventsAccepted, metrics.eventsDuplicate, metrics.eventsConflict]) counter.inc({ shape }, 0);
+  for (const reason of rejectReasons) metrics.eventsRejected.inc({ reason }, 0);
+  return metrics;
 }
 
 /** The metrics of one daemon. */

@@ -15,7 +15,7 @@ import { createMetrics, type Metrics } from '../metrics.js';
 import { loadNamedSchema } from '../schema/schema.js';
 import { createGroupCommitter } from '../spool/group-commit.js';
 import type { ObjectStore } from '../store/store.js';
-import { createExporter, exportLag, exportVerified, type Exporter } from './exporter.js';
+import { createExporter, exportLag, exportLastSuccess, exportVerified, type Exporter } from './exporter.js';
 import { createSealer, type Sealer } from './sealer.js';
 import { lateSummary } from '../spool/late.js';
 import { openStore } from '../store/open.js';
@@ -74,9 +74,18 @@ export async function startDaemon(options: {
       spool: () => stats,
       full: () => capacityProblem() !== undefined,
       exportLag: () => exportLag(spool, config, Date.now()),
+      lastSuccess: () => exportLastSuccess(spool, config),
+      capacity: () => ({
+        usedBytes: stats.bytes + stats.keys * keyBytes,
+        maxEvents: config.spool.maxEvents,
+        maxBytes: config.spool.maxBytes,
+        minFreeBytes: config.spool.minFreeBytes,
+        freeDiskBytes: freeDisk,
+      }),
       verified: () => exportVerified(exporter, config),
       sealLate: () => config.exports.filter((e) => e.seal).map((e) => ({ export: e.name, ...lateSummary(spool, e.name) })),
     },
+    labels: { exports: config.exports.map((e) => e.name), sources: Object.keys(config.sources ?? {}) },
   });
   const exporter = createExporter({ config, spool, logger, metrics, ...(options.openStore ? { openStore: options.openStore } : {}) });
   cleanups.push(() => exporter.close());
@@ -128,6 +137,8 @@ export async function startDaemon(options: {
 
   let draining = false;
   let diskLow = false;
+  /** Bytes free next to the spool at the last check (undefined until one succeeded). */
+  let freeDisk: number | undefined;
   let stats = spool.counters();
   const capacityProblem = (): { code: 'spool_full' | 'disk_low'; detail: string } | undefined => {
     if (stats.depth >= limits.maxEvents) return { code: 'spool_full', detail: `spool holds ${stats.depth} events, spool.maxEvents is ${limits.maxEvents}` };
@@ -155,7 +166,8 @@ export async function startDaemon(options: {
     exporter.checkSizeTriggers();
     try {
       const fsStats = await statfs(dirname(spoolPath));
-      diskLow = fsStats.bavail * fsStats.bsize < config.spool.minFreeBytes;
+      freeDisk = fsStats.bavail * fsStats.bsize;
+      diskLow = freeDisk < config.spool.minFreeBytes;
     } catch (err) {
       logger.warn({ err: describeError(err) }, 'check free disk space failed');
     }

@@ -18,7 +18,7 @@ import type { ReadinessReason } from '../ingest/server.js';
 import type { Metrics } from '../metrics.js';
 import { privateDirMode } from '../modes.js';
 import { loadNamedSchema } from '../schema/schema.js';
-import { oldestPendingAt, registerExports, unnamedCursors } from '../spool/exports.js';
+import { lastSuccessAt, oldestPendingAt, registerExports, unnamedCursors } from '../spool/exports.js';
 import type { Spool } from '../spool/spool.js';
 import { openStore } from '../store/open.js';
 import type { ObjectStore } from '../store/store.js';
@@ -311,6 +311,11 @@ export function exportLag(spool: Spool, config: Config, now: number): { export: 
     const oldest = oldestPendingAt(spool, e.name);
     return { export: e.name, seconds: oldest === null ? 0 : Math.max(0, (now - oldest) / 1000) };
   });
+}
+
+/** Per-export time of the last delivered object as the spool recorded it, for /metrics. */
+export function exportLastSuccess(spool: Spool, config: Config): { export: string; at: number | null }[] {
+  return config.exports.map((e) => ({ export: e.name, at: lastSuccessAt(spool, e.name) }));
 }
 
 /** Per-export verify state, for /metrics. */

@@ -243,6 +243,11 @@ export function oldestPendingAt(spool: Spool, exportName: string): number | null
   return (spool.sql.oldestPending.get(committed) as number | undefined) ?? null;
 }
 
+/** Epoch ms of the last object `exportName` delivered, as recorded with its commit, or null: one indexed read, cheap enough for every scrape. */
+export function lastSuccessAt(spool: Spool, exportName: string): number | null {
+  return spool.sql.readCursor.get(exportName)?.last_success ?? null;
+}
+
 /** Reads the state of one export (works on a read-only spool); counts pending rows, so not for hot paths. */
 export function exportState(spool: Spool, name: string): ExportState {
   const { sql } = spool;
