@@ -262,7 +262,7 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
     const result = { export: config.name, batches: 0, rows: 0, bytes: 0, keys: [] as string[], pruned: 0 };
     try {
       for (;;) {
-        const plan = planExport(spool, {
+        const plan = await planExport(spool, {
           exportName: config.name,
           maxRowsPerFile: config.maxRowsPerFile,
           maxRowsPerPlan,
