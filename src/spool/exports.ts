@@ -5,6 +5,7 @@
  */
 import { LogbargeError } from '../errors.js';
 import type { BatchRow, CursorRow } from './sql.js';
+import { retryBusy } from './busy.js';
 import { quarantineDate, type Spool } from './spool.js';
 
 export type { BatchRow, CursorRow } from './sql.js';
@@ -63,7 +64,7 @@ const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(r
 export async function planExport(spool: Spool, options: PlanOptions): Promise<Plan> {
   const { sql } = spool;
   for (;;) {
-    const start = spool.db
+    const start = await retryBusy(() => spool.db
       .transaction((): Plan | { from: number; upTo: number } => {
         sql.insertCursor.run(options.exportName);
         const cursor = sql.readCursor.get(options.exportName) as CursorRow;
@@ -74,11 +75,11 @@ export async function planExport(spool: Spool, options: PlanOptions): Promise<Pl
         if (newest <= cursor.committed_seq) return { batches: [], resumed: false };
         return { from: cursor.committed_seq, upTo: Math.min(newest, cursor.committed_seq + options.maxRowsPerPlan) };
       })
-      .immediate();
+      .immediate());
     if ('batches' in start) return start;
     const { from, upTo } = start;
     const runs = await planRuns(spool, { from, upTo, maxRowsPerFile: options.maxRowsPerFile });
-    const recorded = recordPlan(spool, options, { from, upTo, runs });
+    const recorded = await retryBusy(() => recordPlan(spool, options, { from, upTo, runs }));
     if (recorded !== undefined) return recorded;
   }
 }
