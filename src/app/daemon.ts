@@ -20,6 +20,7 @@ import { createSealer, type Sealer } from './sealer.js';
 import { lateSummary } from '../spool/late.js';
 import { openStore } from '../store/open.js';
 import { keyBytes, openSpool, type Spool } from '../spool/spool.js';
+import { retryBusy } from '../spool/busy.js';
 
 /** A running daemon. */
 export interface Daemon {
@@ -38,6 +39,13 @@ const housekeepingIntervalMs = 2_000;
 /** How often the idempotency window is trimmed (and the spool clock saved), and how many keys per short transaction. */
 const idPruneIntervalMs = 60_000;
 const idPruneChunk = 5_000;
+/**
+ * SQLite busy timeout of the daemon's connection once it serves, in ms. SQLite's busy handler
+ * sleeps synchronously, blocking the event loop; so the daemon waits only this long for another
+ * process's write lock (a `logbarge ingest` or `flush`), then retries after a timer (busy.ts)
+ * while its requests stay pending. Opening and migrating use the default (5 s): nothing is served yet.
+ */
+const servingBusyTimeoutMs = 5;
 
 /**
  * Forgets the idempotency keys of events delivered longer than `windowMs` ago (spool clock), in
@@ -46,10 +54,10 @@ const idPruneChunk = 5_000;
  */
 export async function forgetDeliveredIds(options: { spool: Spool; windowMs: number; chunk: number; stopped?: () => boolean }): Promise<number> {
   const { spool, windowMs, chunk } = options;
-  spool.saveClock();
+  await retryBusy(() => spool.saveClock());
   let total = 0;
   for (;;) {
-    const n = spool.forgetDelivered({ windowMs, limit: chunk, wallNow: Date.now() });
+    const n = await retryBusy(() => spool.forgetDelivered({ windowMs, limit: chunk, wallNow: Date.now() }));
     total += n;
     if (n < chunk || options.stopped?.()) return total;
     await yieldToLoop();
@@ -156,7 +164,7 @@ export async function startDaemon(options: {
     stats = spool.counters();
     if (writeFailure) {
       try {
-        spool.probeWrite(Date.now());
+        await retryBusy(() => spool.probeWrite(Date.now()));
         logger.info('spool is writable again');
         writeFailure = undefined;
       } catch {
@@ -221,6 +229,7 @@ export async function startDaemon(options: {
     },
     flush: async () => ({ exports: await exporter.flush() }),
   });
+  spool.db.pragma(`busy_timeout = ${servingBusyTimeoutMs}`);
   const address = await server.listen();
   cleanups.push(() => server.close());
   logger.info(

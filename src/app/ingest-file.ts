@@ -31,9 +31,13 @@ export interface IngestFileResult {
   readonly duplicates: number;
 }
 
-/** Records validated per call of the preparer, and rows per spool transaction in pass 2. */
+/**
+ * Records validated per call of the preparer, and rows per spool transaction in pass 2: 2,000
+ * rows keep each hold of the write lock to a few ms, so a running daemon's requests (which wait
+ * for the lock asynchronously, see spool/busy.ts) are delayed only briefly.
+ */
 const validateChunk = 5_000;
-const storeChunk = 10_000;
+const storeChunk = 2_000;
 
 function rejected(errors: RecordError[], count: number): LogbargeError {
   const lines = [...errors].sort((a, b) => a.index - b.index).map((e) => `  record ${e.index}${e.path ? ` (${e.path})` : ''}: ${e.field}: ${e.message}`);

@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, reps: { type: 'string' }, only: { type: 'string' } } });
-/** `--only NAME` runs one section (ingest, spool, export, responsiveness, sizes, seal). */
+/** `--only NAME` runs one section (ingest, spool, export, responsiveness, loop, sizes, seal). */
 const only = values.only;
 /** Repetitions per measurement (3; `--quick` runs 1 and smaller sizes, for trying the harness). */
 const reps = Number(values.reps ?? (values.quick ? 1 : 3));
@@ -224,6 +224,22 @@ async function benchResponsiveness(): Promise<void> {
   );
 }
 
+/** Longest event-loop stalls with 5 MiB NDJSON bodies (src/bench/loop-stall.ts): during a large export, and ingest alone. */
+async function benchLoop(): Promise<void> {
+  const rows = Math.round(1_000_000 * scale);
+  process.stderr.write('loop: event-loop stalls with 5 MiB NDJSON bodies\n');
+  const during = await child('loop-stall.js', ['--scenario', 'export', '--rows', String(rows)]);
+  record(
+    `longest event-loop stall, a 5 MiB NDJSON body every second during the ${rows.toLocaleString('en-US')}-row export`,
+    'ms', [during.maxStallMs], null, null, '< 50 ms', (_r, v) => v < 50,
+    `p99 ${during.p99StallMs.toFixed(1)} ms; answers ${JSON.stringify(during.bodies?.statuses ?? {})}`,
+  );
+  for (const [scenario, what] of [['ingest', 'three concurrent 5 MiB NDJSON bodies, stored'], ['parse', 'three concurrent 5 MiB NDJSON bodies, parsed and refused (400)']] as const) {
+    const r = await child('loop-stall.js', ['--scenario', scenario, '--rounds', values.quick ? '2' : '5']);
+    record(`longest event-loop stall, ${what}`, 'ms', [r.maxStallMs], null, null, '< 50 ms', (_r, v) => v < 50, `p99 ${r.p99StallMs.toFixed(1)} ms`);
+  }
+}
+
 async function benchSizes(): Promise<void> {
   process.stderr.write('size: bytes per event in the object store\n');
   const rows = String(Math.round(50_000 * scale)); // bytes per event are stable from here on
@@ -283,6 +299,7 @@ const sections: [string, () => Promise<void>][] = [
   ['spool', benchSpool],
   ['export', benchExport],
   ['responsiveness', benchResponsiveness],
+  ['loop', benchLoop],
   ['sizes', benchSizes],
   ['seal', benchSeal],
 ];

@@ -28,6 +28,7 @@ import {
   type BatchRow,
 } from '../spool/exports.js';
 import { quarantineDate, type Spool } from '../spool/spool.js';
+import { retryBusy } from '../spool/busy.js';
 import { StoreError, type ObjectHead, type ObjectMetadata, type ObjectStore } from '../store/store.js';
 import { contentTypeOf, extensionOf, type Compression, type Encoder, type ExportRow, type Format } from './encoders/types.js';
 import { conflictKey, objectKey } from './keys.js';
@@ -246,10 +247,10 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
   /** Prunes what every export delivered, yielding to the event loop between short transactions. */
   async function prune(): Promise<number> {
     const floor = pruneFloor(spool);
-    spool.noteDelivered(floor);
+    await retryBusy(() => spool.noteDelivered(floor));
     let total = 0;
     for (;;) {
-      const n = pruneStep(spool, floor, pruneChunk);
+      const n = await retryBusy(() => pruneStep(spool, floor, pruneChunk));
       total += n;
       if (n < pruneChunk) return total;
       await yieldToLoop();
@@ -262,7 +263,7 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
     const result = { export: config.name, batches: 0, rows: 0, bytes: 0, keys: [] as string[], pruned: 0 };
     try {
       for (;;) {
-        const plan = planExport(spool, {
+        const plan = await planExport(spool, {
           exportName: config.name,
           maxRowsPerFile: config.maxRowsPerFile,
           maxRowsPerPlan,
@@ -280,7 +281,7 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
           signal?.throwIfAborted();
           try {
             const { batch: delivered, bytes } = await deliver(batch, signal);
-            completeBatch(spool, delivered, { bytes, now: now() });
+            await retryBusy(() => completeBatch(spool, delivered, { bytes, now: now() }));
             result.batches++;
             result.rows += delivered.row_count;
             result.bytes += bytes;
@@ -291,7 +292,7 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
             metrics.lastSuccess.set({ export: config.name }, now() / 1000);
           } catch (err) {
             metrics.batchesFailed.inc({ export: config.name });
-            noteBatchError(spool, batch, describeError(err), now());
+            await retryBusy(() => noteBatchError(spool, batch, describeError(err), now()));
             throw err;
           }
         }
@@ -307,7 +308,7 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
       return { ...result, deliveredMs };
     } catch (err) {
       const message = describeError(err);
-      if (result.batches === 0) noteExportError(spool, config.name, message, now());
+      if (result.batches === 0) await retryBusy(() => noteExportError(spool, config.name, message, now()));
       log.error({ reason, delivered: result.batches, err: message }, 'export cycle failed; spooled events stay and are retried');
       return { ...result, error: message };
     }

@@ -111,16 +111,48 @@ export function decodeBody(text: string, kind: BodyKind): Decoded {
     }
     return { ok: true, records: Array.isArray(parsed.value) ? parsed.value : [parsed.value] };
   }
-  const records: unknown[] = [];
-  const errors: RecordError[] = [];
-  const readable: { index: number; value: unknown }[] = [];
-  const unreadable: Unreadable[] = [];
-  let index = 0; // records seen (blank lines are not records)
-  let line = 0; // physical line, for messages
-  let start = 0;
-  while (start <= text.length) {
+  const out = emptyNdjson();
+  decodeNdjsonSlice(text, { from: 0, to: text.length, at: { index: 0, line: 0 }, out });
+  return ndjsonResult(out);
+}
+
+/** What NDJSON decoding has collected so far. */
+export interface NdjsonParts {
+  readonly records: unknown[];
+  readonly errors: RecordError[];
+  readonly readable: { index: number; value: unknown }[];
+  readonly unreadable: Unreadable[];
+}
+
+/** Where NDJSON decoding stands: records seen (blank lines are not records) and physical lines passed. */
+export interface NdjsonPosition {
+  readonly index: number;
+  readonly line: number;
+}
+
+/** Nothing collected yet. */
+export function emptyNdjson(): NdjsonParts {
+  return { records: [], errors: [], readable: [], unreadable: [] };
+}
+
+/** The decode result of everything collected. */
+export function ndjsonResult(out: NdjsonParts): Decoded {
+  const { records, errors, readable, unreadable } = out;
+  return errors.length > 0 ? { ok: false, errors, readable, unreadable } : { ok: true, records };
+}
+
+/**
+ * Decodes the NDJSON lines of `text` that start in [from, to] into `out` (`to` is the position
+ * of a newline or text.length; the line ending there is the slice's last), numbering records and
+ * lines on from `at`; returns where the next slice starts numbering.
+ */
+export function decodeNdjsonSlice(text: string, slice: { from: number; to: number; at: NdjsonPosition; out: NdjsonParts }): NdjsonPosition {
+  const { records, errors, readable, unreadable } = slice.out;
+  let { index, line } = slice.at;
+  let start = slice.from;
+  while (start <= slice.to) {
     let end = text.indexOf('\n', start);
-    if (end === -1) end = text.length;
+    if (end === -1 || end > slice.to) end = slice.to;
     line++;
     const raw = text.slice(start, end).trim();
     if (raw !== '') {
@@ -137,5 +169,5 @@ export function decodeBody(text: string, kind: BodyKind): Decoded {
     }
     start = end + 1;
   }
-  return errors.length > 0 ? { ok: false, errors, readable, unreadable } : { ok: true, records };
+  return { index, line };
 }

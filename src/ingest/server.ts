@@ -15,7 +15,8 @@ import type { AppendOutcome } from '../spool/spool.js';
 import { createAuthenticator } from './auth.js';
 import { isLoopbackPeer } from './peer.js';
 import { readBody } from './body.js';
-import { acceptedContentTypes, bodyKind, decodeBody, decodeUtf8 } from './decode.js';
+import { acceptedContentTypes, bodyKind, decodeUtf8 } from './decode.js';
+import { decodeBodySliced, prepareSliced } from './slices.js';
 import { maxErrors, type Preparer, type Prepared } from './prepare.js';
 
 /** Server settings, the `server` config section. */
@@ -241,13 +242,13 @@ export function createIngestServer(deps: IngestServerDeps): IngestServer {
       // Kept as text with the bytes that are not UTF-8 replaced: the sender will not retry.
       prepared = deps.preparer.prepareReadable([], [{ index: 0, text: body.bytes.toString('utf8'), message: '(body): is not valid UTF-8' }], arrival);
     } else {
-      const decoded = decodeBody(text, kind);
+      const decoded = await decodeBodySliced(text, kind);
       if (!decoded.ok && !quarantining) {
         metrics.eventsRejected.inc({ reason: 'invalid' }, decoded.errors.length);
         return answer(res, route, 400, { error: 'body is not valid JSON', details: decoded.errors });
       }
       prepared = decoded.ok
-        ? deps.preparer.prepare(decoded.records, 0, arrival)
+        ? await prepareSliced(deps.preparer, decoded.records, arrival)
         : deps.preparer.prepareReadable(decoded.readable, decoded.unreadable, arrival);
       if (prepared.errorCount > 0) {
         const records = decoded.ok ? decoded.records.length : decoded.readable.length;

@@ -14,7 +14,9 @@ import {
   unnamedCursors,
   type PlanOptions,
 } from './exports.js';
+import Database from 'better-sqlite3';
 import { contentKey, openSpool, type Spool } from './spool.js';
+import { prepareStatements } from './sql.js';
 
 const roomy = { maxEvents: 1e9, maxBytes: 1e12 };
 let spool: Spool;
@@ -34,7 +36,8 @@ function open(): Spool {
 function append(dts: string[], start = spool.stats().newestSeq + 1): void {
   const rows = dts.map((dt, i) => {
     const body = JSON.stringify({ id: start + i });
-    return { eventId: `e${start + i}`, eventMs: Date.parse(`${dt}T00:00:00Z`), dt, body, raw: null, content: contentKey(body) };
+    const eventMs = Date.parse(`${dt.replace('quarantine:', '')}T00:00:00Z`);
+    return { eventId: `e${start + i}`, eventMs, dt, body, raw: null, content: contentKey(body) };
   });
   spool.appendGroups([rows], { now: 1000, limits: roomy });
 }
@@ -53,10 +56,10 @@ const plan = (overrides: Partial<PlanOptions> = {}) =>
   });
 
 describe('planExport', () => {
-  it('plans one batch per event date, interleaved dates included', () => {
+  it('plans one batch per event date, interleaved dates included', async () => {
     open();
     append(['2026-03-14', '2026-03-13', '2026-03-14', '2026-03-13', '2026-03-14']);
-    const p = plan();
+    const p = await plan();
     expect(p.resumed).toBe(false);
     expect(p.batches.map((b) => [b.dt, b.seq_from, b.seq_to, b.row_count, b.object_key, b.state])).toEqual([
       ['2026-03-14', 1, 5, 3, 'dt=2026-03-14/w-1-5.ndjson.gz', 'planned'],
@@ -66,10 +69,10 @@ describe('planExport', () => {
     expect(page.map(([seq]) => seq)).toEqual([1, 3, 5]);
   });
 
-  it('splits a date at maxRowsPerFile', () => {
+  it('splits a date at maxRowsPerFile', async () => {
     open();
     append(Array.from({ length: 10 }, (_, i) => (i === 4 ? '2025-01-01' : '2026-03-14')));
-    const p = plan({ maxRowsPerFile: 4 });
+    const p = await plan({ maxRowsPerFile: 4 });
     expect(p.batches.map((b) => [b.dt, b.seq_from, b.seq_to, b.row_count])).toEqual([
       ['2026-03-14', 1, 4, 4],
       ['2026-03-14', 6, 9, 4],
@@ -78,41 +81,72 @@ describe('planExport', () => {
     ]);
   });
 
-  it('resumes the open plan with the same keys instead of planning again', () => {
+  it('resumes the open plan with the same keys instead of planning again', async () => {
     open();
     append(['2026-03-14', '2026-03-14']);
-    const first = plan();
+    const first = await plan();
     append(['2026-03-14']);
-    const again = plan({ keyFor: () => 'a-different-key' });
+    const again = await plan({ keyFor: () => 'a-different-key' });
     expect(again.resumed).toBe(true);
     expect(again.batches.map((b) => b.object_key)).toEqual(first.batches.map((b) => b.object_key));
     expect(again.batches[0]!.seq_to).toBe(2);
   });
 
-  it('caps a plan at maxRowsPerPlan and plans the rest next time', () => {
+  it('caps a plan at maxRowsPerPlan and plans the rest next time', async () => {
     open();
     append(Array(10).fill('2026-03-14'));
-    const p1 = plan({ maxRowsPerPlan: 6 });
+    const p1 = await plan({ maxRowsPerPlan: 6 });
     expect(p1.batches.map((b) => [b.seq_from, b.seq_to])).toEqual([[1, 6]]);
     completeBatch(spool, p1.batches[0]!, { bytes: 1, now: 6 });
-    const p2 = plan({ maxRowsPerPlan: 6 });
+    const p2 = await plan({ maxRowsPerPlan: 6 });
     expect(p2.batches.map((b) => [b.seq_from, b.seq_to])).toEqual([[7, 10]]);
   });
 
-  it('plans nothing when the export is caught up', () => {
+  it('plans with range searches that start at the cursor: EXPLAIN QUERY PLAN shows no SCAN of events', async () => {
     open();
-    expect(plan().batches).toEqual([]);
+    append(Array.from({ length: 30 }, (_, i) => ['2026-03-14', '2026-03-13', 'quarantine:2026-03-15'][i % 3]!));
+    completeBatch(spool, (await plan({ maxRowsPerPlan: 9 })).batches.at(-1)!, { bytes: 1, now: 6 });
+    for (const b of spool.sql.openBatches.all('a')) completeBatch(spool, b, { bytes: 1, now: 6 });
+    // The same spool file through a connection that records every statement it runs (expanded).
+    const seen: string[] = [];
+    const traced = new Database(spool.path, { verbose: (text) => seen.push(String(text)) });
+    try {
+      const view: Spool = { ...spool, db: traced, sql: prepareStatements(traced) };
+      const p = await planExport(view, {
+        exportName: 'a', maxRowsPerFile: 4, maxRowsPerPlan: 1_000_000, destination: 'file:///x/', format: 'ndjson', compression: 'gzip',
+        keyFor: ({ dt, seqFrom, seqTo }) => `dt=${dt}/w-${seqFrom}-${seqTo}`, now: 7,
+      });
+      expect(p.batches.map((b) => [b.dt, b.seq_from, b.seq_to, b.row_count])).toEqual([
+        ['2026-03-14', 10, 19, 4], ['2026-03-14', 22, 28, 3],
+        ['2026-03-13', 11, 20, 4], ['2026-03-13', 23, 29, 3],
+        ['quarantine:2026-03-15', 12, 21, 4], ['quarantine:2026-03-15', 24, 30, 3],
+      ]);
+      const reads = seen.filter((text) => /^\s*SELECT/i.test(text) && /\bevents\b/.test(text));
+      expect(reads.length).toBeGreaterThan(0);
+      for (const text of reads) {
+        const steps = traced.prepare(`EXPLAIN QUERY PLAN ${text}`).all() as { detail: string }[];
+        const scans = steps.filter((s) => /^SCAN events\b/.test(s.detail));
+        expect(scans, `${text}\n${steps.map((s) => s.detail).join('\n')}`).toEqual([]);
+      }
+    } finally {
+      traced.close();
+    }
+  });
+
+  it('plans nothing when the export is caught up', async () => {
+    open();
+    expect((await plan()).batches).toEqual([]);
     append(['2026-03-14']);
-    completeBatch(spool, plan().batches[0]!, { bytes: 1, now: 6 });
-    expect(plan().batches).toEqual([]);
+    completeBatch(spool, (await plan()).batches[0]!, { bytes: 1, now: 6 });
+    expect((await plan()).batches).toEqual([]);
   });
 });
 
 describe('completeBatch', () => {
-  it('advances the cursor only when the last batch of the plan is done, idempotently', () => {
+  it('advances the cursor only when the last batch of the plan is done, idempotently', async () => {
     open();
     append(['2026-03-14', '2026-03-13']);
-    const [b1, b2] = plan().batches;
+    const [b1, b2] = (await plan()).batches;
     expect(completeBatch(spool, b1!, { bytes: 10, now: 7 })).toEqual({ cursorAdvanced: false });
     expect(exportState(spool, 'a')).toMatchObject({ committedSeq: 0, pendingRows: 2, openBatches: 1 });
     expect(completeBatch(spool, b2!, { bytes: 20, now: 8 })).toEqual({ cursorAdvanced: true });
@@ -126,10 +160,10 @@ describe('completeBatch', () => {
     });
   });
 
-  it('keeps failures on the batch and clears them on success', () => {
+  it('keeps failures on the batch and clears them on success', async () => {
     open();
     append(['2026-03-14']);
-    const [b] = plan().batches;
+    const [b] = (await plan()).batches;
     noteBatchError(spool, b!, 'upload: S3 down', 50);
     noteBatchError(spool, b!, 'upload: S3 still down', 60);
     expect(exportState(spool, 'a')).toMatchObject({ failingBatches: 1, failedAttempts: 2, lastError: 'upload: S3 still down', lastErrorAt: 60 });
@@ -139,18 +173,18 @@ describe('completeBatch', () => {
 });
 
 describe('pruneDelivered', () => {
-  it('deletes only what every recorded export delivered, and keeps the counters right', () => {
+  it('deletes only what every recorded export delivered, and keeps the counters right', async () => {
     open();
     registerExports(spool, ['a', 'b']);
     append(['2026-03-14', '2026-03-14', '2026-03-14']);
     const bytesPerRow = spool.stats().bytes / 3;
-    completeBatch(spool, plan().batches[0]!, { bytes: 1, now: 6 });
+    completeBatch(spool, (await plan()).batches[0]!, { bytes: 1, now: 6 });
     expect(pruneDelivered(spool, 10)).toBe(0); // b has not started
-    const pb = plan({ exportName: 'b', maxRowsPerPlan: 2 });
+    const pb = await plan({ exportName: 'b', maxRowsPerPlan: 2 });
     completeBatch(spool, pb.batches[0]!, { bytes: 1, now: 6 });
     expect(pruneDelivered(spool, 1)).toBe(2);
     expect(spool.stats()).toMatchObject({ depth: 1, bytes: bytesPerRow, newestSeq: 3 });
-    completeBatch(spool, plan({ exportName: 'b' }).batches[0]!, { bytes: 1, now: 7 });
+    completeBatch(spool, (await plan({ exportName: 'b' })).batches[0]!, { bytes: 1, now: 7 });
     expect(pruneDelivered(spool, 10)).toBe(1);
     expect(spool.stats()).toMatchObject({ depth: 0, bytes: 0, newestSeq: 3 });
     // Sequence numbers are never reused after pruning (object names depend on it).
@@ -159,16 +193,16 @@ describe('pruneDelivered', () => {
     expect(spool.hasEventId('e1')).toBe(true);
   });
 
-  it('waits for a recorded cursor that the caller does not name, until it is forgotten', () => {
+  it('waits for a recorded cursor that the caller does not name, until it is forgotten', async () => {
     open();
     registerExports(spool, ['a', 'b']);
     append(['2026-03-14', '2026-03-15']);
-    for (const batch of plan().batches) completeBatch(spool, batch, { bytes: 1, now: 6 });
+    for (const batch of (await plan()).batches) completeBatch(spool, batch, { bytes: 1, now: 6 });
     // A process whose config names only a: b's cursor still holds every event back.
     registerExports(spool, ['a']);
     expect(unnamedCursors(spool, ['a'])).toEqual(['b']);
     expect(pruneDelivered(spool, 10)).toBe(0);
-    const open_ = plan({ exportName: 'b', destination: 'file:///y/' });
+    const open_ = await plan({ exportName: 'b', destination: 'file:///y/' });
     expect(open_.batches.map((b) => b.row_count)).toEqual([1, 1]);
     expect(forgetExport(spool, 'nope')).toBe(false);
     expect(forgetExport(spool, 'b')).toBe(true);
@@ -179,10 +213,10 @@ describe('pruneDelivered', () => {
 });
 
 describe('planExport on a destination another export writes', () => {
-  it('refuses with an error naming both exports instead of a bare constraint failure', () => {
+  it('refuses with an error naming both exports instead of a bare constraint failure', async () => {
     open();
     append(['2026-03-14']);
-    plan();
-    expect(() => plan({ exportName: 'b' })).toThrow(/plan export b: object key dt=2026-03-14\/w-1-1.ndjson.gz at file:\/\/\/x\/ is already recorded by export a/);
+    await plan();
+    await expect(plan({ exportName: 'b' })).rejects.toThrow(/plan export b: object key dt=2026-03-14\/w-1-1.ndjson.gz at file:\/\/\/x\/ is already recorded by export a/);
   });
 });

@@ -5,6 +5,7 @@
  */
 import { LogbargeError } from '../errors.js';
 import type { BatchRow, CursorRow } from './sql.js';
+import { retryBusy } from './busy.js';
 import { quarantineDate, type Spool } from './spool.js';
 
 export type { BatchRow, CursorRow } from './sql.js';
@@ -33,25 +34,100 @@ export interface Plan {
 }
 
 /**
+ * Index entries read between yields to the event loop while a plan is worked out (the bench
+ * measured about 40 ms per million entries of events_by_dt, so a slice takes a few ms).
+ */
+const planSliceRows = 100_000;
+
+/** One file's worth of a plan, before it is recorded. */
+interface PlannedRun {
+  readonly dt: string;
+  readonly seqFrom: number;
+  readonly seqTo: number;
+  readonly rows: number;
+}
+
+const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
  * Returns the open plan of an export if there is one (a crash or failure left it), else records
  * a new plan over the events after its cursor: one batch per (dt, run of at most maxRowsPerFile
- * rows). The plan is durable before this returns.
+ * rows). The plan is durable before this resolves.
+ *
+ * The runs are worked out outside any write transaction, by range searches of the dt index that
+ * start at the cursor (so the cost follows the plan's size, not the spool's), yielding to the
+ * event loop every planSliceRows entries. The rows of (cursor, newest] cannot change meanwhile:
+ * later appends get higher seqs and pruning stops at the lowest cursor. Only recording the plan
+ * takes the write lock, after checking that the cursor has not moved (another process, e.g. a
+ * `logbarge flush`, may have planned it meanwhile; then its plan is resumed instead).
  */
-export function planExport(spool: Spool, options: PlanOptions): Plan {
+export async function planExport(spool: Spool, options: PlanOptions): Promise<Plan> {
+  const { sql } = spool;
+  for (;;) {
+    const start = await retryBusy(() => spool.db
+      .transaction((): Plan | { from: number; upTo: number } => {
+        sql.insertCursor.run(options.exportName);
+        const cursor = sql.readCursor.get(options.exportName) as CursorRow;
+        if (cursor.planned_seq > cursor.committed_seq) {
+          return { batches: sql.openBatches.all(options.exportName), resumed: true };
+        }
+        const newest = (sql.maxSeq.get() as number | null) ?? 0;
+        if (newest <= cursor.committed_seq) return { batches: [], resumed: false };
+        return { from: cursor.committed_seq, upTo: Math.min(newest, cursor.committed_seq + options.maxRowsPerPlan) };
+      })
+      .immediate());
+    if ('batches' in start) return start;
+    const { from, upTo } = start;
+    const runs = await planRuns(spool, { from, upTo, maxRowsPerFile: options.maxRowsPerFile });
+    const recorded = await retryBusy(() => recordPlan(spool, options, { from, upTo, runs }));
+    if (recorded !== undefined) return recorded;
+  }
+}
+
+/** The runs of (from, upTo]: per dt, in order of the dt's first seq, runs of at most maxRowsPerFile rows. */
+async function planRuns(spool: Spool, range: { from: number; upTo: number; maxRowsPerFile: number }): Promise<PlannedRun[]> {
+  const { sql } = spool;
+  const { from, upTo, maxRowsPerFile } = range;
+  const perDt: PlannedRun[][] = [];
+  let sinceYield = 0;
+  for (let dt = sql.nextDt.get('') as string | undefined; dt !== undefined; dt = sql.nextDt.get(dt) as string | undefined) {
+    const runs: PlannedRun[] = [];
+    let after = from;
+    let open: { seqFrom: number; seqTo: number; rows: number } | undefined;
+    for (;;) {
+      const limit = Math.min(planSliceRows, maxRowsPerFile - (open?.rows ?? 0));
+      const step = sql.runOfDt.get(dt, after, upTo, limit)!;
+      sinceYield += step.n + 1;
+      if (step.n > 0) {
+        open = open === undefined ? { seqFrom: step.first!, seqTo: step.last!, rows: step.n } : { ...open, seqTo: step.last!, rows: open.rows + step.n };
+        after = step.last!;
+        if (open.rows >= maxRowsPerFile) {
+          runs.push({ dt, ...open });
+          open = undefined;
+        }
+      }
+      if (sinceYield >= planSliceRows) {
+        sinceYield = 0;
+        await yieldToLoop();
+      }
+      if (step.n < limit) break;
+    }
+    if (open !== undefined) runs.push({ dt, ...open });
+    if (runs.length > 0) perDt.push(runs);
+  }
+  perDt.sort((a, b) => a[0]!.seqFrom - b[0]!.seqFrom);
+  return perDt.flat();
+}
+
+/** Records the runs as the export's plan in one short transaction; undefined when the cursor moved since `from` was read. */
+function recordPlan(spool: Spool, options: PlanOptions, plan: { from: number; upTo: number; runs: readonly PlannedRun[] }): Plan | undefined {
   const { sql } = spool;
   return spool.db
-    .transaction((): Plan => {
-      sql.insertCursor.run(options.exportName);
-      const cursor = sql.readCursor.get(options.exportName) as CursorRow;
-      if (cursor.planned_seq > cursor.committed_seq) {
-        return { batches: sql.openBatches.all(options.exportName), resumed: true };
-      }
-      const newest = (sql.maxSeq.get() as number | null) ?? 0;
-      if (newest <= cursor.committed_seq) return { batches: [], resumed: false };
-      const from = cursor.committed_seq;
-      const upTo = Math.min(newest, from + options.maxRowsPerPlan);
+    .transaction((): Plan | undefined => {
+      const cursor = sql.readCursor.get(options.exportName);
+      if (cursor === undefined || cursor.committed_seq !== plan.from || cursor.planned_seq > cursor.committed_seq) return undefined;
       const ids: number[] = [];
-      const add = (dt: string, seqFrom: number, seqTo: number, rows: number): void => {
+      for (const { dt, seqFrom, seqTo, rows } of plan.runs) {
         const key = options.keyFor({ dt, seqFrom, seqTo });
         const owner = sql.batchOwner.get(options.destination, key) as string | undefined;
         if (owner !== undefined) {
@@ -63,28 +139,17 @@ export function planExport(spool: Spool, options: PlanOptions): Plan {
             },
           );
         }
+        const quarantine = quarantineDate(dt) !== undefined;
         const info = sql.insertBatch.run(
-          options.exportName, upTo, dt, seqFrom, seqTo, rows,
+          options.exportName, plan.upTo, dt, seqFrom, seqTo, rows,
           options.destination,
-          quarantineDate(dt) !== undefined ? (options.quarantineFormat?.format ?? options.format) : options.format,
-          quarantineDate(dt) !== undefined ? (options.quarantineFormat?.compression ?? options.compression) : options.compression,
+          quarantine ? (options.quarantineFormat?.format ?? options.format) : options.format,
+          quarantine ? (options.quarantineFormat?.compression ?? options.compression) : options.compression,
           key, options.now,
         );
         ids.push(Number(info.lastInsertRowid));
-      };
-      for (const group of sql.groupRange.all(from, upTo)) {
-        if (group.n <= options.maxRowsPerFile) {
-          add(group.dt, group.first, group.last, group.n);
-          continue;
-        }
-        // Read the dt's sequence numbers first: the connection cannot insert while a read is open.
-        const seqs = sql.seqsOfDt.all(group.dt, from, upTo) as number[];
-        for (let i = 0; i < seqs.length; i += options.maxRowsPerFile) {
-          const chunk = seqs.slice(i, i + options.maxRowsPerFile);
-          add(group.dt, chunk[0]!, chunk[chunk.length - 1]!, chunk.length);
-        }
       }
-      sql.setPlanned.run(upTo, options.exportName);
+      sql.setPlanned.run(plan.upTo, options.exportName);
       return { batches: ids.map((id) => sql.readBatch.get(id) as BatchRow), resumed: false };
     })
     .immediate();

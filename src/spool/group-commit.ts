@@ -1,13 +1,18 @@
 /**
  * Group commit: concurrent appends (one per request) that arrive while the event loop is busy
  * are written in one SQLite transaction, and every caller's promise settles only after that
- * transaction is durable. One fsync then covers many requests.
+ * transaction is durable. One fsync then covers many requests. Transactions are bounded in rows
+ * and bytes, with a turn of the event loop between two of them; when another process holds the
+ * write lock, the transaction is retried after a timer while its requests wait.
  */
 import { LogbargeError } from '../errors.js';
+import { busyDelay, busyGiveUpMs, isBusy } from './busy.js';
 import type { AppendOutcome, Spool, SpoolLimits, SpoolRow } from './spool.js';
 
 interface Pending {
   readonly rows: readonly SpoolRow[];
+  /** UTF-16 length of the rows' bodies and raw records (a cheap stand-in for their bytes). */
+  readonly bytes: number;
   readonly resolve: (outcome: AppendOutcome) => void;
   readonly reject: (err: unknown) => void;
 }
@@ -20,8 +25,13 @@ export interface GroupCommitter {
   drain(): Promise<void>;
 }
 
-/** Rows per transaction at most; beyond this a second transaction follows at once, so one commit stays short. */
-const maxRowsPerTransaction = 20_000;
+/**
+ * Rows and bytes (bodies and raw records) one transaction takes at most when it combines groups,
+ * so one commit stays short (a few ms) and the event loop runs between commits. A single group
+ * larger than this (one big request) is written alone and whole: a request is all-or-nothing.
+ */
+const defaultMaxRowsPerTransaction = 2_000;
+const defaultMaxBytesPerTransaction = 1 << 20;
 
 /** Creates a group committer over an open spool. */
 export function createGroupCommitter(options: {
@@ -32,63 +42,101 @@ export function createGroupCommitter(options: {
   onCommit?: (info: { groups: number; rows: number; ms: number }) => void;
   /** Called when a transaction fails (disk full, I/O error); every group in it was rejected. */
   onError?: (err: unknown) => void;
+  /** Rows one transaction combines at most (default 2,000). */
+  maxRowsPerTransaction?: number;
+  /** Bytes one transaction combines at most (default 1 MiB). */
+  maxBytesPerTransaction?: number;
 }): GroupCommitter {
   const { spool, limits } = options;
   const now = options.now ?? Date.now;
+  const maxRows = options.maxRowsPerTransaction ?? defaultMaxRowsPerTransaction;
+  const maxBytes = options.maxBytesPerTransaction ?? defaultMaxBytesPerTransaction;
   let queue: Pending[] = [];
   let scheduled = false;
   let idle: (() => void)[] = [];
+  // While another process holds the write lock: when the first try failed, and retries so far.
+  let busySince: number | undefined;
+  let busyAttempts = 0;
 
+  /** Writes one transaction's worth of the queue, then schedules the next (after the loop had a turn). */
   function flush(): void {
-    scheduled = false;
-    while (queue.length > 0) {
-      let rows = 0;
-      let take = 0;
-      while (take < queue.length && (take === 0 || rows + (queue[take]?.rows.length ?? 0) <= maxRowsPerTransaction)) {
-        rows += queue[take]?.rows.length ?? 0;
-        take++;
-      }
-      const batch = queue.slice(0, take);
-      queue = queue.slice(take);
-      const started = performance.now();
-      let outcomes: (AppendOutcome | 'full')[];
-      try {
-        outcomes = spool.appendGroups(
-          batch.map((p) => p.rows),
-          { now: now(), limits },
-        );
-      } catch (err) {
-        const wrapped = new LogbargeError('SPOOL_UNAVAILABLE', `append to spool: ${(err as Error).message}`, {
-          cause: err,
-        });
-        for (const p of batch) p.reject(wrapped);
-        options.onError?.(err);
-        continue;
-      }
-      options.onCommit?.({ groups: batch.length, rows, ms: performance.now() - started });
-      batch.forEach((p, i) => {
-        const outcome = outcomes[i];
-        if (outcome === 'full' || outcome === undefined) {
-          p.reject(
-            new LogbargeError('SPOOL_FULL', 'append to spool: the spool is full', {
-              hint: 'exports are behind; check `logbarge status` and the destination, or raise spool.maxEvents / spool.maxBytes',
-            }),
-          );
-        } else {
-          p.resolve(outcome);
-        }
-      });
+    if (queue.length > 0) commitNext();
+    if (scheduled) return; // a retry after SQLITE_BUSY is already scheduled
+    if (queue.length > 0) {
+      scheduled = true;
+      setImmediate(flush);
+      return;
     }
     const waiters = idle;
     idle = [];
     for (const w of waiters) w();
   }
 
+  function commitNext(): void {
+    scheduled = false;
+    let rows = 0;
+    let bytes = 0;
+    let take = 0;
+    while (take < queue.length) {
+      const group = queue[take]!;
+      const size = group.bytes;
+      if (take > 0 && (rows + group.rows.length > maxRows || bytes + size > maxBytes)) break;
+      rows += group.rows.length;
+      bytes += size;
+      take++;
+    }
+    const batch = queue.slice(0, take);
+    const started = performance.now();
+    let outcomes: (AppendOutcome | 'full')[];
+    try {
+      outcomes = spool.appendGroups(
+        batch.map((p) => p.rows),
+        { now: now(), limits },
+      );
+    } catch (err) {
+      if (isBusy(err) && Date.now() - (busySince ??= Date.now()) < busyGiveUpMs) {
+        // Another process holds the write lock; nothing was stored. The groups stay first in the
+        // queue, their requests pending, and the transaction is tried again after a timer.
+        scheduled = true;
+        setTimeout(flush, busyDelay(busyAttempts++));
+        return;
+      }
+      queue = queue.slice(take);
+      busySince = undefined;
+      busyAttempts = 0;
+      const wrapped = new LogbargeError('SPOOL_UNAVAILABLE', `append to spool: ${(err as Error).message}`, {
+        cause: err,
+        ...(isBusy(err) ? { hint: `another process held the spool's write lock for ${busyGiveUpMs / 1000} s; check for a stuck logbarge ingest or flush` } : {}),
+      });
+      for (const p of batch) p.reject(wrapped);
+      options.onError?.(err);
+      return;
+    }
+    queue = queue.slice(take);
+    busySince = undefined;
+    busyAttempts = 0;
+    options.onCommit?.({ groups: batch.length, rows, ms: performance.now() - started });
+    batch.forEach((p, i) => {
+      const outcome = outcomes[i];
+      if (outcome === 'full' || outcome === undefined) {
+        p.reject(
+          new LogbargeError('SPOOL_FULL', 'append to spool: the spool is full', {
+            hint: 'exports are behind; check `logbarge status` and the destination, or raise spool.maxEvents / spool.maxBytes',
+          }),
+        );
+      } else {
+        p.resolve(outcome);
+      }
+    });
+  }
+
   return {
     append(rows) {
       if (rows.length === 0) return Promise.resolve({ accepted: 0, duplicates: 0, duplicateRows: [], conflictRows: [] });
       return new Promise<AppendOutcome>((resolve, reject) => {
-        queue.push({ rows, resolve, reject });
+        let bytes = 0;
+        for (const row of rows) bytes += row.body.length + (row.raw?.length ?? 0);
+        queue.push({ rows, bytes, resolve, reject });
         if (!scheduled) {
           scheduled = true;
           setImmediate(flush);

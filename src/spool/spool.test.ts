@@ -232,6 +232,52 @@ describe('group commit', () => {
     expect((settled[1] as PromiseRejectedResult).reason.code).toBe('SPOOL_FULL');
   });
 
+  it('bounds each transaction by rows and bytes, yields to the event loop between them, and keeps a large group whole', async () => {
+    spool = openSpool({ path: spoolPath() });
+    const events: string[] = [];
+    const gc = createGroupCommitter({
+      spool,
+      limits: roomy,
+      maxRowsPerTransaction: 100,
+      maxBytesPerTransaction: 1e9,
+      onCommit: ({ rows }) => {
+        events.push(`commit ${rows}`);
+        setImmediate(() => events.push('loop'));
+      },
+    });
+    const groups = [60, 60, 150, 10].map((n, i) => Array.from({ length: n }, (_, j) => row(`y${i}-${j}`)));
+    const results = await Promise.all(groups.map((g) => gc.append(g)));
+    expect(results.map((r) => r.accepted)).toEqual([60, 60, 150, 10]);
+    // 60 + 60 > 100: separate; the 150-row group alone and whole; a turn of the loop between each.
+    expect(events.slice(0, 7)).toEqual(['commit 60', 'loop', 'commit 60', 'loop', 'commit 150', 'loop', 'commit 10']);
+
+    const bytes: number[] = [];
+    const big = (id: string): SpoolRow => ({ ...row(id), body: JSON.stringify({ id, pad: 'x'.repeat(1000) }) });
+    const byBytes = createGroupCommitter({ spool, limits: roomy, maxRowsPerTransaction: 1e6, maxBytesPerTransaction: 5_000, onCommit: ({ rows }) => bytes.push(rows) });
+    await Promise.all([0, 1, 2].map((i) => byBytes.append(Array.from({ length: 3 }, (_, j) => big(`b${i}-${j}`)))));
+    expect(bytes).toEqual([3, 3, 3]);
+  });
+
+  it("waits for another connection's write lock by retrying later, not by failing, and keeps the request pending", async () => {
+    const path = spoolPath();
+    spool = openSpool({ path, busyTimeoutMs: 0 });
+    const other = new Database(path);
+    try {
+      other.exec('BEGIN IMMEDIATE');
+      const gc = createGroupCommitter({ spool, limits: roomy });
+      let settled = false;
+      const pending = gc.append([row('while-locked')]).finally(() => (settled = true));
+      // Several retries come and go while the lock is held; the request stays pending.
+      for (let i = 0; i < 20; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+      expect(settled).toBe(false);
+      other.exec('COMMIT');
+      expect((await pending).accepted).toBe(1);
+      expect(spool.stats().depth).toBe(1);
+    } finally {
+      other.close();
+    }
+  });
+
   it('rejects every waiting group with SPOOL_UNAVAILABLE when the transaction fails', async () => {
     spool = openSpool({ path: spoolPath() });
     const gc = createGroupCommitter({ spool, limits: roomy });

@@ -72,13 +72,13 @@ export function prepareStatements(db: Database.Database) {
       'UPDATE export_cursors SET last_error = ?, last_error_at = ? WHERE export = ?',
     ),
     maxSeq: db.prepare<[], number | null>('SELECT max(seq) FROM events').pluck(),
-    // Covering index scan: (dt, seq) pairs only, no event bodies read.
-    groupRange: db.prepare<[number, number], { dt: string; n: number; first: number; last: number }>(
-      'SELECT dt, count(*) AS n, min(seq) AS first, max(seq) AS last FROM events INDEXED BY events_by_dt WHERE seq > ? AND seq <= ? GROUP BY dt ORDER BY first',
+    // Planning reads only the index entries of the plan's range: the next dt after a dt (one
+    // seek, a skip over the index), and a dt's next run of rows after a seq (a range search
+    // of (dt, seq) pairs, LIMIT-bounded). Cost follows the plan, not the spool.
+    nextDt: db.prepare<[string], string>('SELECT dt FROM events INDEXED BY events_by_dt WHERE dt > ? ORDER BY dt LIMIT 1').pluck(),
+    runOfDt: db.prepare<[string, number, number, number], { n: number; first: number | null; last: number | null }>(
+      'SELECT count(*) AS n, min(seq) AS first, max(seq) AS last FROM (SELECT seq FROM events INDEXED BY events_by_dt WHERE dt = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?)',
     ),
-    seqsOfDt: db.prepare<[string, number, number], number>(
-      'SELECT seq FROM events INDEXED BY events_by_dt WHERE dt = ? AND seq > ? AND seq <= ? ORDER BY seq',
-    ).pluck(),
     insertBatch: db.prepare<[string, number, string, number, number, number, string, string, string, string, number]>(
       `INSERT INTO export_batches (export, plan_to, dt, seq_from, seq_to, row_count, destination, format, compression, object_key, state, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'planned', ?)`,

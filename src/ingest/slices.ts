@@ -1,0 +1,102 @@
+/**
+ * Large bodies in slices: NDJSON decoding and record preparation (mapping, validation) of a
+ * multi-megabyte body run in slices with a turn of the event loop between them, so other
+ * requests, /healthz and the exporter are served meanwhile. The outcome is exactly that of the
+ * one-pass functions (same records, same errors with the same index and line, same rows), so a
+ * request stays all-or-nothing: its rows reach the spool only after every slice passed. Small
+ * bodies take the one-pass path.
+ */
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { decodeBody, decodeNdjsonSlice, emptyNdjson, ndjsonResult, type BodyKind, type Decoded } from './decode.js';
+import { maxErrors, type Arrival, type Prepared, type Preparer } from './prepare.js';
+
+/**
+ * NDJSON text decoded between two yields, in UTF-16 units. Measured on a 5 MB body of bench
+ * events on a loaded 2-core machine: 170-250 ms to decode in one pass (about 40 ms per MB), so
+ * a 128 K slice takes about 5 ms.
+ */
+export const defaultSliceChars = 128 * 1024;
+/**
+ * Records prepared (mapped and validated) between two yields. Measured as above: 0.95-1.4 s for
+ * the body's 13,838 events (about 75 µs each), so 200 records take about 15 ms.
+ */
+export const defaultSliceRecords = 200;
+
+/** Options of the sliced functions (tests use small slices). */
+export interface SliceOptions {
+  readonly sliceChars?: number;
+  readonly sliceRecords?: number;
+}
+
+/**
+ * decodeBody, with an NDJSON body longer than one slice decoded a slice of whole lines at a
+ * time. A JSON body (one document) is parsed in one pass.
+ */
+export async function decodeBodySliced(text: string, kind: BodyKind, options: SliceOptions = {}): Promise<Decoded> {
+  const sliceChars = options.sliceChars ?? defaultSliceChars;
+  if (kind === 'json' || text.length <= sliceChars) return decodeBody(text, kind);
+  const out = emptyNdjson();
+  let at = { index: 0, line: 0 };
+  let from = 0;
+  for (;;) {
+    let to = from + sliceChars >= text.length ? -1 : text.indexOf('\n', from + sliceChars);
+    if (to === -1) to = text.length;
+    at = decodeNdjsonSlice(text, { from, to, at, out });
+    if (to >= text.length) return ndjsonResult(out);
+    from = to + 1;
+    await yieldToLoop();
+  }
+}
+
+/** preparer.prepare over every record, in slices of sliceRecords with a yield between them. */
+export async function prepareSliced(preparer: Preparer, records: readonly unknown[], arrival: Arrival, options: SliceOptions = {}): Promise<Prepared> {
+  const sliceRecords = options.sliceRecords ?? defaultSliceRecords;
+  // One receive time for every slice, as in one pass.
+  const fixed: Arrival = { ...arrival, receivedAt: arrival.receivedAt ?? Date.now() };
+  if (records.length <= sliceRecords) return preparer.prepare(records, 0, fixed);
+  const parts: Prepared[] = [];
+  for (let i = 0; i < records.length; i += sliceRecords) {
+    if (i > 0) await yieldToLoop();
+    parts.push(preparer.prepare(records.slice(i, i + sliceRecords), i, fixed));
+  }
+  return mergePrepared(parts);
+}
+
+/** The Prepared of consecutive slices as one pass over all of them would have made it. */
+export function mergePrepared(parts: readonly Prepared[]): Prepared {
+  let errorCount = 0;
+  let unknownEventTypes = 0;
+  const errors: Prepared['errors'] = [];
+  const unknownFields = new Map<string, number>();
+  for (const part of parts) {
+    errorCount += part.errorCount;
+    unknownEventTypes += part.unknownEventTypes;
+    for (const e of part.errors) if (errors.length < maxErrors) errors.push(e);
+    for (const [key, n] of part.unknownFields) unknownFields.set(key, (unknownFields.get(key) ?? 0) + n);
+  }
+  if (errorCount > 0) {
+    return { rows: [], rowShapes: [], quarantineRows: 0, quarantined: [], errors, errorCount, unknownEventTypes, unknownFields };
+  }
+  // Each part holds its events first and its quarantine rows last; one pass puts all events first.
+  const rows: Prepared['rows'] = [];
+  const rowShapes: Prepared['rowShapes'] = [];
+  const quarantineRows: Prepared['rows'] = [];
+  const quarantineShapes: Prepared['rowShapes'] = [];
+  for (const part of parts) {
+    const events = part.rows.length - part.quarantineRows;
+    rows.push(...part.rows.slice(0, events));
+    rowShapes.push(...part.rowShapes.slice(0, events));
+    quarantineRows.push(...part.rows.slice(events));
+    quarantineShapes.push(...part.rowShapes.slice(events));
+  }
+  return {
+    rows: [...rows, ...quarantineRows],
+    rowShapes: [...rowShapes, ...quarantineShapes],
+    quarantineRows: quarantineRows.length,
+    quarantined: parts.flatMap((p) => p.quarantined),
+    errors,
+    errorCount,
+    unknownEventTypes,
+    unknownFields,
+  };
+}
