@@ -30,6 +30,7 @@ import {
 import { quarantineDate, type Spool } from '../spool/spool.js';
 import { StoreError, type ObjectHead, type ObjectMetadata, type ObjectStore } from '../store/store.js';
 import { contentTypeOf, extensionOf, type Compression, type Encoder, type ExportRow, type Format } from './encoders/types.js';
+import { hashBytes, hashFile, type ContentHash } from './file-hash.js';
 import { conflictKey, objectKey } from './keys.js';
 import { compareRows, createRowsHasher, dataObjectMetadata, metadataNames, type RowsDigest, type RowsHasher } from './object-meta.js';
 
@@ -118,7 +119,7 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
    * a key of its own, recorded in the spool before the upload; no row count or hash (an older
    * logbarge) counts as delivered. Returns the batch as delivered (its key may have changed).
    */
-  async function deliver(batch: BatchRow, signal?: AbortSignal): Promise<{ batch: BatchRow; bytes: number }> {
+  async function deliver(batch: BatchRow, signal?: AbortSignal): Promise<{ batch: BatchRow; bytes: number; content?: ContentHash }> {
     const blocked = deps.gate(batch.destination);
     if (blocked) throw new LogbargeError('EXPORT_FAILED', `upload ${batch.object_key}: ${blocked}`);
     const format = batch.format as Format;
@@ -144,6 +145,8 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
           `encode ${batch.object_key}: read ${digest.rows} rows from the spool and encoded ${encoded.rows}, the plan recorded ${batch.row_count}`,
         );
       }
+      // Exports with integrity: the SHA-256 of the exact bytes uploaded, for the next digest.
+      const staging = config.integrity ? await hashFile(staged, signal) : undefined;
       const encodedAt = performance.now();
       const store = deps.storeFor(batch.destination);
       const metadata = dataObjectMetadata({
@@ -176,7 +179,11 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
           if (verdict === 'unknown') {
             log.warn({ key: current.object_key }, 'object already present without a row count or hash (written by an older logbarge): taken as this batch\'s delivery');
           }
-          return { batch: current, bytes };
+          // The object already there may hold other bytes for the same rows (an earlier attempt's
+          // encoding): the digest lists what is stored, so it is read back and hashed (rare: only
+          // after a crash between upload and commit, or a copied spool).
+          const content = staging && existing ? hashBytes(await store.get(current.object_key, signal ? { signal } : {})) : staging;
+          return { batch: current, bytes: content?.bytes ?? bytes, ...(content ? { content } : {}) };
         }
         current = moveBatch(current, { ext: extensionOf(format, compression), digest, existing: existing.metadata, store });
       }
@@ -279,8 +286,28 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
         for (const batch of plan.batches) {
           signal?.throwIfAborted();
           try {
-            const { batch: delivered, bytes } = await deliver(batch, signal);
-            completeBatch(spool, delivered, { bytes, now: now() });
+            const { batch: delivered, bytes, content } = await deliver(batch, signal);
+            const at = now();
+            completeBatch(spool, delivered, {
+              bytes,
+              now: at,
+              ...(content
+                ? {
+                    object: {
+                      export: config.name,
+                      destination: delivered.destination,
+                      key: delivered.object_key,
+                      bytes: content.bytes,
+                      sha256: content.sha256,
+                      rows: delivered.row_count,
+                      dt: delivered.dt,
+                      seqFrom: delivered.seq_from,
+                      seqTo: delivered.seq_to,
+                      deliveredAt: at,
+                    },
+                  }
+                : {}),
+            });
             result.batches++;
             result.rows += delivered.row_count;
             result.bytes += bytes;
