@@ -11,6 +11,7 @@ import { generateKeyPairSync, createHash, type KeyObject } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { startTestDaemon, tempDir, event, type TestDaemon } from './support/daemon.js';
+import { enforceIfNoneMatch, startS3Proxy } from './support/s3-proxy.js';
 import { runCli, spawnDaemon, writeConfig } from './support/process.js';
 import { openTestStore, s3TestConfig, startS3Server, type S3TestServer } from './support/s3.js';
 import { parseDigest, verifyDigestSignature, digestFolder, parsePeriod, type SignedDigest } from '../src/export/digest.js';
@@ -249,5 +250,188 @@ describe('digests on a file destination', () => {
     expect(readFileSync(join(out, planned), 'utf8')).toBe('not the digest\n');
     expect((await d.request('/metrics')).text).toMatch(/^logbarge_digest_failures_total\{export="nd"\} 3$/m);
     expect(filesUnder(join(out, digestFolder))).toHaveLength(3);
+  });
+});
+
+describe('digests on S3 (fauxqs)', () => {
+  let server: S3TestServer;
+  beforeAll(async () => {
+    server = await startS3Server();
+    await server.createBucket('digest-bucket');
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('hash the stored bytes, also of an object an earlier attempt uploaded (other bytes, same rows) before its commit was lost', async () => {
+    const temp = tempDir('logbarge-digest-s3-');
+    cleanups.push(() => temp.remove());
+    const { keyPath, publicKey } = writeKey(temp.dir);
+    const destination = 's3://digest-bucket/audit/';
+    // The first data upload lands with other bytes for the same rows (an earlier attempt's
+    // encoding, same metadata), then fails as if the process died before the commit.
+    let loseFirstAnswer = true;
+    const proxy = await startS3Proxy({ upstream: server.endpoint, rules: [enforceIfNoneMatch] });
+    cleanups.push(() => proxy.stop());
+    const d = await startTestDaemon(
+      {
+        s3: server.s3Config({ endpoint: proxy.endpoint }),
+        exports: [{ name: 'pq', format: 'parquet', destination, schedule: rarely, integrity: { privateKeyFile: keyPath, every: '15m' } }],
+      },
+      temp.dir,
+      {
+        openStore: (dest, config) => {
+          const inner = openTestStore(dest, config.s3);
+          return {
+            ...inner,
+            url: inner.url,
+            describe: (k) => inner.describe(k),
+            async putFile(key, path, options) {
+              if (loseFirstAnswer && key.startsWith('dt=')) {
+                loseFirstAnswer = false;
+                const other = `${path}.other`;
+                writeFileSync(other, Buffer.concat([readFileSync(path), Buffer.from('earlier attempt')]));
+                await inner.putFile(key, other, options);
+                throw new Error('injected: lost the answer to the upload');
+              }
+              return inner.putFile(key, path, options);
+            },
+          };
+        },
+      },
+    );
+    let stopped = false;
+    cleanups.push(async () => {
+      if (!stopped) await d.daemon.stop();
+    });
+    expect((await d.post([event({ EVENT_TIME: '2026-03-14T09:00:00Z' }), event({ EVENT_TIME: '2026-03-15T09:00:00Z' })])).status).toBe(202);
+    const failed = await d.daemon.exporter.flush();
+    expect(failed[0]!.error).toContain('injected');
+    const retried = await d.daemon.exporter.flush();
+    expect(retried[0]!.error).toBeUndefined();
+    expect((await d.daemon.exporter.writeDigests())[0]!.error).toBeUndefined();
+    expect((await d.post([event({ EVENT_TIME: '2026-03-16T09:00:00Z' })])).status).toBe(202);
+    expect((await d.daemon.exporter.flush())[0]!.error).toBeUndefined();
+    await d.daemon.stop(); // the drain digest lists the last object
+    stopped = true;
+    const store = openTestStore(destination, server.s3Config());
+    try {
+      const dest = await readDestination(store);
+      expect(dest.stored.size).toBe(3);
+      expect([...dest.stored.values()].filter((b) => b.subarray(-15).toString() === 'earlier attempt')).toHaveLength(1);
+      expect(dest.chain.digests.map((x) => x.digest.objects.length)).toEqual([2, 1]);
+      expectIntact(dest.chain, publicKey, dest.stored);
+    } finally {
+      store.close();
+    }
+  });
+});
+
+describe('kill -9 after delivering, before the digest', () => {
+  it('the next process lists every object exactly once in a chain continued from the last digest', async () => {
+    const temp = tempDir('logbarge-digest-kill-');
+    cleanups.push(() => temp.remove());
+    const { keyPath, publicKey } = writeKey(temp.dir);
+    const out = join(temp.dir, 'out');
+    const configPath = writeConfig(temp.dir, {
+      writerId: 'killed',
+      server: { port: 0 },
+      spool: { path: join(temp.dir, 'spool.db'), minFreeBytes: 0 },
+      exports: [{ name: 'nd', format: 'ndjson', destination: `file://${out}/`, schedule: rarely, integrity: { privateKeyFile: keyPath, every: '1h' } }],
+      log: { level: 'info' },
+    });
+    const deliver = async (url: string, n: number): Promise<void> => {
+      const body = JSON.stringify(Array.from({ length: n }, (_, i) => event({ EVENT_TIME: `2026-03-1${4 + (i % 3)}T09:00:00Z` })));
+      const a = await fetch(`${url}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      expect(a.status).toBe(202);
+      // POST /v1/flush delivers (objects recorded in the spool) and writes no digest.
+      const f = await fetch(`${url}/v1/flush`, { method: 'POST' });
+      expect(f.status).toBe(200);
+    };
+
+    // 1: delivers, drains: the first digest.
+    let child = await spawnDaemon(configPath);
+    cleanups.push(() => {
+      child.child.kill('SIGKILL');
+    });
+    await deliver(child.url, 3);
+    child.child.kill('SIGTERM');
+    expect(await child.exited).toBe(0);
+    expect(filesUnder(join(out, digestFolder))).toHaveLength(1);
+
+    // 2: delivers, then dies by kill -9 before any digest lists those objects.
+    child = await spawnDaemon(configPath);
+    await deliver(child.url, 3);
+    child.child.kill('SIGKILL');
+    expect(await child.exited).toBe('SIGKILL');
+    expect(filesUnder(join(out, digestFolder))).toHaveLength(1);
+
+    // 3: delivers more, drains: one digest lists the objects of 2 and 3, linked to the first.
+    child = await spawnDaemon(configPath);
+    await deliver(child.url, 2);
+    child.child.kill('SIGTERM');
+    expect(await child.exited).toBe(0);
+
+    const dest = await readFileDestination(out);
+    expect(dest.chain.digests.map((x) => x.digest.objects.length)).toEqual([3, 5]);
+    expect(dest.stored.size).toBe(8);
+    expectIntact(dest.chain, publicKey, dest.stored);
+  });
+});
+
+describe('integrity config and keygen', () => {
+  it('isDigestPeriod (config) accepts exactly what parsePeriod (digest format) does', () => {
+    for (const text of ['1m', '59s', '60s', '15m', '1h', '24h', '1d', '25h', '2d', '0m', '1H', ' 1h', '1.5h', 'h', '']) {
+      expect(isDigestPeriod(text), text).toBe(parsePeriod(text) !== undefined);
+    }
+  });
+
+  it('refuses a bad period and a bad key with exit 2, naming the field', () => {
+    const temp = tempDir('logbarge-digest-config-');
+    cleanups.push(() => temp.remove());
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' });
+    writeFileSync(join(temp.dir, 'rsa.key'), rsa);
+    const exportWith = (integrity: Record<string, unknown>) => ({ name: 'nd', format: 'ndjson', destination: `file://${temp.dir}/out/`, integrity });
+    const parse = (integrity: Record<string, unknown>) => parseConfig({ exports: [exportWith(integrity)] }, { env: {}, source: 'test' });
+    expect(() => parse({ privateKeyFile: 'k', every: '90s2' })).toThrow(/exports\[0\]\.integrity\.every: must be a period/);
+    expect(() => parse({ privateKeyFile: 'k', every: '2d' })).toThrow(/exports\[0\]\.integrity\.every/);
+    expect(() => parse({ every: '1h' })).toThrow(/exports\[0\]\.integrity\.privateKeyFile/);
+    expect(() => loadIntegrityKeys(parse({ privateKeyFile: join(temp.dir, 'none.key') }).exports)).toThrow(
+      /exports\[0\]\.integrity\.privateKeyFile: cannot read .*none\.key/,
+    );
+    // The daemon and flush load the key at start: exit 2, naming the field, nothing written.
+    const rsaKey = runCli(['flush', '-c', writeConfig(temp.dir, { spool: { path: join(temp.dir, 'spool.db') }, exports: [exportWith({ privateKeyFile: join(temp.dir, 'rsa.key') })] })]);
+    expect([rsaKey.status, rsaKey.stderr]).toEqual([2, expect.stringMatching(/exports\[0\]\.integrity\.privateKeyFile: .*rsa\.key holds a rsa key, not ed25519/)]);
+    expect(existsSync(join(temp.dir, 'out'))).toBe(false);
+  });
+
+  it('keygen writes a 0600 private key and a public key, refuses to overwrite without --force, and prints a snippet that loads', () => {
+    const temp = tempDir('logbarge-keygen-');
+    cleanups.push(() => temp.remove());
+    const dir = join(temp.dir, 'keys');
+    const first = runCli(['keygen', '--out', dir, '--name', 'audit']);
+    expect(first.status, first.stderr).toBe(0);
+    expect(statSync(join(dir, 'audit.key')).mode & 0o777).toBe(0o600);
+    const pub = readFileSync(join(dir, 'audit.pub'), 'utf8');
+    expect(pub).toMatch(/^-----BEGIN PUBLIC KEY-----/);
+    const fingerprint = /fingerprint: (sha256:[0-9a-f]{64})/.exec(first.stdout)?.[1];
+    const snippet = /^\s*("integrity": \{.*\})$/m.exec(first.stdout)?.[1];
+    expect(fingerprint).toBeDefined();
+    expect(snippet).toBeDefined();
+    const config = parseConfig(
+      { exports: [{ name: 'nd', destination: `file://${temp.dir}/out/`, ...(JSON.parse(`{${snippet}}`) as object) }] },
+      { env: {}, source: 'snippet' },
+    );
+    expect(config.exports[0]!.integrity).toEqual({ privateKeyFile: join(dir, 'audit.key'), every: '1h' });
+    const keys = loadIntegrityKeys(config.exports);
+    expect(keys.get('nd')!.periodMs).toBe(3_600_000);
+
+    const again = runCli(['keygen', '--out', dir, '--name', 'audit']);
+    expect([again.status, again.stderr]).toEqual([2, expect.stringContaining('audit.key exists; pass --force')]);
+    expect(readFileSync(join(dir, 'audit.pub'), 'utf8')).toBe(pub);
+    const forced = runCli(['keygen', '--out', dir, '--name', 'audit', '--force']);
+    expect(forced.status, forced.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'audit.pub'), 'utf8')).not.toBe(pub);
+    expect(statSync(join(dir, 'audit.key')).mode & 0o777).toBe(0o600);
   });
 });
