@@ -103,7 +103,10 @@ export function createDigester(deps: {
   // The first digest of a chain starts at the first delivery, or when this process started.
   const chainStart = now();
   const last = newestWrittenDigest(spool, config.name);
+  // Present from start, so an alert on a stale or missing digest works before the first one.
   metrics.digestLastSuccess.set({ export: config.name }, last?.written_at ? last.written_at / 1000 : 0);
+  metrics.digestsWritten.inc({ export: config.name }, 0);
+  metrics.digestFailures.inc({ export: config.name }, 0);
   let running: Promise<DigestResult> | undefined;
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
