@@ -133,6 +133,9 @@ describe('digests on a file destination', () => {
     cleanups.push(async () => {
       if (!stopped) await d.daemon.stop();
     });
+    const before = (await d.request('/metrics')).text;
+    expect(before).toMatch(/^logbarge_digest_last_success_timestamp_seconds\{export="nd"\} 0$/m);
+    expect(before).toMatch(/^logbarge_digests_written_total\{export="nd"\} 0$/m);
     // Two dt partitions and one quarantined record (no day 31 in September).
     expect((await d.post([event({ EVENT_TIME: '2026-03-14T09:00:00Z' }), event({ EVENT_TIME: '2026-03-15T09:00:00Z' })])).status).toBe(202);
     const q = await d.request('/v1/events/okta', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify([okta('a1'), okta('a2', '2017-09-31T22:23:07.777Z')]) });

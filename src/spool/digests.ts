@@ -147,7 +147,7 @@ export function planDigest(
     readonly exportName: string;
     readonly destination: string;
     readonly writer: string;
-    /** Start of the first digest of a chain when no object is older. */
+    /** Start of the first digest of a chain when no unlisted object is older; no digest ends at or before it. */
     readonly chainStart: number;
     /** The period end wanted; a partial period passes `now` (raised past the newest unlisted delivery). */
     readonly periodEnd: number;
@@ -167,7 +167,8 @@ export function planDigest(
         if (last !== null && last >= periodEnd) periodEnd = last + 1;
       }
       const first = s.unlistedStats.get(options.exportName)?.first ?? null;
-      const periodStart = previous ? previous.period_end : Math.min(options.chainStart, first ?? options.chainStart, periodEnd - 1);
+      // The first digest of a chain starts at its first object or when the writer started.
+      const periodStart = previous ? previous.period_end : Math.min(options.chainStart, first ?? options.chainStart);
       if (periodEnd <= periodStart) return undefined;
       const rows = s.unlisted.all(options.exportName, periodEnd);
       const objects: DeliveredObject[] = rows.map((r) => ({
