@@ -291,7 +291,9 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
             completeBatch(spool, delivered, {
               bytes,
               now: at,
-              ...(content
+              // Listed by the digests of the export's destination; a batch planned for an earlier
+              // destination (the config changed since) is not, as its key is not under this one.
+              ...(content && delivered.destination === config.destination
                 ? {
                     object: {
                       export: config.name,
