@@ -2,8 +2,9 @@
  * The export cycle of one export: plan (recorded in the spool before any upload) → encode each
  * batch to a staged file, hashing its rows → upload under the planned key with metadata naming
  * the rows (a key that holds other rows moves the batch to a key of its own) → commit (batch
- * done, cursor advanced; with `integrity`, the object's size and SHA-256 for the next digest) → prune what every export has passed. `logbarge flush`, POST /v1/flush,
- * the scheduler and the SIGTERM drain all call run(). A crash at any point leaves a plan that the
+ * done, cursor advanced; with `integrity`, the object's size and SHA-256 for the next digest)
+ * → prune what every export has passed. `logbarge flush`, POST /v1/flush, the scheduler and the
+ * SIGTERM drain all call run(). A crash at any point leaves a plan that the
  * next run finishes with the keys recorded in it and the same rows.
  */
 import { mkdirSync } from 'node:fs';
