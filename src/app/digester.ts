@@ -149,7 +149,7 @@ export function createDigester(deps: {
       log.info({ key: row.object_key }, 'digest already present with these bytes: an earlier attempt wrote it');
     }
     const at = now();
-    markDigestWritten(spool, row, at);
+    markDigestWritten(spool, row, { now: at });
     metrics.digestsWritten.inc({ export: config.name });
     metrics.digestLastSuccess.set({ export: config.name }, at / 1000);
     log.info(

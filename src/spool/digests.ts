@@ -195,11 +195,11 @@ export function planDigest(
 }
 
 /** Records a planned digest as written and forgets the objects it lists, in one transaction. */
-export function markDigestWritten(spool: Spool, digest: DigestRow, now: number): void {
+export function markDigestWritten(spool: Spool, digest: DigestRow, info: { now: number }): void {
   const s = statements(spool);
   spool.db
     .transaction(() => {
-      if (s.markWritten.run(now, digest.export, digest.period_end).changes > 0) s.dropListed.run(digest.export, digest.period_end);
+      if (s.markWritten.run(info.now, digest.export, digest.period_end).changes > 0) s.dropListed.run(digest.export, digest.period_end);
     })
     .immediate();
 }
