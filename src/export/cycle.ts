@@ -146,8 +146,13 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
           `encode ${batch.object_key}: read ${digest.rows} rows from the spool and encoded ${encoded.rows}, the plan recorded ${batch.row_count}`,
         );
       }
-      // Exports with integrity: the SHA-256 of the exact bytes uploaded, for the next digest.
-      const staging = config.integrity ? await hashFile(staged, signal) : undefined;
+      // Exports with integrity: the SHA-256 of the exact bytes uploaded, for the next digest; the
+      // text encoders hashed the file as they wrote it, a Parquet file (DuckDB's) is read once.
+      const staging = !config.integrity
+        ? undefined
+        : encoded.sha256 !== undefined
+          ? { sha256: encoded.sha256, bytes: encoded.bytes }
+          : await hashFile(staged, signal);
       const encodedAt = performance.now();
       const store = deps.storeFor(batch.destination);
       const metadata = dataObjectMetadata({

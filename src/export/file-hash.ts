@@ -1,6 +1,7 @@
 /**
  * SHA-256 and size of a staged file, read once as a stream (the staged file was just written, so
- * the read is served from the page cache), for the digest of an export with `integrity`.
+ * the read is served from the page cache), for the digest of an export with `integrity`: Parquet
+ * files, which DuckDB writes (the text encoders hash their bytes as they write them).
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
