@@ -229,6 +229,24 @@ export function createMetrics(options: { defaultMetrics?: boolean; sources?: Met
         for (const lag of sources.exportLag?.() ?? []) this.set({ export: lag.export }, lag.seconds);
       },
     }),
+    digestsWritten: new Counter({
+      name: 'logbarge_digests_written_total',
+      help: 'Signed digests written under <destination>_digest/ (export option integrity), by export.',
+      labelNames: ['export'] as const,
+      registers,
+    }),
+    digestFailures: new Counter({
+      name: 'logbarge_digest_failures_total',
+      help: 'Failed attempts to write a digest (retried with the same bytes and key; a key holding other bytes is never overwritten), by export.',
+      labelNames: ['export'] as const,
+      registers,
+    }),
+    digestLastSuccess: new Gauge({
+      name: 'logbarge_digest_last_success_timestamp_seconds',
+      help: 'Unix time the export\'s last digest was written (0 before the first), by export with integrity.',
+      labelNames: ['export'] as const,
+      registers,
+    }),
     sealDays: new Counter({
       name: 'logbarge_seal_days_total',
       help: 'Days handled by scheduled seal runs, by export and outcome (sealed, resealed, late, busy, failed).',

@@ -23,6 +23,7 @@ import type { Spool } from '../spool/spool.js';
 import { openStore } from '../store/open.js';
 import type { ObjectStore } from '../store/store.js';
 import { verifyStore, type VerifyResult } from '../store/verify.js';
+import { createDigester, loadIntegrityKeys, type Digester, type DigestResult } from './digester.js';
 import { checkLateObjects } from './sealer.js';
 
 /** Verification state of one destination. */
@@ -37,6 +38,8 @@ export interface DestinationState {
 /** The exports of one process. */
 export interface Exporter {
   readonly runners: ReadonlyMap<string, ExportRunner>;
+  /** The digest writers of the exports with `integrity`. */
+  readonly digesters: ReadonlyMap<string, Digester>;
   readonly destinations: ReadonlyMap<string, DestinationState>;
   /** Verifies every destination (or those of `exportName`) now; returns the results. */
   verify(exportName?: string): Promise<VerifyResult[]>;
@@ -46,8 +49,13 @@ export interface Exporter {
   startSchedules(): void;
   /** Checks pending rows and starts early runs (called by housekeeping). */
   checkSizeTriggers(): void;
-  /** Runs every export (or one) until what is spooled now is delivered. */
+  /**
+   * Runs every export (or one) until what is spooled now is delivered. For reason 'shutdown'
+   * (the drain) each export with `integrity` then writes the digest of the partial period.
+   */
   flush(options?: { exportName?: string; reason?: CycleReason; signal?: AbortSignal }): Promise<CycleResult[]>;
+  /** Writes the partial-period digest of every export with `integrity` (or of one) now. */
+  writeDigests(options?: { exportName?: string; reason?: 'drain' | 'flush'; signal?: AbortSignal }): Promise<DigestResult[]>;
   /** Reasons the daemon is not ready: one destination_unverified per destination that has not passed verify. */
   readinessReasons(): ReadinessReason[];
   /** Stops schedules and retries, waits for running cycles, releases encoders and stores. */
@@ -135,6 +143,8 @@ export function createExporter(options: {
     return `destination ${destination} has not passed verify${state.last?.message ? `: ${state.last.message}` : ''}`;
   };
 
+  // Signing keys first: a bad key is a config error (exit 2) before anything is written.
+  const integrityKeys = loadIntegrityKeys(config.exports);
   const names = config.exports.map((e) => e.name);
   registerExports(spool, names);
   const unnamed = unnamedCursors(spool, names);
@@ -160,6 +170,25 @@ export function createExporter(options: {
         metrics,
       }),
     );
+  }
+
+  const digesters = new Map<string, Digester>();
+  for (const e of config.exports) {
+    const integrity = integrityKeys.get(e.name);
+    if (!integrity) continue;
+    digesters.set(
+      e.name,
+      createDigester({ config: e, spool, writerId: config.writerId, signingKey: integrity.key, periodMs: integrity.periodMs, storeFor, gate, logger, metrics }),
+    );
+  }
+
+  async function writeDigests(options: { exportName?: string; reason?: 'drain' | 'flush'; signal?: AbortSignal } = {}): Promise<DigestResult[]> {
+    const results: DigestResult[] = [];
+    for (const digester of digesters.values()) {
+      if (options.exportName && digester.exportName !== options.exportName) continue;
+      results.push(await digester.write(options.reason ?? 'flush', options.signal ? { signal: options.signal } : {}));
+    }
+    return results;
   }
 
   async function verifyDestination(state: DestinationState, signal?: AbortSignal): Promise<VerifyResult> {
@@ -234,7 +263,9 @@ export function createExporter(options: {
 
   return {
     runners,
+    digesters,
     destinations,
+    writeDigests,
     async verify(exportName) {
       const wanted = exportName ? config.exports.filter((e) => e.name === exportName) : config.exports;
       const unique = [...new Set(wanted.map((e: ExportConfig) => e.destination))];
@@ -257,6 +288,7 @@ export function createExporter(options: {
           }),
         );
       }
+      for (const digester of digesters.values()) digester.start();
     },
     checkSizeTriggers() {
       if (closed) return;
@@ -285,6 +317,13 @@ export function createExporter(options: {
         await noteLate(result);
         results.push(result);
       }
+      if (flushOptions.reason === 'shutdown') {
+        await writeDigests({
+          reason: 'drain',
+          ...(flushOptions.exportName ? { exportName: flushOptions.exportName } : {}),
+          ...(flushOptions.signal ? { signal: flushOptions.signal } : {}),
+        });
+      }
       return results;
     },
     readinessReasons() {
@@ -297,6 +336,7 @@ export function createExporter(options: {
       for (const t of timers) clearTimeout(t);
       timers.clear();
       for (const task of tasks) await task.destroy();
+      for (const digester of digesters.values()) await digester.close();
       for (const runner of runners.values()) while (runner.busy()) await new Promise((r) => setTimeout(r, 20));
       for (const encoder of encoders.values()) await encoder.close();
       for (const store of stores.values()) store.close();

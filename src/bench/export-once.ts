@@ -6,8 +6,10 @@
  *   node dist/bench/export-once.js --rows 200000 --format parquet --compression zstd [--store s3|file] [--schema okta-security.v1]
  *     [--raw-every N]   every Nth row carries a raw record (benchRaw), the others none
  *     [--no-raw]        the export says "raw": false (no RAW column)
+ *     [--integrity]     the export has `integrity` (hashes each staged file; a digest at the end)
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -35,6 +37,7 @@ const { values } = parseArgs({
     spool: { type: 'string' },
     'raw-every': { type: 'string', default: '0' },
     'no-raw': { type: 'boolean', default: false },
+    integrity: { type: 'boolean', default: false },
     /** Config `schema` of the export (and of the rows filled in): a shipped name or a file; default the Airkit schema. */
     schema: { type: 'string' },
   },
@@ -83,13 +86,15 @@ async function main(): Promise<void> {
     closeS3 = async () => s3.stop();
   }
   const destination = values.store === 's3' ? 's3://bench/out/' : `file://${dir}/out/`;
+  const keyFile = join(dir, 'digest.key');
+  if (values.integrity) writeFileSync(keyFile, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
   const config = parseConfig(
     {
       writerId: 'bench',
       schema: values.schema ?? null,
       spool: { path: join(dir, 'spool.db'), synchronous: 'NORMAL' },
       s3: { region: 'us-east-1', endpoint, forcePathStyle: true },
-      exports: [{ name: 'bench', format: values.format, ...(values.compression ? { compression: values.compression } : {}), destination, maxRowsPerFile: 10_000_000, raw: !values['no-raw'] }],
+      exports: [{ name: 'bench', format: values.format, ...(values.compression ? { compression: values.compression } : {}), destination, maxRowsPerFile: 10_000_000, raw: !values['no-raw'], ...(values.integrity ? { integrity: { privateKeyFile: keyFile } } : {}) }],
       log: { level: 'silent' },
     },
     { env: {}, source: 'bench' },
@@ -122,7 +127,9 @@ async function main(): Promise<void> {
   }, 100);
   const started = performance.now();
   const [result] = await exporter.flush();
+  const [digest] = await exporter.writeDigests();
   clearInterval(sampler);
+  if (digest?.error) throw new Error(`bench digest failed: ${digest.error}`);
   if (process.env.BENCH_TIMELINE) process.stderr.write(`${timeline.filter((_, i) => i % 5 === 0).join('\n')}\n`);
   const seconds = (performance.now() - started) / 1000;
   await exporter.close();

@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, reps: { type: 'string' }, only: { type: 'string' } } });
-/** `--only NAME` runs one section (ingest, spool, export, responsiveness, loop, sizes, seal). */
+/** `--only NAME` runs one section (ingest, spool, export, integrity, responsiveness, loop, sizes, seal). */
 const only = values.only;
 /** Repetitions per measurement (3; `--quick` runs 1 and smaller sizes, for trying the harness). */
 const reps = Number(values.reps ?? (values.quick ? 1 : 3));
@@ -209,6 +209,21 @@ async function benchExport(): Promise<void> {
   );
 }
 
+async function benchIntegrity(): Promise<void> {
+  process.stderr.write('integrity: export with and without digests (SHA-256 of each staged file, a signed digest at the end)\n');
+  const rows = String(Math.round(200_000 * scale));
+  // Parquet files are read once to hash them; NDJSON is hashed while it is written.
+  for (const [format, compression] of [['parquet', 'zstd'], ['ndjson', 'gzip']] as const) {
+    const withDigests: number[] = [];
+    const without: number[] = [];
+    for (let i = 0; i < reps; i++) {
+      without.push((await child('export-once.js', ['--rows', rows, '--format', format, '--compression', compression])).rowsPerSecond);
+      withDigests.push((await child('export-once.js', ['--rows', rows, '--format', format, '--compression', compression, '--integrity'])).rowsPerSecond);
+    }
+    record(`export ${Number(rows).toLocaleString('en-US')} rows ${format}/${compression} with integrity vs without`, 'rows/s', withDigests, without, 'the same export without integrity', '≥ 0.9', (r) => r >= 0.9);
+  }
+}
+
 async function benchResponsiveness(): Promise<void> {
   process.stderr.write('responsiveness: event-loop stalls while exporting under ingest load\n');
   const r = await child('responsiveness.js', ['--rows', String(Math.round(1_000_000 * scale))]);
@@ -298,6 +313,7 @@ const sections: [string, () => Promise<void>][] = [
   ['ingest', benchIngest],
   ['spool', benchSpool],
   ['export', benchExport],
+  ['integrity', benchIntegrity],
   ['responsiveness', benchResponsiveness],
   ['loop', benchLoop],
   ['sizes', benchSizes],

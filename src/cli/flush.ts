@@ -39,17 +39,23 @@ export async function flushCommand(options: FlushOptions): Promise<void> {
     }
     const started = performance.now();
     const results = await exporter.flush(options.export ? { exportName: options.export } : {});
+    // Exports with integrity: the digest of the partial period, listing what this flush delivered.
+    const digests = await exporter.writeDigests(options.export ? { exportName: options.export, reason: 'flush' } : { reason: 'flush' });
     const seconds = (performance.now() - started) / 1000;
     if (options.json) {
-      process.stdout.write(`${JSON.stringify({ exports: results, seconds: Number(seconds.toFixed(3)) }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ exports: results, digests, seconds: Number(seconds.toFixed(3)) }, null, 2)}\n`);
     } else {
       for (const r of results) {
         const line = `${r.export}: ${r.batches} object(s), ${r.rows} event(s), ${r.bytes} bytes${r.error ? ` — FAILED: ${r.error}` : ''}`;
         process.stdout.write(`${line}\n`);
         for (const key of r.keys) process.stdout.write(`  ${key}\n`);
       }
+      for (const d of digests) {
+        process.stdout.write(`${d.export}: digest ${d.keys.length > 0 ? d.keys.join(', ') : '(none written)'}${d.error ? ` — FAILED: ${d.error}` : ''}\n`);
+      }
     }
     if (results.some((r) => r.error)) throw new ExitError(exitCodes.failed, 'flush: an export failed; its events stay spooled');
+    if (digests.some((d) => d.error)) throw new ExitError(exitCodes.failed, 'flush: a digest was not written; it is written again with the same bytes by the next flush or the daemon');
   } finally {
     await exporter.close();
     spool.close();

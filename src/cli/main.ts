@@ -9,6 +9,7 @@ import { register as registerDdl } from './ddl.js';
 import { register as registerExports } from './exports.js';
 import { register as registerFlush } from './flush.js';
 import { register as registerIngest } from './ingest.js';
+import { register as registerKeygen } from './keygen.js';
 import { register as registerRun } from './run.js';
 import { register as registerSeal } from './seal.js';
 import { register as registerStatus } from './status.js';
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerDdl(program);
   registerExports(program);
   registerSeal(program);
+  registerKeygen(program);
   return program;
 }
 

@@ -5,9 +5,10 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { newestWrittenDigest, plannedDigest, unlistedSummary } from '../spool/digests.js';
 import { exportState, unnamedCursors } from '../spool/exports.js';
 import { lateSummary } from '../spool/late.js';
-import { keyBytes, openSpool } from '../spool/spool.js';
+import { keyBytes, openSpool, type Spool } from '../spool/spool.js';
 import { commandConfig, type ConfigOption } from './common.js';
 
 /** Options of the status command. */
@@ -59,6 +60,28 @@ export interface ExportStatus {
    * `seal` section.
    */
   sealLate: { objects: number; rows: number; days: string[] } | null;
+  /**
+   * Exports with `integrity`: the last digest written (null before the first), objects delivered
+   * that no digest lists yet, and whether a planned digest waits to be written (a failure or crash
+   * left it; it is written again with the same bytes). null for an export without integrity.
+   */
+  integrity: {
+    lastDigest: { key: string; periodStart: string; periodEnd: string; objects: number; at: string | null } | null;
+    unlistedObjects: number;
+    pendingDigest: string | null;
+  } | null;
+}
+
+function integrityStatus(spool: Spool, name: string): NonNullable<ExportStatus['integrity']> {
+  const last = newestWrittenDigest(spool, name);
+  const iso = (ms: number): string => new Date(ms).toISOString();
+  return {
+    lastDigest: last
+      ? { key: last.object_key, periodStart: iso(last.period_start), periodEnd: iso(last.period_end), objects: last.objects, at: last.written_at === null ? null : iso(last.written_at) }
+      : null,
+    unlistedObjects: unlistedSummary(spool, name).objects,
+    pendingDigest: plannedDigest(spool, name)?.object_key ?? null,
+  };
 }
 
 /** Collects the status report for a config. */
@@ -73,6 +96,7 @@ export function collectStatus(options: ConfigOption): StatusReport {
     const exports = config.exports.map((e) => ({
       ...describe(e), pendingRows: 0, oldestPendingAgeSeconds: null, openBatches: 0, failedBatches: 0, failedAttempts: 0, lastUpload: null, lastError: null,
       sealLate: e.seal ? { objects: 0, rows: 0, days: [] } : null,
+      integrity: e.integrity ? { lastDigest: null, unlistedObjects: 0, pendingDigest: null } : null,
     }));
     return { spool: { ...base, exists: false, id: null, depth: 0, bytes: 0, oldestEventAgeSeconds: null, newestSeq: 0, idempotencyKeys: 0, quarantined: 0 }, exports, unnamedCursors: [] };
   }
@@ -91,6 +115,7 @@ export function collectStatus(options: ConfigOption): StatusReport {
         lastUpload: st.lastUpload ? { ...st.lastUpload, at: new Date(st.lastUpload.at).toISOString() } : null,
         lastError: st.lastError ? { message: st.lastError, at: st.lastErrorAt === null ? null : new Date(st.lastErrorAt).toISOString() } : null,
         sealLate: e.seal ? lateSummary(spool, e.name) : null,
+        integrity: e.integrity ? integrityStatus(spool, e.name) : null,
       };
     });
     return {
@@ -151,6 +176,11 @@ export function statusCommand(options: StatusOptions): void {
   const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
   out += '\n' + table.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n') + '\n';
   for (const e of report.exports) out += `${e.name}: ${e.destination}\n`;
+  for (const e of report.exports) {
+    if (!e.integrity) continue;
+    const d = e.integrity.lastDigest;
+    out += `${e.name}: last digest ${d ? `${d.key} (${d.objects} object(s), written ${d.at ?? '?'})` : '- (none yet)'}; ${e.integrity.unlistedObjects} object(s) awaiting a digest${e.integrity.pendingDigest ? `; NOT YET WRITTEN: ${e.integrity.pendingDigest}` : ''}\n`;
+  }
   for (const e of report.exports) {
     if (!e.sealLate || e.sealLate.objects === 0) continue;
     out += `\nWARNING: export ${e.name} delivered ${e.sealLate.objects} object(s) (${e.sealLate.rows.toLocaleString('en-US')} events) into sealed days that their seal does not cover: ${e.sealLate.days.map((d) => `dt=${d}`).join(', ')}.\n`;

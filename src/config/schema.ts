@@ -264,6 +264,33 @@ const sealSchema = z
   .default(null)
   .describe('Sealing (docs/sealing.md): one deduplicated, sorted set of Parquet files per finished day under `_sealed/`; null: the export is not sealed.');
 
+/**
+ * True for a digest period like `15m`, `1h`, `1d` (1 minute to 1 day). The same rule as
+ * parsePeriod in src/export/digest.ts (config imports no export code; a test keeps them equal).
+ */
+export function isDigestPeriod(text: string): boolean {
+  const m = /^(\d+)(s|m|h|d)$/.exec(text);
+  if (!m) return false;
+  const ms = Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 's' | 'm' | 'h' | 'd'];
+  return ms >= 60_000 && ms <= 86_400_000;
+}
+
+const integritySchema = z
+  .strictObject({
+    privateKeyFile: z
+      .string()
+      .min(1)
+      .describe('Ed25519 private key (PKCS#8 PEM, e.g. from `logbarge keygen`) that signs the digests; read at start, an unreadable or non-Ed25519 key is refused (exit 2).'),
+    every: z
+      .string()
+      .refine(isDigestPeriod, 'must be a period like 15m, 1h or 1d (1 minute to 1 day)')
+      .default('1h')
+      .describe('Digest period, aligned to UTC multiples of it since the epoch: a digest is written at each period end, at drain and at the end of `logbarge flush`.'),
+  })
+  .nullable()
+  .default(null)
+  .describe('Tamper evidence (docs/integrity.md): signed, chained digests under `<destination>_digest/` listing every object delivered (key, bytes, SHA-256); null: no digests.');
+
 const exportSchema = z
   .strictObject({
     name: z
@@ -298,6 +325,7 @@ const exportSchema = z
         'Write the RAW column after the schema\'s columns: the record as the sender sent it, as JSON text, or NULL when the typed columns hold all of it. false writes exactly the schema\'s columns (and `logbarge ddl` leaves RAW out).',
       ),
     seal: sealSchema,
+    integrity: integritySchema,
   })
   .superRefine((value, ctx) => {
     if (value.compression === undefined) return;
@@ -326,6 +354,7 @@ export const defaultExports = [
     maxRowsPerFile: 1_000_000,
     raw: true,
     seal: null,
+    integrity: null,
   },
 ];
 

@@ -2,8 +2,9 @@
  * The export cycle of one export: plan (recorded in the spool before any upload) → encode each
  * batch to a staged file, hashing its rows → upload under the planned key with metadata naming
  * the rows (a key that holds other rows moves the batch to a key of its own) → commit (batch
- * done, cursor advanced) → prune what every export has passed. `logbarge flush`, POST /v1/flush,
- * the scheduler and the SIGTERM drain all call run(). A crash at any point leaves a plan that the
+ * done, cursor advanced; with `integrity`, the object's size and SHA-256 for the next digest)
+ * → prune what every export has passed. `logbarge flush`, POST /v1/flush, the scheduler and the
+ * SIGTERM drain all call run(). A crash at any point leaves a plan that the
  * next run finishes with the keys recorded in it and the same rows.
  */
 import { mkdirSync } from 'node:fs';
@@ -31,6 +32,7 @@ import { quarantineDate, type Spool } from '../spool/spool.js';
 import { retryBusy } from '../spool/busy.js';
 import { StoreError, type ObjectHead, type ObjectMetadata, type ObjectStore } from '../store/store.js';
 import { contentTypeOf, extensionOf, type Compression, type Encoder, type ExportRow, type Format } from './encoders/types.js';
+import { hashBytes, hashFile, type ContentHash } from './file-hash.js';
 import { conflictKey, objectKey } from './keys.js';
 import { compareRows, createRowsHasher, dataObjectMetadata, metadataNames, type RowsDigest, type RowsHasher } from './object-meta.js';
 
@@ -119,7 +121,7 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
    * a key of its own, recorded in the spool before the upload; no row count or hash (an older
    * logbarge) counts as delivered. Returns the batch as delivered (its key may have changed).
    */
-  async function deliver(batch: BatchRow, signal?: AbortSignal): Promise<{ batch: BatchRow; bytes: number }> {
+  async function deliver(batch: BatchRow, signal?: AbortSignal): Promise<{ batch: BatchRow; bytes: number; content?: ContentHash }> {
     const blocked = deps.gate(batch.destination);
     if (blocked) throw new LogbargeError('EXPORT_FAILED', `upload ${batch.object_key}: ${blocked}`);
     const format = batch.format as Format;
@@ -145,6 +147,13 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
           `encode ${batch.object_key}: read ${digest.rows} rows from the spool and encoded ${encoded.rows}, the plan recorded ${batch.row_count}`,
         );
       }
+      // Exports with integrity: the SHA-256 of the exact bytes uploaded, for the next digest; the
+      // text encoders hashed the file as they wrote it, a Parquet file (DuckDB's) is read once.
+      const staging = !config.integrity
+        ? undefined
+        : encoded.sha256 !== undefined
+          ? { sha256: encoded.sha256, bytes: encoded.bytes }
+          : await hashFile(staged, signal);
       const encodedAt = performance.now();
       const store = deps.storeFor(batch.destination);
       const metadata = dataObjectMetadata({
@@ -177,7 +186,11 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
           if (verdict === 'unknown') {
             log.warn({ key: current.object_key }, 'object already present without a row count or hash (written by an older logbarge): taken as this batch\'s delivery');
           }
-          return { batch: current, bytes };
+          // The object already there may hold other bytes for the same rows (an earlier attempt's
+          // encoding): the digest lists what is stored, so it is read back and hashed (rare: only
+          // after a crash between upload and commit, or a copied spool).
+          const content = staging && existing ? hashBytes(await store.get(current.object_key, signal ? { signal } : {})) : staging;
+          return { batch: current, bytes: content?.bytes ?? bytes, ...(content ? { content } : {}) };
         }
         current = moveBatch(current, { ext: extensionOf(format, compression), digest, existing: existing.metadata, store });
       }
@@ -280,8 +293,32 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
         for (const batch of plan.batches) {
           signal?.throwIfAborted();
           try {
-            const { batch: delivered, bytes } = await deliver(batch, signal);
-            await retryBusy(() => completeBatch(spool, delivered, { bytes, now: now() }));
+            const { batch: delivered, bytes, content } = await deliver(batch, signal);
+            const at = now();
+            await retryBusy(() =>
+              completeBatch(spool, delivered, {
+                bytes,
+                now: at,
+                // Listed by the digests of the export's destination; a batch planned for an earlier
+                // destination (the config changed since) is not, as its key is not under this one.
+                ...(content && delivered.destination === config.destination
+                  ? {
+                      object: {
+                        export: config.name,
+                        destination: delivered.destination,
+                        key: delivered.object_key,
+                        bytes: content.bytes,
+                        sha256: content.sha256,
+                        rows: delivered.row_count,
+                        dt: delivered.dt,
+                        seqFrom: delivered.seq_from,
+                        seqTo: delivered.seq_to,
+                        deliveredAt: at,
+                      },
+                    }
+                  : {}),
+              }),
+            );
             result.batches++;
             result.rows += delivered.row_count;
             result.bytes += bytes;

@@ -4,6 +4,7 @@
  * every export has passed. Knows nothing of formats or stores: keys come from the caller.
  */
 import { LogbargeError } from '../errors.js';
+import { forgetDeliveredObjects, recordDeliveredObject, type DeliveredObject } from './digests.js';
 import type { BatchRow, CursorRow } from './sql.js';
 import { retryBusy } from './busy.js';
 import { quarantineDate, type Spool } from './spool.js';
@@ -162,13 +163,20 @@ export function readBatchPage(spool: Spool, batch: BatchRow, afterSeq: number, l
 
 /**
  * Marks a batch delivered and, when it was the last open batch of its plan, advances the
- * export's cursor over the whole plan, in one transaction. Idempotent.
+ * export's cursor over the whole plan, in one transaction. Idempotent. `object` (exports with
+ * `integrity`) records the delivered object's size and SHA-256 in the same transaction, for the
+ * next digest.
  */
-export function completeBatch(spool: Spool, batch: BatchRow, info: { bytes: number; now: number }): { cursorAdvanced: boolean } {
+export function completeBatch(
+  spool: Spool,
+  batch: BatchRow,
+  info: { bytes: number; now: number; object?: DeliveredObject },
+): { cursorAdvanced: boolean } {
   const { sql } = spool;
   return spool.db
     .transaction(() => {
       if (sql.markBatchDone.run(info.bytes, info.now, batch.id).changes === 0) return { cursorAdvanced: false }; // already done
+      if (info.object) recordDeliveredObject(spool, info.object);
       if ((sql.countOpenInPlan.get(batch.export, batch.plan_to) as number) > 0) {
         sql.noteSuccess.run(info.now, batch.export);
         return { cursorAdvanced: false };
@@ -245,6 +253,7 @@ export function forgetExport(spool: Spool, exportName: string): boolean {
       if (spool.sql.readCursor.get(exportName) === undefined) return false;
       spool.sql.deleteBatchesOf.run(exportName);
       spool.sql.deleteLateOf.run(exportName);
+      forgetDeliveredObjects(spool, exportName);
       spool.sql.deleteCursor.run(exportName);
       return true;
     })

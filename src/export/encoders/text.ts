@@ -5,11 +5,12 @@
  * docs/formats.md). Optional gzip. Each page is written as one large chunk, which keeps gzip
  * fast (see probe-results.md).
  */
+import { createHash } from 'node:crypto';
 import { createWriteStream, statSync } from 'node:fs';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Transform } from 'node:stream';
 import { createGzip, constants as zlib } from 'node:zlib';
 import { stringify } from 'csv-stringify/sync';
 import { privateFileMode } from '../../modes.js';
@@ -75,12 +76,20 @@ export function csvRawField(raw: string | null): string {
 
 async function writeText(input: EncodeInput, render: (page: readonly ExportRow[]) => string, header?: string): Promise<EncodeResult> {
   const file = createWriteStream(input.outPath, { mode: privateFileMode });
+  // The file's bytes are hashed on their way to it (for digests), so nothing reads the file again.
+  const hash = createHash('sha256');
   let sink: Writable = file;
   let done: Promise<void>;
   if (input.compression === 'gzip') {
     const source = new PassThrough({ highWaterMark: 1 << 20 });
+    const tap = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        hash.update(chunk);
+        callback(null, chunk);
+      },
+    });
     // Level 6 (zlib's default) balances size and the CPU the export steals from ingest.
-    done = pipeline(source, createGzip({ level: zlib.Z_DEFAULT_COMPRESSION, chunkSize: 64 * 1024 }), file, {
+    done = pipeline(source, createGzip({ level: zlib.Z_DEFAULT_COMPRESSION, chunkSize: 64 * 1024 }), tap, file, {
       signal: input.signal,
     });
     sink = source;
@@ -91,7 +100,9 @@ async function writeText(input: EncodeInput, render: (page: readonly ExportRow[]
   // mark it handled now, the error still surfaces from `await done` or from the write below.
   done.catch(() => undefined);
   let rows = 0;
+  const plain = input.compression !== 'gzip';
   const write = async (text: string): Promise<void> => {
+    if (plain) hash.update(text, 'utf8'); // the file stream writes strings as UTF-8
     if (!sink.write(text)) await once(sink, 'drain');
   };
   try {
@@ -108,7 +119,7 @@ async function writeText(input: EncodeInput, render: (page: readonly ExportRow[]
     file.destroy();
     throw err;
   }
-  return { rows, bytes: statSync(input.outPath).size };
+  return { rows, bytes: statSync(input.outPath).size, sha256: hash.digest('hex') };
 }
 
 /** `,"RAW":…}`: what replaces a body's closing brace, the raw text as a JSON string (or null). */

@@ -43,6 +43,11 @@ export interface EncodeResult {
   readonly rows: number;
   /** Size of the staged file in bytes. */
   readonly bytes: number;
+  /**
+   * Hex SHA-256 of the staged file's bytes, when the encoder hashed them as it wrote them (the
+   * text encoders); undefined for Parquet, whose file DuckDB writes.
+   */
+  readonly sha256?: string;
   /** Where the time went, in ms, for the per-batch debug log (e.g. `{ stage: 410, copy: 380 }`). */
   readonly timings?: Readonly<Record<string, number>>;
 }
