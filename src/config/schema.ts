@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { resolve as resolvePath } from 'node:path';
 import cron from 'node-cron';
 import { isProblem, parseTimestamp } from '../schema/coerce.js';
+import { parsePeriod } from '../export/digest.js';
 import { mapValueSchema } from './map-rule.js';
 
 /** Default size limit of one request body, before and after gunzip: 5 MiB, API Gateway's own cap is 10 MiB. */
@@ -264,6 +265,22 @@ const sealSchema = z
   .default(null)
   .describe('Sealing (docs/sealing.md): one deduplicated, sorted set of Parquet files per finished day under `_sealed/`; null: the export is not sealed.');
 
+const integritySchema = z
+  .strictObject({
+    privateKeyFile: z
+      .string()
+      .min(1)
+      .describe('Ed25519 private key (PEM) that signs the digests; `logbarge validate -c` derives the public key from it.'),
+    every: z
+      .string()
+      .refine((text) => parsePeriod(text) !== undefined, 'must be a period like 15m, 1h or 1d (1 minute to 1 day)')
+      .default('1h')
+      .describe('Length of a digest period (aligned to UTC); every period gets a digest, also one without objects.'),
+  })
+  .nullable()
+  .default(null)
+  .describe('Tamper evidence (docs/integrity.md): signed, chained digests of every delivered object under `_digest/`; null: no digests.');
+
 const exportSchema = z
   .strictObject({
     name: z
@@ -298,6 +315,7 @@ const exportSchema = z
         'Write the RAW column after the schema\'s columns: the record as the sender sent it, as JSON text, or NULL when the typed columns hold all of it. false writes exactly the schema\'s columns (and `logbarge ddl` leaves RAW out).',
       ),
     seal: sealSchema,
+    integrity: integritySchema,
   })
   .superRefine((value, ctx) => {
     if (value.compression === undefined) return;
@@ -326,6 +344,7 @@ export const defaultExports = [
     maxRowsPerFile: 1_000_000,
     raw: true,
     seal: null,
+    integrity: null,
   },
 ];
 
