@@ -14,7 +14,7 @@ describe('config defaults', () => {
     expect(c.server).toMatchObject({ host: '127.0.0.1', port: 8080, apiKeyHeader: 'x-api-key', apiKeys: [], maxBodyBytes: 5242880 });
     expect(c.spool).toMatchObject({ path: './data/spool.db', maxEvents: 5_000_000, synchronous: 'FULL', idempotencyWindowDays: 7 });
     expect(c.exports).toEqual([
-      { name: 'default', format: 'parquet', compression: 'zstd', destination: 'file://./data/exports/', schedule: '*/5 * * * *', maxRowsPerFile: 1_000_000, raw: true, seal: null },
+      { name: 'default', format: 'parquet', compression: 'zstd', destination: 'file://./data/exports/', schedule: '*/5 * * * *', maxRowsPerFile: 1_000_000, raw: true, seal: null, integrity: null },
     ]);
     expect(c.writerId).toBe('my-host');
     expect(c.s3).toEqual({ region: null, endpoint: null, forcePathStyle: false, serverSideEncryption: null, kmsKeyId: null, storageClass: null });
