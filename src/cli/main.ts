@@ -12,6 +12,7 @@ import { register as registerIngest } from './ingest.js';
 import { register as registerRun } from './run.js';
 import { register as registerSeal } from './seal.js';
 import { register as registerStatus } from './status.js';
+import { register as registerValidate } from './validate.js';
 import { register as registerVerify } from './verify.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerDdl(program);
   registerExports(program);
   registerSeal(program);
+  registerValidate(program);
   return program;
 }
 
