@@ -250,6 +250,11 @@ export async function validateArchive(options: ValidateOptions): Promise<Validat
     const i = problems.indexOf(problem);
     problems[i] = { ...problem, message: `${problem.message}; ${keys.length} object(s) in its place are listed by no digest: ${keys.join(', ')}` };
   }
+  // Reads finish in any order: report in key order, so runs over the same archive print the same.
+  const byKey = (a: { key: string }, b: { key: string }): number => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+  problems.sort((a, b) => byKey(a, b) || (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0));
+  pending.sort(byKey);
+  sealedDeleted.sort(byKey);
   return { intact: problems.length === 0, digests: checkedKeys.size, chains: inRange.size, objects: listedObjects.size, pending, sealedDeleted, problems };
 }
 

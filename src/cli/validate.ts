@@ -111,7 +111,7 @@ export async function validateCommand(options: ValidateCommandOptions): Promise<
   const toMs = parseTime('--to', options.to);
   if (fromMs !== undefined && toMs !== undefined && fromMs >= toMs) throw new ExitError(exitCodes.usage, `validate: --from ${options.from} is not before --to ${options.to}`);
   const list = targets(options);
-  const s3 = commandConfig(options.destination !== undefined ? {} : options, { keepUnsetPlaceholders: true }).s3;
+  const s3 = commandConfig(options, { keepUnsetPlaceholders: true }).s3;
   const results: (ValidateResult & { export: string | null; destination: string })[] = [];
   for (const target of list) {
     const store = usage(() => openStore(target.destination, s3));
