@@ -17,7 +17,7 @@ import { sha256Hex } from '../src/export/digest.js';
 import { createFileStore } from '../src/store/file.js';
 import type { ObjectStore } from '../src/store/store.js';
 import { tempDir } from './support/daemon.js';
-import { buildArchive, writeKeyPair, type Archive } from './support/digest-archive.js';
+import { buildArchive, writeKeyPair, type Archive } from '../src/bench/digest-archive.js';
 import { runCliAsync } from './support/export-check.js';
 import { writeConfig } from './support/process.js';
 import { startS3Proxy, s3Error, type S3Proxy } from './support/s3-proxy.js';

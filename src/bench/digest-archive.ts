@@ -1,5 +1,5 @@
 /**
- * Test support: a small signed archive written straight to a store, the way the digest writer
+ * Fixture for the validate bench and tests (test/validate.test.ts): a signed archive written straight to a store, the way the digest writer
  * lays it out: data objects under `dt=` (named by objectKey), one signed digest per period under
  * `_digest/<writer>-<spool>/`, each chained to the one before (src/export/digest.ts). The objects
  * are plain NDJSON bytes: validate checks bytes and hashes, not content.
@@ -7,9 +7,9 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { digestBytes, digestKey, publicKeyFingerprint, sha256Hex, signDigest, type DigestLink, type DigestObject } from '../../src/export/digest.js';
-import { objectKey } from '../../src/export/keys.js';
-import type { ObjectStore } from '../../src/store/store.js';
+import { digestBytes, digestKey, publicKeyFingerprint, sha256Hex, signDigest, type DigestLink, type DigestObject } from '../export/digest.js';
+import { objectKey } from '../export/keys.js';
+import type { ObjectStore } from '../store/store.js';
 
 /** An Ed25519 key pair, and the PEM files of both written into `dir`. */
 export function writeKeyPair(dir: string, name = 'digest'): { privateKey: KeyObject; publicKey: KeyObject; privateFile: string; publicFile: string } {
