@@ -145,6 +145,27 @@ function tamperCases(name: string, make: () => MakeStore): void {
       expect(result.problems.map((p) => [p.kind, p.key])).toEqual(archive.digests.map((d) => ['wrong_key', d]));
     });
 
+    it('--from checks the chain from the first digest in range (its link to the one before included); --to stops after the range', async () => {
+      const { store, archive } = await freshArchive(make());
+      const endOf = (i: number): number => lastPeriodEndMs - (periods.length - 1 - i) * hour;
+      await store.delete(archive.digests[0]!); // before the range: not checked
+      const from = await validateArchive({ store, publicKey: keys.publicKey, fromMs: endOf(1) });
+      expect(from.problems).toEqual([]);
+      expect(from).toMatchObject({ intact: true, digests: 2, objects: 5 });
+      // The digest right before the range is not checked itself, but the first digest in range links to it.
+      const before = archive.digests[1]!;
+      await store.putBytes(before, Buffer.from((await store.get(before)).toString().replace('"export":"audit"', '"export":"other"')), { contentType: 'application/json' });
+      expectOnly(await validateArchive({ store, publicKey: keys.publicKey, fromMs: endOf(1) }), before, ['chain_broken']);
+
+      const again = await freshArchive(make());
+      const later = again.archive.objects[3]![0]!;
+      await again.store.delete(later); // after the range
+      const to = await validateArchive({ store: again.store, publicKey: keys.publicKey, toMs: endOf(1) });
+      expect(to.problems).toEqual([]);
+      expect(to).toMatchObject({ intact: true, digests: 2, objects: 2 });
+      expectOnly(await validate(again.store), later, ['object_missing']);
+    });
+
     it('listed objects a seal replaced and deleted are noted, not problems', async () => {
       const { store, archive } = await freshArchive(make());
       const gone = archive.objects[0]!;
@@ -277,16 +298,18 @@ describe('logbarge validate (the CLI as a process)', () => {
 
   it('usage errors exit 2 naming what is wrong', async () => {
     const destination = `${pathToFileURL(join(work.dir, 'cli-usage')).href}/`;
-    const unsigned = await runCliAsync(['validate', '-c', config(destination, null), '--export', 'audit'], { env });
+    const [unsigned, noKey, badFrom, missingKey] = await Promise.all([
+      runCliAsync(['validate', '-c', config(destination, null), '--export', 'audit'], { env }),
+      runCliAsync(['validate', '--destination', destination], { env }),
+      runCliAsync(['validate', '--destination', destination, '--public-key', keys.publicFile, '--from', 'yesterday'], { env }),
+      runCliAsync(['validate', '--destination', destination, '--public-key', join(work.dir, 'nope.pem')], { env }),
+    ]);
     expect(unsigned.status).toBe(2);
     expect(unsigned.stderr).toContain('export(s) audit have no "integrity" section');
-    const noKey = await runCliAsync(['validate', '--destination', destination], { env });
     expect(noKey.status).toBe(2);
     expect(noKey.stderr).toContain('--destination needs --public-key');
-    const badFrom = await runCliAsync(['validate', '--destination', destination, '--public-key', keys.publicFile, '--from', 'yesterday'], { env });
     expect(badFrom.status).toBe(2);
     expect(badFrom.stderr).toContain('--from "yesterday" is not an ISO 8601 date or time');
-    const missingKey = await runCliAsync(['validate', '--destination', destination, '--public-key', join(work.dir, 'nope.pem')], { env });
     expect(missingKey.status).toBe(2);
     expect(missingKey.stderr).toContain('--public-key: cannot read');
   });

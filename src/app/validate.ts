@@ -233,8 +233,9 @@ export async function validateArchive(options: ValidateOptions): Promise<Validat
     const seqTos = (d: DigestKeyInfo | undefined): number[] => (d ? (stored.get(d.key)?.digest?.objects.map((x) => x.seqTo) ?? []) : []);
     const beforeMax = Math.max(0, ...seqTos(range.before));
     const rangeMax = Math.max(beforeMax, ...range.infos.flatMap(seqTos));
-    // With --from: objects from before the range belong to digests that are not checked.
-    if (fromMs !== undefined && (origin!.seqTo <= beforeMax || (modified !== undefined && modified < fromMs))) continue;
+    const rangeMin = Math.min(Infinity, ...range.infos.flatMap((d) => stored.get(d.key)?.digest?.objects.map((x) => x.seqFrom) ?? []));
+    // With --from: objects numbered before the range belong to digests that are not checked.
+    if (fromMs !== undefined && (origin!.seqTo <= beforeMax || origin!.seqTo < rangeMin || (modified !== undefined && modified < fromMs))) continue;
     if (origin!.seqFrom > rangeMax) {
       if (!range.isTail) continue; // after the range: listed by a later digest, not checked
       const lastEnd = stored.get(lastInfo.key)?.digest?.periodEnd;
