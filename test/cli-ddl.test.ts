@@ -99,6 +99,18 @@ describe('logbarge ddl', () => {
     expect(extras.stderr).toBe('');
   });
 
+  it('--bucket-policy prints the If-None-Match bucket policy; it excludes --reader and --sealer', () => {
+    const r = runCli(['ddl', 'iam', '-c', configPath, '--bucket-policy']);
+    expect(r.status).toBe(0);
+    const policy = JSON.parse(r.stdout) as { Statement: { Sid: string; Effect: string; Condition: unknown }[] };
+    expect(policy.Statement.map((s) => [s.Sid, s.Effect])).toEqual([['LogbargeRequireIfNoneMatch', 'Deny']]);
+    expect(policy.Statement[0]!.Condition).toEqual({ Null: { 's3:if-none-match': 'true' }, Bool: { 's3:ObjectCreationOperation': 'true' } });
+    expect(r.stderr).toMatch(/^note: This is a bucket policy/m);
+    const both = runCli(['ddl', 'iam', '-c', configPath, '--bucket-policy', '--reader']);
+    expect(both.status).toBe(2);
+    expect(both.stderr).toContain('ddl iam: choose one of --reader, --sealer and --bucket-policy');
+  });
+
   it('exits 2 naming the exports for an unknown one', () => {
     const r = runCli(['ddl', 'snowflake', '-c', configPath, '--export', 'nope']);
     expect(r.status).toBe(2);

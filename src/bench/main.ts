@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, reps: { type: 'string' }, only: { type: 'string' } } });
-/** `--only NAME` runs one section (ingest, spool, export, integrity, responsiveness, loop, sizes, seal). */
+/** `--only NAME` runs one section (ingest, spool, export, integrity, responsiveness, loop, sizes, seal, validate). */
 const only = values.only;
 /** Repetitions per measurement (3; `--quick` runs 1 and smaller sizes, for trying the harness). */
 const reps = Number(values.reps ?? (values.quick ? 1 : 3));
@@ -288,6 +288,17 @@ async function benchSeal(): Promise<void> {
   }
 }
 
+async function benchValidate(): Promise<void> {
+  process.stderr.write('validate: an archive of 10,000 small objects in 24 digests, file:// and fauxqs\n');
+  const objects = Math.max(1000, Math.round(10_000 * scale));
+  for (const store of ['file', 's3'] as const) {
+    const r = await child('validate.js', ['--store', store, '--objects', String(objects), '--reps', String(reps)]);
+    const perSecond = (xs: number[]): number[] => xs.map((x) => objects / x);
+    const note = `${objects.toLocaleString('en-US')} objects of ~200 bytes in ${r.digests} digests; validate reads 16 at once${store === 's3' ? '; fauxqs in a child process on 127.0.0.1' : ''}`;
+    record(`validate ${store === 's3' ? 'fauxqs' : 'file://'}: objects checked per second`, 'objects/s', perSecond(r.validateSeconds), perSecond(r.baselineSeconds), 'list + read and SHA-256 each object one at a time', '(reported)', null, note);
+  }
+}
+
 function printTable(): void {
   const rows = lines.map((l) => [
     l.name,
@@ -318,6 +329,7 @@ const sections: [string, () => Promise<void>][] = [
   ['loop', benchLoop],
   ['sizes', benchSizes],
   ['seal', benchSeal],
+  ['validate', benchValidate],
 ];
 if (only !== undefined && !sections.some(([name]) => name === only)) throw new Error(`bench: --only ${only}: no such section (${sections.map(([n]) => n).join(', ')})`);
 for (const [name, run] of sections) if (only === undefined || only === name) await run();

@@ -12,6 +12,7 @@ export const exitCodes = {
   usage: 2,
   verifyFailed: 3,
   inputRejected: 4,
+  validateFailed: 5,
 } as const;
 
 /** Options every command that reads config accepts. */

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import type { Config, ExportConfig } from '../config/schema.js';
 import { generateAthenaDdl, minEventDate } from '../ddl/athena.js';
-import { generateIamPolicy, policyText } from '../ddl/iam.js';
+import { generateBucketPolicy, generateIamPolicy, policyText } from '../ddl/iam.js';
 import { generateSnowflakeDdl } from '../ddl/snowflake.js';
 import { loadNamedSchema } from '../schema/schema.js';
 import { commandConfig, ExitError, exitCodes, type ConfigOption } from './common.js';
@@ -34,6 +34,7 @@ export interface SnowflakeOptions extends DdlOptions {
 export interface IamOptions extends DdlOptions {
   readonly reader?: boolean;
   readonly sealer?: boolean;
+  readonly bucketPolicy?: boolean;
   readonly verifyExtras?: boolean;
 }
 
@@ -89,8 +90,11 @@ export function snowflakeCommand(options: SnowflakeOptions): void {
 /** Prints the IAM policy on stdout and notes on stderr. */
 export function iamCommand(options: IamOptions): void {
   const { config, exportConfig } = selectExport('iam', options);
-  if (options.reader && options.sealer) throw new ExitError(exitCodes.usage, 'ddl iam: choose one of --reader and --sealer');
-  const { policy, notes } = generateIamPolicy({
+  if ([options.reader, options.sealer, options.bucketPolicy].filter(Boolean).length > 1) {
+    throw new ExitError(exitCodes.usage, 'ddl iam: choose one of --reader, --sealer and --bucket-policy');
+  }
+  if (options.bucketPolicy && options.verifyExtras) throw new ExitError(exitCodes.usage, 'ddl iam: --verify-extras is for the writer\'s policy, not --bucket-policy');
+  const { policy, notes } = options.bucketPolicy ? generateBucketPolicy({ exportConfig, s3: config.s3 }) : generateIamPolicy({
     exportConfig,
     s3: config.s3,
     options: { role: options.reader ? 'reader' : options.sealer ? 'sealer' : 'writer', verifyExtras: options.verifyExtras ?? false },
@@ -173,6 +177,7 @@ Examples:
     .option('--verify-extras', 'also allow s3:GetObject and s3:DeleteObject on _verify/ (verify read-back, --cleanup)')
     .option('--reader', 'the read-only policy for a query engine\'s role instead (e.g. Snowflake\'s storage integration)')
     .option('--sealer', 'the policy for an identity that runs `logbarge seal` (list, read, write and delete under the seal folders)')
+    .option('--bucket-policy', 'a bucket policy denying every write to dt=, _quarantine/ and _digest/ without If-None-Match (docs/integrity.md)')
     .addHelpText(
       'after',
       `
@@ -183,7 +188,8 @@ Exit codes: 0 ok, 2 bad option, unknown export or a destination that is not s3:/
 Examples:
   logbarge ddl iam -c prod.json > writer-policy.json
   aws iam put-role-policy --role-name logbarge --policy-name logbarge-writer --policy-document file://writer-policy.json
-  logbarge ddl iam -c prod.json --export snowflake --reader > snowflake-reader-policy.json`,
+  logbarge ddl iam -c prod.json --export snowflake --reader > snowflake-reader-policy.json
+  logbarge ddl iam -c prod.json --bucket-policy > bucket-policy.json`,
     )
     .action(iamCommand);
 }

@@ -13,6 +13,7 @@ import { register as registerKeygen } from './keygen.js';
 import { register as registerRun } from './run.js';
 import { register as registerSeal } from './seal.js';
 import { register as registerStatus } from './status.js';
+import { register as registerValidate } from './validate.js';
 import { register as registerVerify } from './verify.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerExports(program);
   registerSeal(program);
   registerKeygen(program);
+  registerValidate(program);
   return program;
 }
 

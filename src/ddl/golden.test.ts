@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/load.js';
 import { loadNamedSchema, loadSchema } from '../schema/schema.js';
 import { generateAthenaDdl } from './athena.js';
-import { generateIamPolicy, policyText } from './iam.js';
+import { generateBucketPolicy, generateIamPolicy, policyText } from './iam.js';
 import { generateSnowflakeDdl } from './snowflake.js';
 
 const schema = loadSchema();
@@ -112,6 +112,14 @@ const cases = [
       return policyText(policy) + notes.map((n) => `// note: ${n}\n`).join('');
     },
   })),
+  {
+    file: 'iam-bucket-policy.json',
+    generate: () => {
+      const config = configWith(text[0]!.exp);
+      const { policy, notes } = generateBucketPolicy({ exportConfig: config.exports[0]!, s3: config.s3 });
+      return policyText(policy) + notes.map((n) => `// note: ${n}\n`).join('');
+    },
+  },
 ];
 
 describe('golden DDL text', () => {

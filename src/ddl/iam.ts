@@ -21,7 +21,9 @@ import { s3Location } from './common.js';
 /** One IAM policy statement. */
 export interface PolicyStatement {
   readonly Sid: string;
-  readonly Effect: 'Allow';
+  readonly Effect: 'Allow' | 'Deny';
+  /** Bucket policies only: whom the statement applies to (`*`: every principal). */
+  readonly Principal?: string;
   readonly Action: string | string[];
   readonly Resource: string | string[];
   readonly Condition?: Record<string, Record<string, string | string[]>>;
@@ -181,6 +183,49 @@ export function generateIamPolicy({ exportConfig, s3, options }: IamPolicyInput)
     if (kms) statements.push(kms);
   }
   return { policy: { Version: '2012-10-17', Statement: statements }, notes };
+}
+
+/**
+ * The folders whose every object logbarge writes once, with `If-None-Match: *`: data objects and
+ * quarantine (exports), digests (integrity). Seal records (`_seals/`), pending deletions and the
+ * verify object are written without it (a re-seal rewrites its day's record), so a bucket policy
+ * requiring the header must leave them out.
+ */
+export const writeOnceFolders = ['dt=', '_quarantine/', '_digest/'] as const;
+
+/**
+ * A bucket policy that refuses every PutObject and CompleteMultipartUpload under the export's
+ * write-once folders that does not carry `If-None-Match` (so no one, whatever their IAM rights,
+ * overwrites a delivered object or digest). The upload steps of a multipart upload
+ * (CreateMultipartUpload, UploadPart) take no conditional headers; `s3:ObjectCreationOperation`
+ * is false for them, so the statement leaves them alone (AWS: "Enforce conditional writes on
+ * Amazon S3 buckets").
+ */
+export function generateBucketPolicy({ exportConfig, s3 }: { exportConfig: ExportConfig; s3: Config['s3'] }): IamPolicy {
+  const location = s3Location('generate bucket policy', exportConfig);
+  const objectsUnder = (folder: string): string => `arn:${arnPartition(s3.region)}:s3:::${location.bucket}/${location.prefix}${folder}*`;
+  const notes = [
+    'This is a bucket policy: apply it with `aws s3api put-bucket-policy --bucket ' + location.bucket + ' --policy file://bucket-policy.json` (merge its statement into an existing bucket policy).',
+    'It covers dt=, _quarantine/ and _digest/, which logbarge writes with If-None-Match: *. It leaves out _seals/ and _seal_pending/ (a re-seal rewrites the record and pending deletions of its day in place) and _verify/ (`logbarge verify` writes without the header): requiring the header there would break `logbarge seal` and `logbarge verify`.',
+    'A retried upload of an existing key is answered 412 and logbarge then compares the object there (HeadObject); CopyObject into these folders is refused (it takes no If-None-Match), and an S3-compatible endpoint without conditional writes (501) cannot write there at all.',
+    'The policy stops overwrites, not deletes: combine it with S3 Object Lock in compliance mode (which also keeps seal.deleteRaw from deleting raw objects before their retention ends). See docs/integrity.md.',
+  ];
+  return {
+    policy: {
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Sid: 'LogbargeRequireIfNoneMatch',
+          Effect: 'Deny',
+          Principal: '*',
+          Action: 's3:PutObject',
+          Resource: writeOnceFolders.map(objectsUnder),
+          Condition: { Null: { 's3:if-none-match': 'true' }, Bool: { 's3:ObjectCreationOperation': 'true' } },
+        },
+      ],
+    },
+    notes,
+  };
 }
 
 /** The policy as the JSON text IAM accepts (`aws iam put-role-policy --policy-document file://…`). */

@@ -3,16 +3,18 @@
  * directory and the s3 backend against fauxqs on 127.0.0.1. fauxqs ignores `If-None-Match`, so
  * the s3 harness's `conditional` store goes through a loopback proxy that enforces it (412).
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { enforceIfNoneMatch, startS3Proxy, type S3Proxy } from '../../test/support/s3-proxy.js';
 import { openTestStore, startS3Server, type S3TestServer } from '../../test/support/s3.js';
 import { createFileStore } from './file.js';
-import { StoreError, type ObjectStore } from './store.js';
+import { StoreError, type ListedObject, type ObjectStore } from './store.js';
 
 /** One fresh, empty destination for a test. */
 interface Harness {
@@ -44,6 +46,18 @@ async function expectFailure(promise: Promise<unknown>, reason: StoreError['reas
   return err as StoreError;
 }
 
+/** The key and size of a listed object (lastModified differs run to run). */
+function keyAndSize(o: ListedObject): { key: string; size: number } {
+  return { key: o.key, size: o.size };
+}
+
+/** Every byte of a stream. */
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Uint8Array));
+  return Buffer.concat(chunks);
+}
+
 const parquet = { contentType: 'application/vnd.apache.parquet' } as const;
 
 /** Metadata as a data object carries it, and another writer's. */
@@ -70,7 +84,7 @@ function storeContract(name: string, makeHarness: () => Promise<Harness>): void 
       expect(result).toEqual({ bytes: body.length, alreadyExisted: false });
       expect(await h.store.head('dt=2026-03-14/bytes.bin')).toEqual({ size: body.length, metadata: {} });
       expect((await h.store.get('dt=2026-03-14/bytes.bin')).equals(Buffer.from(body))).toBe(true);
-      expect(await h.store.list('')).toEqual([{ key: 'dt=2026-03-14/bytes.bin', size: body.length }]);
+      expect((await h.store.list('')).map(keyAndSize)).toEqual([{ key: 'dt=2026-03-14/bytes.bin', size: body.length }]);
     });
 
     it('uploads a small and a >8 MiB staged file byte for byte', async () => {
@@ -114,7 +128,7 @@ function storeContract(name: string, makeHarness: () => Promise<Harness>): void 
       await h.store.putBytes('dt=2026-03-14/x.ndjson', Buffer.from('first version'), { contentType: 'application/x-ndjson' });
       await h.store.putFile('dt=2026-03-14/x.ndjson', stage(Buffer.from('second')), { contentType: 'application/x-ndjson' });
       expect((await h.store.get('dt=2026-03-14/x.ndjson')).toString()).toBe('second');
-      expect(await h.store.list('dt=2026-03-14/')).toEqual([{ key: 'dt=2026-03-14/x.ndjson', size: 6 }]);
+      expect((await h.store.list('dt=2026-03-14/')).map(keyAndSize)).toEqual([{ key: 'dt=2026-03-14/x.ndjson', size: 6 }]);
     });
 
     it('stores metadata with an object (putBytes, putFile, multipart) and returns it from head', async () => {
@@ -191,6 +205,39 @@ function storeContract(name: string, makeHarness: () => Promise<Harness>): void 
       expect(await h.store.head(key)).toEqual({ size: largeSize, metadata: meta });
     });
 
+    it('streams an object with getStream: small, empty and multipart-sized, byte for byte', async () => {
+      const small = randomBytes(1500);
+      const large = randomBytes(largeSize);
+      await h.store.putBytes('dt=2026-03-14/small.bin', small, { contentType: 'application/octet-stream' });
+      await h.store.putBytes('dt=2026-03-14/empty.bin', new Uint8Array(0), { contentType: 'application/octet-stream' });
+      await h.store.putFile('dt=2026-03-14/large.parquet', stage(large), parquet);
+      expect((await readAll(await h.store.getStream('dt=2026-03-14/small.bin'))).equals(small)).toBe(true);
+      expect((await readAll(await h.store.getStream('dt=2026-03-14/empty.bin'))).length).toBe(0);
+      const hash = createHash('sha256');
+      await pipeline(await h.store.getStream('dt=2026-03-14/large.parquet'), hash);
+      expect(hash.digest('hex')).toBe(createHash('sha256').update(large).digest('hex'));
+    });
+
+    it('getStream rejects a missing key with not_found, and an aborted signal with aborted', async () => {
+      await expectFailure(h.store.getStream('dt=2026-03-14/missing.parquet'), 'not_found');
+      await expectFailure(h.store.getStream('dt=2026-03-14/missing.parquet', { signal: AbortSignal.abort() }), 'aborted');
+      await expect(h.store.getStream('../outside')).rejects.toThrow(/check key/);
+    });
+
+    it('lists each object with its lastModified time', async () => {
+      const before = Date.now();
+      await h.store.putBytes('dt=2026-03-14/a.bin', Buffer.from('a'), { contentType: 'text/plain' });
+      await h.store.putFile('dt=2026-03-14/b.bin', stage(Buffer.from('b')), { contentType: 'text/plain' });
+      const listed = await h.store.list('dt=2026-03-14/');
+      expect(listed.map((o) => o.key)).toEqual(['dt=2026-03-14/a.bin', 'dt=2026-03-14/b.bin']);
+      for (const o of listed) {
+        expect(o.lastModified).toBeInstanceOf(Date);
+        // S3 gives whole seconds: allow the second the write started in, and a clock a minute off.
+        expect(o.lastModified!.getTime()).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000 - 60_000);
+        expect(o.lastModified!.getTime()).toBeLessThanOrEqual(Date.now() + 60_000);
+      }
+    });
+
     it('reports missing keys: get throws not_found, head is undefined, delete succeeds', async () => {
       await expectFailure(h.store.get('dt=2026-03-14/missing.parquet'), 'not_found');
       expect(await h.store.head('dt=2026-03-14/missing.parquet')).toBeUndefined();
@@ -215,7 +262,7 @@ function storeContract(name: string, makeHarness: () => Promise<Harness>): void 
       expect((await h.store.list('dt=2026-03-1')).map((o) => o.key)).toEqual(['dt=2026-03-14/x', 'dt=2026-03-14/z/deep', 'dt=2026-03-15/y']);
       expect((await h.store.list('a')).map((o) => o.key)).toEqual(['a-b', 'a/a', 'a/b']);
       expect(await h.store.list('nothing/')).toEqual([]);
-      expect((await h.store.list('b'))[0]).toEqual({ key: 'b', size: 1 });
+      expect(keyAndSize((await h.store.list('b'))[0]!)).toEqual({ key: 'b', size: 1 });
     });
 
     it('lists past one page (S3 pages hold 1,000 keys)', async () => {

@@ -300,7 +300,7 @@ export function createFileStore({ url }: FileStoreOptions): ObjectStore {
       } else if (entry.isFile() && key.startsWith(prefix)) {
         // A file deleted while listing is simply not listed.
         const info = await stat(join(dir, entry.name)).catch(() => undefined);
-        if (info) out.push({ key, size: info.size });
+        if (info) out.push({ key, size: info.size, lastModified: info.mtime });
       }
     }
   }
@@ -348,6 +348,24 @@ export function createFileStore({ url }: FileStoreOptions): ObjectStore {
         if (errnoCode(err) === 'EISDIR') throw new StoreError('not_found', `get object ${path}: it is a directory`, { cause: err });
         throw toStoreError(`get object ${path}`, err, options.signal);
       }
+    },
+
+    async getStream(key, options = {}) {
+      checkKey(key);
+      const path = pathOf(key);
+      const action = `get object ${path}`;
+      if (options.signal?.aborted) throw abortedError(action, options.signal.reason);
+      let handle;
+      try {
+        await refuseLinks(action, key.split('/'));
+        handle = await open(path, 'r');
+        if (!(await handle.stat()).isFile()) throw new StoreError('not_found', `${action}: it is a directory`);
+      } catch (err) {
+        await handle?.close();
+        throw toStoreError(action, err, options.signal);
+      }
+      // The stream owns the handle from here: it closes it when it ends or is destroyed.
+      return handle.createReadStream({ ...(options.signal ? { signal: options.signal } : {}) });
     },
 
     async delete(key, options = {}) {

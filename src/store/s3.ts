@@ -5,6 +5,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import {
   DeleteObjectCommand,
   GetObjectCommand,
@@ -256,6 +257,19 @@ export function createS3Store({ url, s3, maxAttempts = defaultMaxAttempts, crede
       }
     },
 
+    async getStream(key, options = {}) {
+      checkKey(key);
+      const action = `get object ${describe(key)}`;
+      if (options.signal?.aborted) throw abortedError(action, options.signal.reason);
+      try {
+        const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: prefix + key }), { abortSignal: options.signal });
+        // In Node the SDK's body is an http.IncomingMessage (a Readable).
+        return out.Body === undefined ? Readable.from([]) : (out.Body as Readable);
+      } catch (err) {
+        throw fail(err, action, 'get', options.signal);
+      }
+    },
+
     async delete(key, options = {}) {
       checkKey(key);
       const action = `delete object ${describe(key)}`;
@@ -282,7 +296,9 @@ export function createS3Store({ url, s3, maxAttempts = defaultMaxAttempts, crede
             { abortSignal: options.signal },
           );
           for (const object of page.Contents ?? []) {
-            if (object.Key?.startsWith(prefix)) out.push({ key: object.Key.slice(prefix.length), size: object.Size ?? 0 });
+            if (object.Key?.startsWith(prefix)) {
+              out.push({ key: object.Key.slice(prefix.length), size: object.Size ?? 0, ...(object.LastModified ? { lastModified: object.LastModified } : {}) });
+            }
           }
           token = page.IsTruncated ? page.NextContinuationToken : undefined;
         } while (token !== undefined);

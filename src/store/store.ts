@@ -5,6 +5,7 @@
  *
  * Every backend passes the shared contract suite in `src/store/contract.test.ts`.
  */
+import type { Readable } from 'node:stream';
 
 /** Why a store operation failed; callers branch on it (verify diagnosis, retry decisions). */
 export type StoreFailure =
@@ -86,6 +87,12 @@ export interface ObjectHead {
 export interface ListedObject {
   readonly key: string;
   readonly size: number;
+  /**
+   * When the object was last written (S3: `LastModified`, seconds precision; file: the file's
+   * mtime). Both backends give it; `validate` uses it to tell an object newer than its chain's
+   * last digest (pending) from one slipped in unlisted.
+   */
+  readonly lastModified?: Date;
 }
 
 /** A destination that objects are written to. */
@@ -102,6 +109,12 @@ export interface ObjectStore {
   head(key: string, options?: { signal?: AbortSignal }): Promise<ObjectHead | undefined>;
   /** The bytes of `key`; throws StoreError('not_found') when it does not exist. */
   get(key: string, options?: { signal?: AbortSignal }): Promise<Buffer>;
+  /**
+   * The bytes of `key` as a stream, so large objects can be hashed in bounded memory; rejects with
+   * StoreError('not_found') when it does not exist (before any byte is read). The caller consumes
+   * or destroys the stream; a read error mid-stream (a cut connection) is emitted on it.
+   */
+  getStream(key: string, options?: { signal?: AbortSignal }): Promise<Readable>;
   /** Deletes `key`; deleting a missing key succeeds. Only verify --cleanup uses it. */
   delete(key: string, options?: { signal?: AbortSignal }): Promise<void>;
   /** Every object whose key starts with `prefix`, in key order. */
