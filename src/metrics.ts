@@ -122,6 +122,12 @@ export function createMetrics(options: { defaultMetrics?: boolean; sources?: Met
       labelNames: ['export'] as const,
       registers,
     }),
+    ticksCoalesced: new Counter({
+      name: 'logbarge_export_ticks_coalesced_total',
+      help: 'Scheduled or size-triggered runs not started because a run of the export was already running and another already queued, by export.',
+      labelNames: ['export'] as const,
+      registers,
+    }),
     batchesFailed: new Counter({
       name: 'logbarge_export_batches_failed_total',
       help: 'Failed attempts to deliver an object (retried later with the same key), by export.',

@@ -75,6 +75,12 @@ const serverSchema = z
       .min(1)
       .default(1024)
       .describe('Most concurrent TCP connections; further connections are refused.'),
+    flushTimeoutMs: z
+      .number()
+      .int()
+      .min(1000)
+      .default(300_000)
+      .describe('Longest a `POST /v1/flush` runs: past it the flush is stopped (what it delivered stays delivered, the next cycle exports the rest) and answers 504. A flush running when the daemon starts to drain answers 503.'),
     tls: tlsSchema,
   })
   .prefault({})

@@ -83,7 +83,8 @@ export interface ExportRunner {
   /**
    * Runs a cycle. `untilCaughtUp` keeps planning until every event present at the start is
    * delivered (flush, shutdown); otherwise one plan is delivered. A call while a run is in
-   * progress waits for it and then runs again, so a flush always covers what came before it.
+   * progress waits for it and then runs again, so a flush always covers what came before it;
+   * `signal` ends that wait too (the result then carries an error and nothing ran).
    */
   run(reason: CycleReason, options?: { untilCaughtUp?: boolean; signal?: AbortSignal }): Promise<CycleResult>;
 }
@@ -101,6 +102,20 @@ async function* pagesOf(spool: Spool, batch: BatchRow, hasher: RowsHasher, signa
     yield page;
     if (rows.length < pageRows) return;
     await yieldToLoop(); // let ingest requests in between pages
+  }
+}
+
+/** Waits for `work` to settle, or until `signal` aborts (never rejects; removes its listener). */
+async function waitUnlessAborted(work: Promise<unknown>, signal: AbortSignal | undefined): Promise<void> {
+  if (!signal) return void (await work.catch(() => undefined));
+  if (signal.aborted) return;
+  let onAbort: () => void = () => {};
+  const aborted = new Promise<void>((resolve) => (onAbort = resolve));
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    await Promise.race([work.catch(() => undefined), aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
   }
 }
 
@@ -317,7 +332,16 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
     name: config.name,
     busy: () => current !== undefined,
     async run(reason, options = {}) {
-      while (current) await current.catch(() => undefined);
+      const { signal } = options;
+      while (current) {
+        // Waiting behind a running cycle stops with the caller's signal; the running cycle goes on
+        // (it has a signal of its own).
+        await waitUnlessAborted(current, signal);
+        if (signal?.aborted) {
+          const message = `${reason} cycle: stopped while waiting for the running cycle: ${describeError(signal.reason)}`;
+          return { export: config.name, batches: 0, rows: 0, bytes: 0, keys: [], pruned: 0, error: message };
+        }
+      }
       current = cycle(reason, options.untilCaughtUp ?? false, options.signal);
       try {
         return await current;

@@ -29,6 +29,8 @@ export interface ServerOptions {
   readonly maxBodyBytes: number;
   readonly requestTimeoutMs: number;
   readonly maxConnections: number;
+  /** Longest a POST /v1/flush runs before its cycle is aborted and it answers 504 (`server.flushTimeoutMs`). */
+  readonly flushTimeoutMs: number;
   /** Loopback peers without an API key may read error details (`server.loopbackDetails`). */
   readonly loopbackDetails: boolean;
   readonly tls: { cert: string; key: string } | null;
@@ -99,8 +101,11 @@ export interface IngestServerDeps {
   readonly logger: Logger;
   readonly admission: Admission;
   readonly readiness: Readiness;
-  /** Runs an export cycle now (POST /v1/flush); absent means the route answers 404. */
-  readonly flush?: () => Promise<{ exports: readonly FlushExportResult[] }>;
+  /**
+   * Runs an export cycle now (POST /v1/flush) under `signal`, which aborts at
+   * server.flushTimeoutMs or when the server closes; absent means the route answers 404.
+   */
+  readonly flush?: (signal: AbortSignal) => Promise<{ exports: readonly FlushExportResult[] }>;
 }
 
 /** The running ingest server. */
@@ -108,7 +113,10 @@ export interface IngestServer {
   readonly server: Server;
   /** Starts listening; resolves with the bound address. */
   listen(): Promise<AddressInfo>;
-  /** Stops accepting connections and waits for in-flight requests to finish; requestTimeoutMs still cuts off slow ones. */
+  /**
+   * Stops accepting connections, aborts running POST /v1/flush requests (they answer 503), and
+   * waits for in-flight requests to finish; requestTimeoutMs still cuts off slow ones.
+   */
   close(): Promise<void>;
 }
 
@@ -317,10 +325,20 @@ export function createIngestServer(deps: IngestServerDeps): IngestServer {
       // Server keys only: a source's key may post that source's events, nothing else.
       if (!allowed(req, undefined)) return answer(res, path, 401, { error: 'missing or wrong API key' });
       const details = trusted(req);
+      const timeout = AbortSignal.timeout(options.flushTimeoutMs);
       try {
-        const result = await deps.flush();
-        if (details) return answer(res, path, 200, result);
-        return answer(res, path, 200, { ...result, exports: result.exports.map((e) => (e.error === undefined ? e : { ...e, error: withheldError })) });
+        const result = await deps.flush(AbortSignal.any([closing.signal, timeout]));
+        const shown = details ? result : { ...result, exports: result.exports.map((e) => (e.error === undefined ? e : { ...e, error: withheldError })) };
+        if (closing.signal.aborted) {
+          return answer(res, path, 503, { error: 'logbarge is shutting down; the flush was cut short (its final cycle exports the rest)', ...shown }, { 'retry-after': '5' });
+        }
+        if (timeout.aborted) {
+          return answer(res, path, 504, {
+            error: `flush did not finish within server.flushTimeoutMs (${options.flushTimeoutMs} ms); what it delivered stays delivered, the next cycle exports the rest`,
+            ...shown,
+          });
+        }
+        return answer(res, path, 200, shown);
       } catch (err) {
         logger.error({ err: describeError(err) }, 'flush failed');
         return answer(res, path, 500, { error: details ? describeError(err) : 'flush failed; the daemon log has the error' });
@@ -366,6 +384,9 @@ export function createIngestServer(deps: IngestServerDeps): IngestServer {
   server.keepAliveTimeout = 5_000;
   server.maxConnections = options.maxConnections;
 
+  /** Aborted when close() begins: running POST /v1/flush requests stop and answer 503. */
+  const closing = new AbortController();
+
   return {
     server,
     listen() {
@@ -378,6 +399,7 @@ export function createIngestServer(deps: IngestServerDeps): IngestServer {
       });
     },
     close() {
+      closing.abort(new Error('the server is closing'));
       return new Promise<void>((resolve) => {
         // http.Server#close() also stops the sweep that enforces requestTimeout and headersTimeout,
         // which would let a slow client hold the drain open indefinitely. net.Server#close() only
