@@ -52,6 +52,13 @@ export interface CycleResult {
 
 /** Rows read from the spool per page: large enough for few statements, small enough to keep each read under a few ms. */
 const pageRows = 5_000;
+/**
+ * Most stored bytes (body + raw) per page. An encoder renders a page as one string, and RAW's
+ * JSON escaping can make it up to 6× larger (`\u0000` for each control byte): 16 MiB keeps the
+ * worst case near 100 MB, far from V8's ~512 MiB string limit (5,000 rows of ~600 KB records
+ * exceeded it, and the batch failed on every retry).
+ */
+export const defaultPageBytes = 16 * 1024 * 1024;
 /** Rows deleted per pruning transaction (a few ms each), so ingest never waits long for the write lock. */
 const pruneChunk = 2_000;
 /** Most rows one plan covers, so planning a large backlog stays a short transaction. */
@@ -73,6 +80,8 @@ export interface ExportRunnerDeps {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly now?: () => number;
+  /** Most stored bytes per page read from the spool (defaultPageBytes; tests set it smaller). */
+  readonly pageBytes?: number;
 }
 
 /** Runs the cycle of one export; runs never overlap. */
@@ -90,17 +99,17 @@ export interface ExportRunner {
 }
 
 /** The batch's rows page by page, in sequence order; every row also goes through `hasher`. */
-async function* pagesOf(spool: Spool, batch: BatchRow, hasher: RowsHasher, signal?: AbortSignal): AsyncGenerator<ExportRow[]> {
+async function* pagesOf(spool: Spool, batch: BatchRow, hasher: RowsHasher, pageBytes: number, signal?: AbortSignal): AsyncGenerator<ExportRow[]> {
   let after = batch.seq_from - 1;
   for (;;) {
     signal?.throwIfAborted();
-    const rows = readBatchPage(spool, batch, after, pageRows);
+    const rows = readBatchPage(spool, batch, after, pageRows, pageBytes);
     if (rows.length === 0) return;
     after = rows[rows.length - 1]![0];
     const page = rows.map(([, body, raw]) => ({ body, raw }));
     for (const row of page) hasher.add(row.body, row.raw);
     yield page;
-    if (rows.length < pageRows) return;
+    if (after >= batch.seq_to) return;
     await yieldToLoop(); // let ingest requests in between pages
   }
 }
@@ -144,7 +153,7 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
     try {
       const hasher = createRowsHasher();
       const encoded = await deps.encoderFor(format).encode({
-        pages: pagesOf(spool, batch, hasher, signal),
+        pages: pagesOf(spool, batch, hasher, deps.pageBytes ?? defaultPageBytes, signal),
         // Quarantine lines are already whole records ({received_at, source, errors, record}).
         includeRaw: config.raw && quarantineDate(batch.dt) === undefined,
         asStored: quarantineDate(batch.dt) !== undefined,
