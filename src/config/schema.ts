@@ -63,6 +63,12 @@ const serverSchema = z
       .min(1024)
       .default(defaultMaxBodyBytes)
       .describe('Largest request body in bytes, counted again after gunzip; larger gets 413.'),
+    maxInflightBytes: z
+      .number()
+      .int()
+      .min(1024 * 1024)
+      .default(128 * 1024 * 1024)
+      .describe('Most request body bytes held by all requests in flight together, counted as received and again after gunzip (a declared Content-Length is held before the body is read). A request that would exceed it gets 503 with Retry-After: 1; a request alone in flight always fits. Parsing expands what is held a few times more.'),
     requestTimeoutMs: z
       .number()
       .int()

@@ -15,6 +15,7 @@ import type { AppendOutcome } from '../spool/spool.js';
 import { createAuthenticator } from './auth.js';
 import { isLoopbackPeer } from './peer.js';
 import { readBody } from './body.js';
+import { createByteBudget, type BudgetHold } from './budget.js';
 import { acceptedContentTypes, bodyKind, decodeBody, decodeUtf8 } from './decode.js';
 import { maxErrors, type Preparer, type Prepared } from './prepare.js';
 
@@ -27,6 +28,8 @@ export interface ServerOptions {
   /** The config's sources: each has a route, POST /v1/events/<name>, and keys valid only there. */
   readonly sources?: Readonly<Record<string, { readonly apiKeys: readonly string[] }>>;
   readonly maxBodyBytes: number;
+  /** Most body bytes held by requests in flight, as received and again after gunzip (`server.maxInflightBytes`). */
+  readonly maxInflightBytes: number;
   readonly requestTimeoutMs: number;
   readonly maxConnections: number;
   /** Longest a POST /v1/flush runs before its cycle is aborted and it answers 504 (`server.flushTimeoutMs`). */
@@ -150,6 +153,7 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
 export function createIngestServer(deps: IngestServerDeps): IngestServer {
   const { options, metrics, logger } = deps;
   const auth = createAuthenticator({ keys: options.apiKeys, headerName: options.apiKeyHeader });
+  const budget = createByteBudget(options.maxInflightBytes, (used) => metrics.inflightBytes.set(used));
   const warnedFields = new Set<string>();
   const warnedConflicts = new Set<string>();
   /** Who may read error details: a caller with a valid key, or a loopback peer while loopbackDetails allows. */
@@ -227,8 +231,37 @@ export function createIngestServer(deps: IngestServerDeps): IngestServer {
         error: `Content-Type ${req.headers['content-type'] ?? '(none)'} is not supported; send UTF-8 ${acceptedContentTypes.join(', ')}`,
       }, { connection: 'close' });
     }
-    const body = await readBody(req, options.maxBodyBytes);
+    const hold = budget.hold();
+    try {
+      await readAndStore(req, res, source, route, kind, hold);
+    } finally {
+      hold.release();
+    }
+  }
+
+  /** Refuses a request the byte budget cannot hold: 503, and the connection closes (its body is not read). */
+  function overBudget(res: ServerResponse, route: string, message: string): void {
+    metrics.inflightRefused.inc();
+    return answer(res, route, 503, { error: message }, { 'retry-after': '1', connection: 'close' });
+  }
+
+  async function readAndStore(
+    req: IncomingMessage,
+    res: ServerResponse,
+    source: string | undefined,
+    route: string,
+    kind: NonNullable<ReturnType<typeof bodyKind>>,
+    hold: BudgetHold,
+  ): Promise<void> {
+    // A declared length is held before reading, so a request that cannot fit is refused at once.
+    const declared = Number(req.headers['content-length']);
+    const prepaid = Number.isFinite(declared) && declared > 0 && declared <= options.maxBodyBytes ? declared : 0;
+    if (!hold.reserve(prepaid)) {
+      return overBudget(res, route, `request bodies in flight would exceed server.maxInflightBytes (${options.maxInflightBytes}); retry shortly`);
+    }
+    const body = await readBody(req, options.maxBodyBytes, { reserve: (n) => hold.reserve(n), prepaid });
     if (!body.ok) {
+      if (body.kind === 'over_budget') return overBudget(res, route, `${body.message} (${options.maxInflightBytes})`);
       const status = body.kind === 'too_large' ? 413 : body.kind === 'unsupported_encoding' ? 415 : 400;
       if (body.kind === 'aborted') return;
       const details = status === 400 ? { details: [{ index: 0, field: '(body)', message: body.message }] } : {};
