@@ -7,13 +7,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { tempDir } from './support/daemon.js';
+import { startTestDaemon, tempDir } from './support/daemon.js';
 import { readFiles } from './support/duckdb.js';
 import { samples } from './support/events.js';
 import { downloadData, notExactlyOnce, postAll, spoolDepth, waitFor, within } from './support/export-check.js';
 import { isDataWrite, startFaultProxy, type FaultProxy } from './support/fault-proxy.js';
 import { spawnDaemon, writeConfig } from './support/process.js';
-import { startS3Server, testCredentialEnv, type S3TestServer } from './support/s3.js';
+import { openTestStore, startS3Server, testCredentialEnv, type S3TestServer } from './support/s3.js';
 
 const bucket = 'shutdown-bucket';
 const shutdownTimeoutMs = 2_000;
@@ -91,4 +91,32 @@ describe('SIGTERM while a scheduled cycle hangs on S3', () => {
       if (d.child.exitCode === null && d.child.signalCode === null) d.child.kill('SIGKILL');
     }
   }, 60_000);
+});
+
+describe('POST /v1/flush while S3 hangs', () => {
+  it('is cut off at server.flushTimeoutMs with 504 naming the key; the events stay spooled', async () => {
+    const d = await startTestDaemon(
+      {
+        server: { flushTimeoutMs: 1_000 },
+        s3: { region: 'us-east-1', endpoint: proxy.endpoint, forcePathStyle: true },
+        exports: [{ name: 'nd', format: 'ndjson', compression: 'none', schedule: '0 0 1 1 *', destination: `s3://${bucket}/flush-timeout/` }],
+        shutdownTimeoutMs: 1_000,
+      },
+      undefined,
+      { openStore: (destination, config) => openTestStore(destination, config.s3) },
+    );
+    try {
+      await waitFor('the destination to verify', async () => (await d.request('/readyz')).status === 200);
+      expect((await d.post(samples(5, `flush-timeout-${Date.now()}`).map((s) => s.sent))).status).toBe(202);
+      const held = proxy.holdNext('before-upstream', isDataWrite);
+      const answer = d.request('/v1/flush', { method: 'POST' });
+      await within(10_000, 'the flush to start uploading', held);
+      const a = await within(exitBound, 'the flush to answer', answer);
+      expect(a.status, a.text).toBe(504);
+      expect(a.body.error).toContain('server.flushTimeoutMs');
+      expect(d.daemon.spool.stats().depth).toBe(5);
+    } finally {
+      await within(exitBound, 'the daemon to stop', d.stop());
+    }
+  }, 30_000);
 });
