@@ -258,6 +258,9 @@ export async function startDaemon(options: {
           const why = new Error(`shutdownTimeoutMs (${config.shutdownTimeoutMs} ms) elapsed`);
           drainDeadline.abort(why);
           exporter.abort(why);
+          // A slow sender still holding its connection would keep the drain open up to
+          // requestTimeoutMs: cut it (a request not yet stored stores nothing; the sender retries).
+          server.server.closeAllConnections();
         }, config.shutdownTimeoutMs);
         deadline.unref();
         for (const cleanup of cleanups.reverse()) {

@@ -375,7 +375,7 @@ export const configSchema = z
       .int()
       .min(0)
       .default(30_000)
-      .describe('On SIGTERM, the final export cycle may take this long before the daemon exits anyway.'),
+      .describe('On SIGTERM, the drain (requests in flight, the final export cycle, any cycle still running) may take this long; then every cycle is aborted, open connections are closed and the daemon exits. Unfinished batches stay in the spool for the next start.'),
     log: z
       .strictObject({
         level: z
