@@ -2,7 +2,7 @@
  * Export pages are bounded by stored bytes as well as rows: a batch of large raw records is read
  * and encoded in pages no larger than the bound (one row when a single row is larger), and the
  * object holds every row exactly as stored, read back with DuckDB. The real-size case (pages past
- * V8's string limit) is `npm run bench -- large-rows`.
+ * V8's string limit) is `npm run bench -- --only large-rows`.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
