@@ -79,6 +79,16 @@ export function createMetrics(options: { defaultMetrics?: boolean; sources?: Met
       labelNames: ['route', 'status'] as const,
       registers,
     }),
+    inflightBytes: new Gauge({
+      name: 'logbarge_ingest_inflight_bytes',
+      help: 'Request body bytes held by requests in flight (as received, and again after gunzip); bounded by server.maxInflightBytes.',
+      registers,
+    }),
+    inflightRefused: new Counter({
+      name: 'logbarge_ingest_inflight_refused_total',
+      help: 'Requests answered 503 because their bodies would exceed server.maxInflightBytes.',
+      registers,
+    }),
     unknownEventTypes: new Counter({
       name: 'logbarge_unknown_event_types_total',
       help: 'Accepted events whose EVENT_TYPE is not in the published list.',
@@ -177,6 +187,12 @@ export function createMetrics(options: { defaultMetrics?: boolean; sources?: Met
     batchesUploaded: new Counter({
       name: 'logbarge_export_batches_uploaded_total',
       help: 'Objects delivered (uploaded and committed), by export.',
+      labelNames: ['export'] as const,
+      registers,
+    }),
+    ticksCoalesced: new Counter({
+      name: 'logbarge_export_ticks_coalesced_total',
+      help: 'Scheduled or size-triggered runs not started because a run of the export was already running and another already queued, by export.',
       labelNames: ['export'] as const,
       registers,
     }),

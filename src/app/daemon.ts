@@ -116,9 +116,11 @@ export async function startDaemon(options: {
     await sealer.close();
     for (const store of sealStores.values()) store.close();
   });
+  // Aborted shutdownTimeoutMs after stop() began: ends the final cycle and any cycle still running.
+  const drainDeadline = new AbortController();
   // Runs after the server stopped taking requests (cleanups run in reverse): the final cycle.
   cleanups.push(async () => {
-    const results = await exporter.flush({ reason: 'shutdown', signal: AbortSignal.timeout(config.shutdownTimeoutMs) });
+    const results = await exporter.flush({ reason: 'shutdown', signal: drainDeadline.signal });
     const failed = results.filter((r) => r.error);
     if (failed.length > 0) logger.warn({ exports: failed.map((r) => r.export) }, 'final export incomplete; the spool keeps the rest for the next start');
   });
@@ -227,7 +229,7 @@ export async function startDaemon(options: {
       reasons.push(...exporter.readinessReasons());
       return reasons;
     },
-    flush: async () => ({ exports: await exporter.flush() }),
+    flush: async (signal) => ({ exports: await exporter.flush({ signal }) }),
   });
   spool.db.pragma(`busy_timeout = ${servingBusyTimeoutMs}`);
   const address = await server.listen();
@@ -269,6 +271,19 @@ export async function startDaemon(options: {
       stopping ??= (async () => {
         draining = true;
         logger.info({ reason }, 'draining: refusing new events, finishing in-flight requests');
+        // No cycle starts from a schedule or size trigger from here on; the final cycle runs below.
+        exporter.stopSchedules();
+        // Past shutdownTimeoutMs every cycle is aborted (its S3 calls get the signal): the
+        // unfinished plans stay recorded in the spool, and the next start delivers them.
+        const deadline = setTimeout(() => {
+          const why = new Error(`shutdownTimeoutMs (${config.shutdownTimeoutMs} ms) elapsed`);
+          drainDeadline.abort(why);
+          exporter.abort(why);
+          // A slow sender still holding its connection would keep the drain open up to
+          // requestTimeoutMs: cut it (a request not yet stored stores nothing; the sender retries).
+          server.server.closeAllConnections();
+        }, config.shutdownTimeoutMs);
+        deadline.unref();
         for (const cleanup of cleanups.reverse()) {
           try {
             await cleanup();
@@ -276,6 +291,7 @@ export async function startDaemon(options: {
             logger.error({ err: describeError(err) }, 'shutdown step failed');
           }
         }
+        clearTimeout(deadline);
         logger.info('stopped');
       })();
       return stopping;

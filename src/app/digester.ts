@@ -96,6 +96,8 @@ export function createDigester(deps: {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly now?: () => number;
+  /** Ends scheduled writes (the exporter's lifetime: aborted when it closes). */
+  readonly signal?: AbortSignal;
 }): Digester {
   const { config, spool, periodMs, metrics } = deps;
   const now = deps.now ?? Date.now;
@@ -207,7 +209,7 @@ export function createDigester(deps: {
     const delay = delayMs ?? periodEndAfter(t, periodMs) - t;
     timer = setTimeout(() => {
       timer = undefined;
-      write('period')
+      write('period', deps.signal ? { signal: deps.signal } : {})
         .then((r) => arm(r.error ? Math.min(retryMs, periodMs) : undefined))
         .catch(() => arm(retryMs));
     }, delay);
@@ -230,7 +232,7 @@ export function createDigester(deps: {
     start() {
       if (closed || started) return;
       started = true;
-      void write('startup').finally(() => arm());
+      void write('startup', deps.signal ? { signal: deps.signal } : {}).finally(() => arm());
     },
     async close() {
       closed = true;

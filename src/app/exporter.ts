@@ -47,6 +47,13 @@ export interface Exporter {
   startVerifyLoop(): void;
   /** Starts cron schedules and the size trigger. */
   startSchedules(): void;
+  /**
+   * Stops cron schedules, size triggers and verify retries (the first step of a drain): no run
+   * starts after this except through flush(), and a queued tick is dropped.
+   */
+  stopSchedules(): void;
+  /** Aborts every running cycle and verify (their S3 calls get the signal); what they delivered stays delivered. */
+  abort(reason: Error): void;
   /** Checks pending rows and starts early runs (called by housekeeping). */
   checkSizeTriggers(): void;
   /**
@@ -58,7 +65,7 @@ export interface Exporter {
   writeDigests(options?: { exportName?: string; reason?: 'drain' | 'flush'; signal?: AbortSignal }): Promise<DigestResult[]>;
   /** Reasons the daemon is not ready: one destination_unverified per destination that has not passed verify. */
   readinessReasons(): ReadinessReason[];
-  /** Stops schedules and retries, waits for running cycles, releases encoders and stores. */
+  /** Stops schedules and retries, aborts and waits for running cycles, releases encoders and stores. */
   close(): Promise<void>;
 }
 
@@ -172,13 +179,14 @@ export function createExporter(options: {
     );
   }
 
+  const lifetime = new AbortController();
   const digesters = new Map<string, Digester>();
   for (const e of config.exports) {
     const integrity = integrityKeys.get(e.name);
     if (!integrity) continue;
     digesters.set(
       e.name,
-      createDigester({ config: e, spool, writerId: config.writerId, signingKey: integrity.key, periodMs: integrity.periodMs, storeFor, gate, logger, metrics }),
+      createDigester({ config: e, spool, writerId: config.writerId, signingKey: integrity.key, periodMs: integrity.periodMs, storeFor, gate, logger, metrics, signal: lifetime.signal }),
     );
   }
 
@@ -202,6 +210,7 @@ export function createExporter(options: {
     return result;
   }
 
+  /** Aborted by abort() and close(): every cycle and verify runs under it. */
   const timers = new Set<NodeJS.Timeout>();
   const tasks: ScheduledTask[] = [];
   const failures = new Map<string, { count: number; until: number }>();
@@ -212,7 +221,7 @@ export function createExporter(options: {
     const delay = Math.min(maxBackoffMs, minBackoffMs * 2 ** Math.max(0, state.attempts - 1));
     const timer = setTimeout(() => {
       timers.delete(timer);
-      verifyDestination(state)
+      verifyDestination(state, lifetime.signal)
         .catch((err: unknown) => logger.error({ err: describeError(err) }, 'verify failed unexpectedly'))
         .finally(() => scheduleVerifyRetry(state));
     }, delay);
@@ -234,9 +243,28 @@ export function createExporter(options: {
     }
   }
 
+  /**
+   * Scheduled and size-triggered runs, per export: at most one started by a trigger (it may wait
+   * behind a flush) and at most one queued after it; a trigger beyond that is coalesced into the
+   * queued one and counted.
+   */
+  const triggered = new Map<string, { running: boolean; queued: CycleReason | undefined }>();
+
   function trigger(runner: ExportRunner, reason: CycleReason): void {
+    if (closed) return;
+    const state = triggered.get(runner.name) ?? { running: false, queued: undefined };
+    triggered.set(runner.name, state);
+    if (state.running) {
+      if (state.queued === undefined) state.queued = reason;
+      else {
+        metrics.ticksCoalesced.inc({ export: runner.name });
+        logger.debug({ export: runner.name, reason }, 'a run is already running and another queued: coalesced this one into it');
+      }
+      return;
+    }
+    state.running = true;
     runner
-      .run(reason)
+      .run(reason, { signal: lifetime.signal })
       .then(async (result) => {
         await noteLate(result);
         if (result.error) {
@@ -248,7 +276,13 @@ export function createExporter(options: {
           failures.delete(runner.name);
         }
       })
-      .catch((err: unknown) => logger.error({ export: runner.name, err: describeError(err) }, 'export run failed unexpectedly'));
+      .catch((err: unknown) => logger.error({ export: runner.name, err: describeError(err) }, 'export run failed unexpectedly'))
+      .finally(() => {
+        state.running = false;
+        const next = state.queued;
+        state.queued = undefined;
+        if (next !== undefined) trigger(runner, next);
+      });
   }
 
   const cronLogger = (name: string) => {
@@ -270,20 +304,22 @@ export function createExporter(options: {
       const wanted = exportName ? config.exports.filter((e) => e.name === exportName) : config.exports;
       const unique = [...new Set(wanted.map((e: ExportConfig) => e.destination))];
       const results: VerifyResult[] = [];
-      for (const destination of unique) results.push(await verifyDestination(destinations.get(destination)!));
+      for (const destination of unique) results.push(await verifyDestination(destinations.get(destination)!, lifetime.signal));
       return results;
     },
     startVerifyLoop() {
       for (const state of destinations.values()) scheduleVerifyRetry(state);
     },
     startSchedules() {
+      if (closed) return;
       for (const e of config.exports) {
         const runner = runners.get(e.name)!;
         tasks.push(
           cron.schedule(e.schedule, () => trigger(runner, 'schedule'), {
             name: `export:${e.name}`,
             timezone: 'UTC',
-            noOverlap: true,
+            // No noOverlap: the callback returns before the run ends, so node-cron cannot see
+            // overlap; trigger() coalesces instead.
             logger: cronLogger(e.name),
           }),
         );
@@ -309,11 +345,11 @@ export function createExporter(options: {
         const runner = runners.get(name);
         if (!runner) throw new Error(`flush: no export named ${name}`);
         const destination = config.exports.find((e) => e.name === name)!.destination;
-        if (gate(destination)) await verifyDestination(destinations.get(destination)!, flushOptions.signal);
-        const result = await runner.run(flushOptions.reason ?? 'flush', {
-          untilCaughtUp: true,
-          ...(flushOptions.signal ? { signal: flushOptions.signal } : {}),
-        });
+        if (gate(destination)) {
+          await verifyDestination(destinations.get(destination)!, flushOptions.signal ? AbortSignal.any([lifetime.signal, flushOptions.signal]) : lifetime.signal);
+        }
+        const signal = flushOptions.signal ? AbortSignal.any([lifetime.signal, flushOptions.signal]) : lifetime.signal;
+        const result = await runner.run(flushOptions.reason ?? 'flush', { untilCaughtUp: true, signal });
         await noteLate(result);
         results.push(result);
       }
@@ -321,7 +357,7 @@ export function createExporter(options: {
         await writeDigests({
           reason: 'drain',
           ...(flushOptions.exportName ? { exportName: flushOptions.exportName } : {}),
-          ...(flushOptions.signal ? { signal: flushOptions.signal } : {}),
+          signal: flushOptions.signal ? AbortSignal.any([lifetime.signal, flushOptions.signal]) : lifetime.signal,
         });
       }
       return results;
@@ -331,11 +367,22 @@ export function createExporter(options: {
         .filter((s) => !s.ok)
         .map((s) => ({ code: 'destination_unverified' as const, failure: s.last?.failure ?? 'pending', detail: gate(s.destination)! }));
     },
-    async close() {
+    stopSchedules() {
       closed = true;
       for (const t of timers) clearTimeout(t);
       timers.clear();
-      for (const task of tasks) await task.destroy();
+      for (const task of tasks.splice(0)) void task.destroy();
+      for (const state of triggered.values()) state.queued = undefined;
+      // Their timers stop now; a running digest write ends on the lifetime signal.
+      for (const digester of digesters.values()) void digester.close();
+    },
+    abort(reason) {
+      lifetime.abort(reason);
+    },
+    async close() {
+      this.stopSchedules();
+      // Whatever still runs now is cut short: S3 calls end on the signal, a plan stays recorded.
+      lifetime.abort(new Error('the exporter is closing'));
       for (const digester of digesters.values()) await digester.close();
       for (const runner of runners.values()) while (runner.busy()) await new Promise((r) => setTimeout(r, 20));
       for (const encoder of encoders.values()) await encoder.close();

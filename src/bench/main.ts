@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, reps: { type: 'string' }, only: { type: 'string' } } });
-/** `--only NAME` runs one section (ingest, spool, export, integrity, responsiveness, loop, sizes, seal, validate). */
+/** `--only NAME` runs one section (ingest, spool, export, integrity, responsiveness, loop, sizes, seal, validate, large-rows). */
 const only = values.only;
 /** Repetitions per measurement (3; `--quick` runs 1 and smaller sizes, for trying the harness). */
 const reps = Number(values.reps ?? (values.quick ? 1 : 3));
@@ -299,6 +299,18 @@ async function benchValidate(): Promise<void> {
   }
 }
 
+async function benchLargeRows(): Promise<void> {
+  process.stderr.write('large rows: NDJSON export of events with ~330 KB raw records (~660 KB JSON-escaped), pages bounded by bytes vs by rows only\n');
+  const rows = String(Math.round(900 * scale));
+  const args = ['--rows', rows, '--raw-bytes', '330000'];
+  const ours = await child('large-rows.js', args);
+  const before = await child('large-rows.js', [...args, '--page-bytes', 'inf']);
+  const outcome = (r: Json): string => (r.ok ? `delivered ${r.rows} rows` : `failed: ${r.error}`);
+  const note = `16 MiB pages: ${outcome(ours)}; 5,000-row pages (before the byte bound): ${outcome(before)}`;
+  record(`export ${rows} rows of ~660 KB escaped RAW: delivered`, 'ok', [ours.ok ? 1 : 0], null, null, '1 (the rows-only pages fail)', (_, v) => v === 1, note);
+  record(`export ${rows} rows of ~660 KB escaped RAW: peak RSS`, 'MB', [ours.peakRssMB], before.ok ? [before.peakRssMB] : null, before.ok ? '5,000-row pages' : null, '(reported)', null, note);
+}
+
 function printTable(): void {
   const rows = lines.map((l) => [
     l.name,
@@ -330,6 +342,7 @@ const sections: [string, () => Promise<void>][] = [
   ['sizes', benchSizes],
   ['seal', benchSeal],
   ['validate', benchValidate],
+  ['large-rows', benchLargeRows],
 ];
 if (only !== undefined && !sections.some(([name]) => name === only)) throw new Error(`bench: --only ${only}: no such section (${sections.map(([n]) => n).join(', ')})`);
 for (const [name, run] of sections) if (only === undefined || only === name) await run();

@@ -63,6 +63,12 @@ const serverSchema = z
       .min(1024)
       .default(defaultMaxBodyBytes)
       .describe('Largest request body in bytes, counted again after gunzip; larger gets 413.'),
+    maxInflightBytes: z
+      .number()
+      .int()
+      .min(1024 * 1024)
+      .default(128 * 1024 * 1024)
+      .describe('Most request body bytes held by all requests in flight together, counted as received and again after gunzip (a declared Content-Length is held before the body is read). A request that would exceed it gets 503 with Retry-After: 1; a request alone in flight always fits. Parsing expands what is held a few times more.'),
     requestTimeoutMs: z
       .number()
       .int()
@@ -75,6 +81,12 @@ const serverSchema = z
       .min(1)
       .default(1024)
       .describe('Most concurrent TCP connections; further connections are refused.'),
+    flushTimeoutMs: z
+      .number()
+      .int()
+      .min(1000)
+      .default(300_000)
+      .describe('Longest a `POST /v1/flush` runs: past it the flush is stopped (what it delivered stays delivered, the next cycle exports the rest) and answers 504. A flush running when the daemon starts to drain answers 503.'),
     tls: tlsSchema,
   })
   .prefault({})
@@ -392,7 +404,7 @@ export const configSchema = z
       .int()
       .min(0)
       .default(30_000)
-      .describe('On SIGTERM, the final export cycle may take this long before the daemon exits anyway.'),
+      .describe('On SIGTERM, the drain (requests in flight, the final export cycle, any cycle still running) may take this long; then every cycle is aborted, open connections are closed and the daemon exits. Unfinished batches stay in the spool for the next start.'),
     log: z
       .strictObject({
         level: z

@@ -55,6 +55,13 @@ export interface CycleResult {
 
 /** Rows read from the spool per page: large enough for few statements, small enough to keep each read under a few ms. */
 const pageRows = 5_000;
+/**
+ * Most stored bytes (body + raw) per page. An encoder renders a page as one string, and RAW's
+ * JSON escaping can make it up to 6× larger (`\u0000` for each control byte): 16 MiB keeps the
+ * worst case near 100 MB, far from V8's ~512 MiB string limit (5,000 rows of ~600 KB records
+ * exceeded it, and the batch failed on every retry).
+ */
+export const defaultPageBytes = 16 * 1024 * 1024;
 /** Rows deleted per pruning transaction (a few ms each), so ingest never waits long for the write lock. */
 const pruneChunk = 2_000;
 /** Most rows one plan covers, so planning a large backlog stays a short transaction. */
@@ -76,6 +83,8 @@ export interface ExportRunnerDeps {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly now?: () => number;
+  /** Most stored bytes per page read from the spool (defaultPageBytes; tests set it smaller). */
+  readonly pageBytes?: number;
 }
 
 /** Runs the cycle of one export; runs never overlap. */
@@ -86,24 +95,39 @@ export interface ExportRunner {
   /**
    * Runs a cycle. `untilCaughtUp` keeps planning until every event present at the start is
    * delivered (flush, shutdown); otherwise one plan is delivered. A call while a run is in
-   * progress waits for it and then runs again, so a flush always covers what came before it.
+   * progress waits for it and then runs again, so a flush always covers what came before it;
+   * `signal` ends that wait too (the result then carries an error and nothing ran).
    */
   run(reason: CycleReason, options?: { untilCaughtUp?: boolean; signal?: AbortSignal }): Promise<CycleResult>;
 }
 
 /** The batch's rows page by page, in sequence order; every row also goes through `hasher`. */
-async function* pagesOf(spool: Spool, batch: BatchRow, hasher: RowsHasher, signal?: AbortSignal): AsyncGenerator<ExportRow[]> {
+async function* pagesOf(spool: Spool, batch: BatchRow, hasher: RowsHasher, pageBytes: number, signal?: AbortSignal): AsyncGenerator<ExportRow[]> {
   let after = batch.seq_from - 1;
   for (;;) {
     signal?.throwIfAborted();
-    const rows = readBatchPage(spool, batch, after, pageRows);
+    const rows = readBatchPage(spool, batch, after, pageRows, pageBytes);
     if (rows.length === 0) return;
     after = rows[rows.length - 1]![0];
     const page = rows.map(([, body, raw]) => ({ body, raw }));
     for (const row of page) hasher.add(row.body, row.raw);
     yield page;
-    if (rows.length < pageRows) return;
+    if (after >= batch.seq_to) return;
     await yieldToLoop(); // let ingest requests in between pages
+  }
+}
+
+/** Waits for `work` to settle, or until `signal` aborts (never rejects; removes its listener). */
+async function waitUnlessAborted(work: Promise<unknown>, signal: AbortSignal | undefined): Promise<void> {
+  if (!signal) return void (await work.catch(() => undefined));
+  if (signal.aborted) return;
+  let onAbort: () => void = () => {};
+  const aborted = new Promise<void>((resolve) => (onAbort = resolve));
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    await Promise.race([work.catch(() => undefined), aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
   }
 }
 
@@ -132,7 +156,7 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
     try {
       const hasher = createRowsHasher();
       const encoded = await deps.encoderFor(format).encode({
-        pages: pagesOf(spool, batch, hasher, signal),
+        pages: pagesOf(spool, batch, hasher, deps.pageBytes ?? defaultPageBytes, signal),
         // Quarantine lines are already whole records ({received_at, source, errors, record}).
         includeRaw: config.raw && quarantineDate(batch.dt) === undefined,
         asStored: quarantineDate(batch.dt) !== undefined,
@@ -355,7 +379,16 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
     name: config.name,
     busy: () => current !== undefined,
     async run(reason, options = {}) {
-      while (current) await current.catch(() => undefined);
+      const { signal } = options;
+      while (current) {
+        // Waiting behind a running cycle stops with the caller's signal; the running cycle goes on
+        // (it has a signal of its own).
+        await waitUnlessAborted(current, signal);
+        if (signal?.aborted) {
+          const message = `${reason} cycle: stopped while waiting for the running cycle: ${describeError(signal.reason)}`;
+          return { export: config.name, batches: 0, rows: 0, bytes: 0, keys: [], pruned: 0, error: message };
+        }
+      }
       current = cycle(reason, options.untilCaughtUp ?? false, options.signal);
       try {
         return await current;

@@ -10,7 +10,8 @@ export type BodyFailure =
   | { kind: 'too_large'; message: string }
   | { kind: 'bad_encoding'; message: string }
   | { kind: 'unsupported_encoding'; message: string }
-  | { kind: 'aborted'; message: string };
+  | { kind: 'aborted'; message: string }
+  | { kind: 'over_budget'; message: string };
 
 /** A body, or why there is none. */
 export type BodyResult = { ok: true; bytes: Buffer } | ({ ok: false } & BodyFailure);
@@ -23,8 +24,13 @@ export function contentEncoding(header: string | undefined): 'identity' | 'gzip'
   return undefined;
 }
 
-/** Reads the whole body of `req`, enforcing `maxBytes` before and after decompression. */
-export function readBody(req: IncomingMessage, maxBytes: number): Promise<BodyResult> {
+/**
+ * Reads the whole body of `req`, enforcing `maxBytes` before and after decompression. With
+ * `reserve`, every byte received and every byte gunzip produces is reserved first (the bytes
+ * `reserve` already got up front, `prepaid`, are not asked again); a refusal ends the read as
+ * `over_budget`.
+ */
+export function readBody(req: IncomingMessage, maxBytes: number, budget?: { reserve: (n: number) => boolean; prepaid: number }): Promise<BodyResult> {
   const encoding = contentEncoding(req.headers['content-encoding']);
   if (encoding === undefined) {
     return Promise.resolve({
@@ -57,14 +63,24 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<BodyRe
     };
     const tooLarge = (what: string): void =>
       finish({ ok: false, kind: 'too_large', message: `${what} is larger than server.maxBodyBytes (${maxBytes})` });
+    let prepaid = budget?.prepaid ?? 0;
+    const overBudget = (): void =>
+      finish({ ok: false, kind: 'over_budget', message: 'request bodies in flight would exceed server.maxInflightBytes; retry shortly' });
     const onData = (chunk: Buffer): void => {
       size += chunk.length;
       if (size > maxBytes) return tooLarge(encoding === 'gzip' ? 'body after gunzip' : 'body');
+      // The decoded bytes of a gzip body are held as well as its compressed bytes.
+      if (gunzip && budget && !budget.reserve(chunk.length)) return overBudget();
       chunks.push(chunk);
     };
     const onWire = (chunk: Buffer): void => {
       wire += chunk.length;
       if (wire > maxBytes) return tooLarge('body');
+      if (budget) {
+        const fromPrepaid = Math.min(prepaid, chunk.length);
+        prepaid -= fromPrepaid;
+        if (!budget.reserve(chunk.length - fromPrepaid)) return overBudget();
+      }
       if (gunzip) gunzip.write(chunk);
       else onData(chunk);
     };

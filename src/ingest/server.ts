@@ -15,6 +15,7 @@ import type { AppendOutcome } from '../spool/spool.js';
 import { createAuthenticator } from './auth.js';
 import { isLoopbackPeer } from './peer.js';
 import { readBody } from './body.js';
+import { createByteBudget, type BudgetHold } from './budget.js';
 import { acceptedContentTypes, bodyKind, decodeUtf8 } from './decode.js';
 import { decodeBodySliced, prepareSliced } from './slices.js';
 import { maxErrors, type Preparer, type Prepared } from './prepare.js';
@@ -28,8 +29,12 @@ export interface ServerOptions {
   /** The config's sources: each has a route, POST /v1/events/<name>, and keys valid only there. */
   readonly sources?: Readonly<Record<string, { readonly apiKeys: readonly string[] }>>;
   readonly maxBodyBytes: number;
+  /** Most body bytes held by requests in flight, as received and again after gunzip (`server.maxInflightBytes`). */
+  readonly maxInflightBytes: number;
   readonly requestTimeoutMs: number;
   readonly maxConnections: number;
+  /** Longest a POST /v1/flush runs before its cycle is aborted and it answers 504 (`server.flushTimeoutMs`). */
+  readonly flushTimeoutMs: number;
   /** Loopback peers without an API key may read error details (`server.loopbackDetails`). */
   readonly loopbackDetails: boolean;
   readonly tls: { cert: string; key: string } | null;
@@ -100,8 +105,11 @@ export interface IngestServerDeps {
   readonly logger: Logger;
   readonly admission: Admission;
   readonly readiness: Readiness;
-  /** Runs an export cycle now (POST /v1/flush); absent means the route answers 404. */
-  readonly flush?: () => Promise<{ exports: readonly FlushExportResult[] }>;
+  /**
+   * Runs an export cycle now (POST /v1/flush) under `signal`, which aborts at
+   * server.flushTimeoutMs or when the server closes; absent means the route answers 404.
+   */
+  readonly flush?: (signal: AbortSignal) => Promise<{ exports: readonly FlushExportResult[] }>;
 }
 
 /** The running ingest server. */
@@ -109,7 +117,10 @@ export interface IngestServer {
   readonly server: Server;
   /** Starts listening; resolves with the bound address. */
   listen(): Promise<AddressInfo>;
-  /** Stops accepting connections and waits for in-flight requests to finish; requestTimeoutMs still cuts off slow ones. */
+  /**
+   * Stops accepting connections, aborts running POST /v1/flush requests (they answer 503), and
+   * waits for in-flight requests to finish; requestTimeoutMs still cuts off slow ones.
+   */
   close(): Promise<void>;
 }
 
@@ -143,6 +154,7 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
 export function createIngestServer(deps: IngestServerDeps): IngestServer {
   const { options, metrics, logger } = deps;
   const auth = createAuthenticator({ keys: options.apiKeys, headerName: options.apiKeyHeader });
+  const budget = createByteBudget(options.maxInflightBytes, (used) => metrics.inflightBytes.set(used));
   const warnedFields = new Set<string>();
   const warnedConflicts = new Set<string>();
   /** Who may read error details: a caller with a valid key, or a loopback peer while loopbackDetails allows. */
@@ -220,8 +232,37 @@ export function createIngestServer(deps: IngestServerDeps): IngestServer {
         error: `Content-Type ${req.headers['content-type'] ?? '(none)'} is not supported; send UTF-8 ${acceptedContentTypes.join(', ')}`,
       }, { connection: 'close' });
     }
-    const body = await readBody(req, options.maxBodyBytes);
+    const hold = budget.hold();
+    try {
+      await readAndStore(req, res, source, route, kind, hold);
+    } finally {
+      hold.release();
+    }
+  }
+
+  /** Refuses a request the byte budget cannot hold: 503, and the connection closes (its body is not read). */
+  function overBudget(res: ServerResponse, route: string, message: string): void {
+    metrics.inflightRefused.inc();
+    return answer(res, route, 503, { error: message }, { 'retry-after': '1', connection: 'close' });
+  }
+
+  async function readAndStore(
+    req: IncomingMessage,
+    res: ServerResponse,
+    source: string | undefined,
+    route: string,
+    kind: NonNullable<ReturnType<typeof bodyKind>>,
+    hold: BudgetHold,
+  ): Promise<void> {
+    // A declared length is held before reading, so a request that cannot fit is refused at once.
+    const declared = Number(req.headers['content-length']);
+    const prepaid = Number.isFinite(declared) && declared > 0 && declared <= options.maxBodyBytes ? declared : 0;
+    if (!hold.reserve(prepaid)) {
+      return overBudget(res, route, `request bodies in flight would exceed server.maxInflightBytes (${options.maxInflightBytes}); retry shortly`);
+    }
+    const body = await readBody(req, options.maxBodyBytes, { reserve: (n) => hold.reserve(n), prepaid });
     if (!body.ok) {
+      if (body.kind === 'over_budget') return overBudget(res, route, `${body.message} (${options.maxInflightBytes})`);
       const status = body.kind === 'too_large' ? 413 : body.kind === 'unsupported_encoding' ? 415 : 400;
       if (body.kind === 'aborted') return;
       const details = status === 400 ? { details: [{ index: 0, field: '(body)', message: body.message }] } : {};
@@ -318,10 +359,20 @@ export function createIngestServer(deps: IngestServerDeps): IngestServer {
       // Server keys only: a source's key may post that source's events, nothing else.
       if (!allowed(req, undefined)) return answer(res, path, 401, { error: 'missing or wrong API key' });
       const details = trusted(req);
+      const timeout = AbortSignal.timeout(options.flushTimeoutMs);
       try {
-        const result = await deps.flush();
-        if (details) return answer(res, path, 200, result);
-        return answer(res, path, 200, { ...result, exports: result.exports.map((e) => (e.error === undefined ? e : { ...e, error: withheldError })) });
+        const result = await deps.flush(AbortSignal.any([closing.signal, timeout]));
+        const shown = details ? result : { ...result, exports: result.exports.map((e) => (e.error === undefined ? e : { ...e, error: withheldError })) };
+        if (closing.signal.aborted) {
+          return answer(res, path, 503, { error: 'logbarge is shutting down; the flush was cut short (its final cycle exports the rest)', ...shown }, { 'retry-after': '5' });
+        }
+        if (timeout.aborted) {
+          return answer(res, path, 504, {
+            error: `flush did not finish within server.flushTimeoutMs (${options.flushTimeoutMs} ms); what it delivered stays delivered, the next cycle exports the rest`,
+            ...shown,
+          });
+        }
+        return answer(res, path, 200, shown);
       } catch (err) {
         logger.error({ err: describeError(err) }, 'flush failed');
         return answer(res, path, 500, { error: details ? describeError(err) : 'flush failed; the daemon log has the error' });
@@ -367,6 +418,9 @@ export function createIngestServer(deps: IngestServerDeps): IngestServer {
   server.keepAliveTimeout = 5_000;
   server.maxConnections = options.maxConnections;
 
+  /** Aborted when close() begins: running POST /v1/flush requests stop and answer 503. */
+  const closing = new AbortController();
+
   return {
     server,
     listen() {
@@ -379,6 +433,7 @@ export function createIngestServer(deps: IngestServerDeps): IngestServer {
       });
     },
     close() {
+      closing.abort(new Error('the server is closing'));
       return new Promise<void>((resolve) => {
         // http.Server#close() also stops the sweep that enforces requestTimeout and headersTimeout,
         // which would let a slow client hold the drain open indefinitely. net.Server#close() only

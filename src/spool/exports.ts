@@ -156,9 +156,35 @@ function recordPlan(spool: Spool, options: PlanOptions, plan: { from: number; up
     .immediate();
 }
 
-/** Reads up to `limit` rows of a batch after `afterSeq`, in sequence order, as [seq, body, raw]. */
-export function readBatchPage(spool: Spool, batch: BatchRow, afterSeq: number, limit: number): [number, string, string | null][] {
-  return spool.sql.batchPage.all(batch.dt, Math.max(afterSeq, batch.seq_from - 1), batch.seq_to, limit);
+/**
+ * Reads up to `limit` rows of a batch after `afterSeq`, in sequence order, as [seq, body, raw],
+ * and, with `maxBytes`, no more rows than fit in that many stored bytes (body + raw, UTF-8) —
+ * but always at least one, so a single large row still moves the page on.
+ */
+export function readBatchPage(
+  spool: Spool,
+  batch: BatchRow,
+  afterSeq: number,
+  limit: number,
+  maxBytes = Number.POSITIVE_INFINITY,
+): [number, string, string | null][] {
+  const after = Math.max(afterSeq, batch.seq_from - 1);
+  let upTo = batch.seq_to;
+  let rows = limit;
+  if (Number.isFinite(maxBytes)) {
+    const sizes = spool.sql.batchPageSizes.all(batch.dt, after, batch.seq_to, limit);
+    let total = 0;
+    let n = 0;
+    for (const [seq, bytes] of sizes) {
+      if (n > 0 && total + bytes > maxBytes) break;
+      total += bytes;
+      n++;
+      upTo = seq;
+    }
+    if (n === 0) return [];
+    rows = n;
+  }
+  return spool.sql.batchPage.all(batch.dt, after, upTo, rows);
 }
 
 /**

@@ -101,6 +101,10 @@ export function prepareStatements(db: Database.Database) {
     noteBatchError: db.prepare<[string, number]>(
       'UPDATE export_batches SET attempts = attempts + 1, last_error = ? WHERE id = ?',
     ),
+    // Stored sizes only: octet_length reads the record header, not the (overflow) pages of the text.
+    batchPageSizes: db.prepare<[string, number, number, number], [number, number]>(
+      'SELECT seq, octet_length(body) + coalesce(octet_length(raw), 0) FROM events INDEXED BY events_by_dt WHERE dt = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?',
+    ).raw(),
     batchPage: db.prepare<[string, number, number, number], [number, string, string | null]>(
       'SELECT seq, body, raw FROM events INDEXED BY events_by_dt WHERE dt = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?',
     ).raw(),

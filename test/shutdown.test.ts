@@ -1,0 +1,122 @@
+/**
+ * Shutdown while a *scheduled* cycle hangs on S3 (a proxy on 127.0.0.1 that takes the upload and
+ * never answers): ticks during the hang coalesce, a POST /v1/flush waiting behind it does not hold
+ * the drain, SIGTERM ends the real daemon process within shutdownTimeoutMs (the bound below is a
+ * generous test timeout, not a timing threshold), the events stay in the spool, and a restart
+ * against a working S3 delivers each exactly once.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { startTestDaemon, tempDir } from './support/daemon.js';
+import { readFiles } from './support/duckdb.js';
+import { samples } from './support/events.js';
+import { downloadData, notExactlyOnce, postAll, spoolDepth, waitFor, within } from './support/export-check.js';
+import { isDataWrite, startFaultProxy, type FaultProxy } from './support/fault-proxy.js';
+import { spawnDaemon, writeConfig } from './support/process.js';
+import { openTestStore, startS3Server, testCredentialEnv, type S3TestServer } from './support/s3.js';
+
+const bucket = 'shutdown-bucket';
+const shutdownTimeoutMs = 2_000;
+/** Far above shutdownTimeoutMs: the old drain waited for the hung upload until the SDK's 120 s socket timeout. */
+const exitBound = shutdownTimeoutMs + 10_000;
+
+let server: S3TestServer;
+let proxy: FaultProxy;
+const temp = tempDir('logbarge-shutdown-');
+
+beforeAll(async () => {
+  server = await startS3Server();
+  await server.createBucket(bucket);
+  proxy = await startFaultProxy({ upstream: server.endpoint });
+});
+afterAll(async () => {
+  await proxy?.stop();
+  await server?.stop();
+  temp.remove();
+});
+
+async function metric(url: string, name: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `))
+    .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+}
+
+describe('SIGTERM while a scheduled cycle hangs on S3', () => {
+  it('coalesces ticks, exits 0 within the bound with the events spooled; the next start delivers them once', async () => {
+    const prefix = 'hung-schedule/';
+    const spoolPath = join(temp.dir, 'spool.db');
+    const path = writeConfig(temp.dir, {
+      writerId: 'shut',
+      server: { port: 0 },
+      spool: { path: spoolPath, minFreeBytes: 0 },
+      s3: { region: 'us-east-1', endpoint: proxy.endpoint, forcePathStyle: true },
+      // Every second (node-cron's seconds field): ticks keep coming while the upload hangs.
+      exports: [{ name: 'nd', format: 'ndjson', compression: 'none', schedule: '* * * * * *', destination: `s3://${bucket}/${prefix}` }],
+      shutdownTimeoutMs,
+    });
+    const held = proxy.holdNext('before-upstream', isDataWrite);
+    const d = await spawnDaemon(path, { env: testCredentialEnv });
+    let flushAnswer: Promise<number> | undefined;
+    try {
+      const sent = samples(30, `shutdown-${Date.now()}`);
+      const acknowledged = await postAll(d.url, sent.map((s) => s.sent), 10);
+      await within(15_000, 'a scheduled cycle to start uploading', held);
+      // Ticks during the hung cycle: one queued, the rest coalesced and counted.
+      await waitFor('a coalesced tick', async () => (await metric(d.url, 'logbarge_export_ticks_coalesced_total')) >= 1, { timeoutMs: 10_000 });
+      // A flush that waits behind the hung cycle must not hold the drain open.
+      flushAnswer = fetch(`${d.url}/v1/flush`, { method: 'POST' }).then((r) => r.status, () => -1);
+
+      d.child.kill('SIGTERM');
+      const code = await within(exitBound, 'the daemon to exit after SIGTERM', d.exited);
+      expect(code, d.log()).toBe(0);
+      expect(d.log()).toContain('"msg":"stopped"');
+      expect(await flushAnswer).toBe(503);
+      expect(spoolDepth(spoolPath)).toBe(30);
+
+      // Restart against S3 that answers: every event delivered exactly once.
+      const d2 = await spawnDaemon(path, { env: testCredentialEnv });
+      try {
+        await waitFor('the restarted daemon to deliver', () => spoolDepth(spoolPath) === 0, { timeoutMs: 20_000 });
+        d2.child.kill('SIGTERM');
+        expect(await within(exitBound, 'the second daemon to exit', d2.exited), d2.log()).toBe(0);
+      } finally {
+        if (d2.child.exitCode === null && d2.child.signalCode === null) d2.child.kill('SIGKILL');
+      }
+      const objects = await downloadData(server, bucket, prefix, join(temp.dir, 'downloaded'));
+      const rows = await readFiles(objects.map((o) => ({ path: o.path, format: 'ndjson' })));
+      expect(notExactlyOnce(acknowledged, rows.map((x) => x.EVENT_ID as string))).toEqual({ missing: [], duplicated: [], unexpected: [] });
+    } finally {
+      if (d.child.exitCode === null && d.child.signalCode === null) d.child.kill('SIGKILL');
+    }
+  }, 60_000);
+});
+
+describe('POST /v1/flush while S3 hangs', () => {
+  it('is cut off at server.flushTimeoutMs with 504 naming the key; the events stay spooled', async () => {
+    const d = await startTestDaemon(
+      {
+        server: { flushTimeoutMs: 1_000 },
+        s3: { region: 'us-east-1', endpoint: proxy.endpoint, forcePathStyle: true },
+        exports: [{ name: 'nd', format: 'ndjson', compression: 'none', schedule: '0 0 1 1 *', destination: `s3://${bucket}/flush-timeout/` }],
+        shutdownTimeoutMs: 1_000,
+      },
+      undefined,
+      { openStore: (destination, config) => openTestStore(destination, config.s3) },
+    );
+    try {
+      await waitFor('the destination to verify', async () => (await d.request('/readyz')).status === 200);
+      expect((await d.post(samples(5, `flush-timeout-${Date.now()}`).map((s) => s.sent))).status).toBe(202);
+      const held = proxy.holdNext('before-upstream', isDataWrite);
+      const answer = d.request('/v1/flush', { method: 'POST' });
+      await within(10_000, 'the flush to start uploading', held);
+      const a = await within(exitBound, 'the flush to answer', answer);
+      expect(a.status, a.text).toBe(504);
+      expect(a.body.error).toContain('server.flushTimeoutMs');
+      expect(d.daemon.spool.stats().depth).toBe(5);
+    } finally {
+      await within(exitBound, 'the daemon to stop', d.stop());
+    }
+  }, 30_000);
+});
