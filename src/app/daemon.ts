@@ -20,6 +20,7 @@ import { createSealer, type Sealer } from './sealer.js';
 import { lateSummary } from '../spool/late.js';
 import { openStore } from '../store/open.js';
 import { keyBytes, openSpool, type Spool } from '../spool/spool.js';
+import { reclaimFreePages } from '../spool/vacuum.js';
 
 /** A running daemon. */
 export interface Daemon {
@@ -171,8 +172,11 @@ export async function startDaemon(options: {
   let trimming: Promise<void> | undefined;
   const trimIds = (): void => {
     trimming ??= forgetDeliveredIds({ spool, windowMs, chunk: idPruneChunk, stopped: () => draining })
-      .then((total) => {
-        if (total > 0) logger.info({ forgotten: total }, 'trimmed idempotency window');
+      .then(async (total) => {
+        if (total === 0) return;
+        logger.info({ forgotten: total }, 'trimmed idempotency window');
+        const reclaimed = await reclaimFreePages(spool, { stopped: () => draining });
+        if (reclaimed.pages > 0) logger.info({ pages: reclaimed.pages, bytes: reclaimed.bytes }, 'spool file shrunk after trimming the window');
       })
       .catch((err: unknown) => logger.error({ err: describeError(err) }, 'trim idempotency window failed'))
       .finally(() => {

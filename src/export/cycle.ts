@@ -28,6 +28,7 @@ import {
   type BatchRow,
 } from '../spool/exports.js';
 import { quarantineDate, type Spool } from '../spool/spool.js';
+import { reclaimFreePages } from '../spool/vacuum.js';
 import { StoreError, type ObjectHead, type ObjectMetadata, type ObjectStore } from '../store/store.js';
 import { contentTypeOf, extensionOf, type Compression, type Encoder, type ExportRow, type Format } from './encoders/types.js';
 import { conflictKey, objectKey } from './keys.js';
@@ -243,7 +244,10 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
     return moved;
   }
 
-  /** Prunes what every export delivered, yielding to the event loop between short transactions. */
+  /**
+   * Prunes what every export delivered, yielding to the event loop between short transactions,
+   * then gives the freed pages back to the file system (in short steps too) when they add up.
+   */
   async function prune(): Promise<number> {
     const floor = pruneFloor(spool);
     spool.noteDelivered(floor);
@@ -251,9 +255,14 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
     for (;;) {
       const n = pruneStep(spool, floor, pruneChunk);
       total += n;
-      if (n < pruneChunk) return total;
+      if (n < pruneChunk) break;
       await yieldToLoop();
     }
+    if (total > 0) {
+      const reclaimed = await reclaimFreePages(spool);
+      if (reclaimed.pages > 0) log.info({ pages: reclaimed.pages, bytes: reclaimed.bytes }, 'spool file shrunk after pruning');
+    }
+    return total;
   }
 
   async function cycle(reason: CycleReason, untilCaughtUp: boolean, signal?: AbortSignal): Promise<CycleResult> {
