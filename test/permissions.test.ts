@@ -116,6 +116,6 @@ describe('logbarge ingest', () => {
       },
     });
     expect(result.accepted).toBe(2);
-    expect(staged).toEqual([['.ingest-', '700', 'rows.tsv 600']]);
+    expect(staged).toEqual([['.ingest-', '700', 'owner.json 600', 'rows.tsv 600']]);
   });
 });

@@ -22,6 +22,7 @@ import {
   noteExportError,
   planExport,
   pruneFloor,
+  pausedState,
   pruneStep,
   readBatchPage,
   rekeyBatch,
@@ -49,6 +50,8 @@ export interface CycleResult {
   readonly deliveredMs?: number;
   /** Set when the run stopped on an error (what was delivered before it stays delivered). */
   readonly error?: string;
+  /** Set when the export is paused (`logbarge exports pause`): the run planned and uploaded nothing (more). */
+  readonly paused?: { readonly at: number; readonly reason: string | null };
 }
 
 /** Rows read from the spool per page: large enough for few statements, small enough to keep each read under a few ms. */
@@ -269,8 +272,13 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
     const started = performance.now();
     const target = spool.stats().newestSeq;
     const result = { export: config.name, batches: 0, rows: 0, bytes: 0, keys: [] as string[], pruned: 0 };
+    let paused = pausedState(spool, config.name);
+    if (paused) {
+      log.debug({ reason, pausedAt: new Date(paused.at).toISOString(), pausedReason: paused.reason }, 'export paused; nothing planned or uploaded (`logbarge exports resume`)');
+      return { ...result, paused };
+    }
     try {
-      for (;;) {
+      plans: for (;;) {
         const plan = planExport(spool, {
           exportName: config.name,
           maxRowsPerFile: config.maxRowsPerFile,
@@ -287,6 +295,9 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
         if (plan.resumed) log.info({ batches: plan.batches.length }, 'resuming an unfinished plan with its recorded keys');
         for (const batch of plan.batches) {
           signal?.throwIfAborted();
+          // Paused by an operator meanwhile (another process may write the flag): stop before the next batch.
+          paused = pausedState(spool, config.name);
+          if (paused) break plans;
           try {
             const { batch: delivered, bytes } = await deliver(batch, signal);
             completeBatch(spool, delivered, { bytes, now: now() });
@@ -310,10 +321,10 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
       const deliveredMs = Math.round(performance.now() - started);
       result.pruned = await prune();
       log.info(
-        { reason, batches: result.batches, rows: result.rows, bytes: result.bytes, pruned: result.pruned, deliveredMs, ms: Math.round(performance.now() - started), keys: result.keys },
-        'export cycle done',
+        { reason, batches: result.batches, rows: result.rows, bytes: result.bytes, pruned: result.pruned, deliveredMs, ms: Math.round(performance.now() - started), keys: result.keys, ...(paused ? { paused: true } : {}) },
+        paused ? 'export paused during the cycle; stopped before the next batch' : 'export cycle done',
       );
-      return { ...result, deliveredMs };
+      return { ...result, deliveredMs, ...(paused ? { paused } : {}) };
     } catch (err) {
       const message = describeError(err);
       if (result.batches === 0) noteExportError(spool, config.name, message, now());
