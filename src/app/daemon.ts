@@ -18,6 +18,7 @@ import type { ObjectStore } from '../store/store.js';
 import { createExporter, exportLag, exportVerified, type Exporter } from './exporter.js';
 import { createSealer, type Sealer } from './sealer.js';
 import { lateSummary } from '../spool/late.js';
+import { exportHealth } from '../spool/exports.js';
 import { openStore } from '../store/open.js';
 import { keyBytes, openSpool, type Spool } from '../spool/spool.js';
 import { reclaimFreePages } from '../spool/vacuum.js';
@@ -76,6 +77,11 @@ export async function startDaemon(options: {
       full: () => capacityProblem() !== undefined,
       exportLag: () => exportLag(spool, config, Date.now()),
       verified: () => exportVerified(exporter, config),
+      exportHealth: () =>
+        config.exports.map((e) => {
+          const h = exportHealth(spool, e.name);
+          return { export: e.name, paused: h.paused !== null, stuckBatch: h.stuckBatch, skippedRows: h.skipped.rows };
+        }),
       sealLate: () => config.exports.filter((e) => e.seal).map((e) => ({ export: e.name, ...lateSummary(spool, e.name) })),
     },
   });

@@ -16,7 +16,7 @@ import type { Encoder, Format } from '../export/encoders/types.js';
 import type { ReadinessReason } from '../ingest/server.js';
 import type { Metrics } from '../metrics.js';
 import { loadNamedSchema } from '../schema/schema.js';
-import { oldestPendingAt, registerExports, unnamedCursors } from '../spool/exports.js';
+import { oldestPendingAt, pausedState, registerExports, unnamedCursors } from '../spool/exports.js';
 import type { Spool } from '../spool/spool.js';
 import { openStore } from '../store/open.js';
 import type { ObjectStore } from '../store/store.js';
@@ -260,7 +260,7 @@ export function createExporter(options: {
       const newestSeq = spool.stats().newestSeq;
       for (const e of config.exports) {
         const runner = runners.get(e.name)!;
-        if (runner.busy()) continue;
+        if (runner.busy() || pausedState(spool, e.name)) continue;
         if ((failures.get(e.name)?.until ?? 0) > Date.now()) continue;
         const cursor = spool.sql.readCursor.get(e.name);
         const pending = newestSeq - (cursor?.committed_seq ?? 0);

@@ -9,6 +9,7 @@ import { exportState, unnamedCursors } from '../spool/exports.js';
 import { lateSummary } from '../spool/late.js';
 import { keyBytes, openSpool } from '../spool/spool.js';
 import { commandConfig, type ConfigOption } from './common.js';
+import { stuckAdvice } from './exports.js';
 
 /** Options of the status command. */
 export interface StatusOptions extends ConfigOption {
@@ -59,6 +60,12 @@ export interface ExportStatus {
    * `seal` section.
    */
   sealLate: { objects: number; rows: number; days: string[] } | null;
+  /** Set while paused by `logbarge exports pause` (nothing uploaded; its events hold pruning). */
+  paused: { at: string; reason: string | null } | null;
+  /** The open batch that failed most often: what a stuck export is stuck on (`exports skip-batch --batch ID`), or null. */
+  stuckBatch: { id: number; key: string; dt: string; rows: number; attempts: number; lastError: string | null } | null;
+  /** Batches skipped into dead-letter files by `exports skip-batch`, and their events (not delivered). */
+  skipped: { batches: number; rows: number };
 }
 
 /** Collects the status report for a config. */
@@ -73,6 +80,7 @@ export function collectStatus(options: ConfigOption): StatusReport {
     const exports = config.exports.map((e) => ({
       ...describe(e), pendingRows: 0, oldestPendingAgeSeconds: null, openBatches: 0, failedBatches: 0, failedAttempts: 0, lastUpload: null, lastError: null,
       sealLate: e.seal ? { objects: 0, rows: 0, days: [] } : null,
+      paused: null, stuckBatch: null, skipped: { batches: 0, rows: 0 },
     }));
     return { spool: { ...base, exists: false, id: null, depth: 0, bytes: 0, oldestEventAgeSeconds: null, newestSeq: 0, idempotencyKeys: 0, quarantined: 0 }, exports, unnamedCursors: [] };
   }
@@ -91,6 +99,9 @@ export function collectStatus(options: ConfigOption): StatusReport {
         lastUpload: st.lastUpload ? { ...st.lastUpload, at: new Date(st.lastUpload.at).toISOString() } : null,
         lastError: st.lastError ? { message: st.lastError, at: st.lastErrorAt === null ? null : new Date(st.lastErrorAt).toISOString() } : null,
         sealLate: e.seal ? lateSummary(spool, e.name) : null,
+        paused: st.paused ? { at: new Date(st.paused.at).toISOString(), reason: st.paused.reason } : null,
+        stuckBatch: st.stuckBatch,
+        skipped: st.skipped,
       };
     });
     return {
@@ -135,11 +146,12 @@ export function statusCommand(options: StatusOptions): void {
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
   let out = rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n') + '\n';
-  const table: string[][] = [['export', 'format', 'pending', 'oldest', 'open', 'failed', 'last upload', 'last error']];
+  const table: string[][] = [['export', 'format', 'state', 'pending', 'oldest', 'open', 'failed', 'last upload', 'last error']];
   for (const e of report.exports) {
     table.push([
       e.name,
       `${e.format}/${e.compression}`,
+      e.paused ? 'PAUSED' : e.stuckBatch ? 'failing' : 'ok',
       e.pendingRows.toLocaleString('en-US'),
       e.oldestPendingAgeSeconds === null ? '-' : `${e.oldestPendingAgeSeconds}s`,
       String(e.openBatches),
@@ -151,6 +163,7 @@ export function statusCommand(options: StatusOptions): void {
   const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
   out += '\n' + table.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n') + '\n';
   for (const e of report.exports) out += `${e.name}: ${e.destination}\n`;
+  out += stuckAdvice(report.exports.map((e) => ({ name: e.name, paused: e.paused, stuckBatch: e.stuckBatch, skipped: e.skipped })));
   for (const e of report.exports) {
     if (!e.sealLate || e.sealLate.objects === 0) continue;
     out += `\nWARNING: export ${e.name} delivered ${e.sealLate.objects} object(s) (${e.sealLate.rows.toLocaleString('en-US')} events) into sealed days that their seal does not cover: ${e.sealLate.days.map((d) => `dt=${d}`).join(', ')}.\n`;
