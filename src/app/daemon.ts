@@ -2,7 +2,6 @@
  * The daemon: wires config, spool, ingest server and periodic housekeeping together, and shuts
  * them down in reverse order of setup. `logbarge run` is a thin layer over startDaemon.
  */
-import { statfs } from 'node:fs/promises';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { dirname, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -17,6 +16,7 @@ import { createGroupCommitter } from '../spool/group-commit.js';
 import type { ObjectStore } from '../store/store.js';
 import { createExporter, exportLag, exportVerified, type Exporter } from './exporter.js';
 import { createSealer, type Sealer } from './sealer.js';
+import { statfsFreeBytes, type FreeBytes } from './staging.js';
 import { lateSummary } from '../spool/late.js';
 import { exportHealth } from '../spool/exports.js';
 import { openStore } from '../store/open.js';
@@ -64,6 +64,8 @@ export async function startDaemon(options: {
   logger: Logger;
   /** Store factory for tests (credentials for a loopback S3); the default uses the SDK chain. */
   openStore?: (destination: string) => ObjectStore;
+  /** Free space next to the spool, for tests; the default asks statfs. */
+  freeBytes?: FreeBytes;
 }): Promise<Daemon> {
   const { config, logger } = options;
   const cleanups: (() => Promise<void> | void)[] = [];
@@ -85,7 +87,8 @@ export async function startDaemon(options: {
       sealLate: () => config.exports.filter((e) => e.seal).map((e) => ({ export: e.name, ...lateSummary(spool, e.name) })),
     },
   });
-  const exporter = createExporter({ config, spool, logger, metrics, ...(options.openStore ? { openStore: options.openStore } : {}) });
+  const freeBytes = options.freeBytes ?? statfsFreeBytes;
+  const exporter = createExporter({ config, spool, logger, metrics, freeBytes, ...(options.openStore ? { openStore: options.openStore } : {}) });
   cleanups.push(() => exporter.close());
   // Scheduled seals (seal.schedule) use stores of their own; stopping cancels a running seal.
   const sealStores = new Map<string, ObjectStore>();
@@ -134,7 +137,8 @@ export async function startDaemon(options: {
   cleanups.push(() => committer.drain());
 
   let draining = false;
-  let diskLow = false;
+  // Free bytes next to the spool at the last housekeeping; staged files reserved since count against it.
+  let diskFree = Number.POSITIVE_INFINITY;
   let stats = spool.counters();
   const capacityProblem = (): { code: 'spool_full' | 'disk_low'; detail: string } | undefined => {
     if (stats.depth >= limits.maxEvents) return { code: 'spool_full', detail: `spool holds ${stats.depth} events, spool.maxEvents is ${limits.maxEvents}` };
@@ -144,7 +148,13 @@ export async function startDaemon(options: {
         detail: `spool holds ${stats.bytes} bytes of events and ${stats.keys} idempotency keys (${stats.keys * keyBytes} bytes), spool.maxBytes is ${limits.maxBytes}`,
       };
     }
-    if (diskLow) return { code: 'disk_low', detail: `less than spool.minFreeBytes (${config.spool.minFreeBytes}) free next to the spool` };
+    const staged = exporter.staging.outstanding();
+    if (diskFree - staged < config.spool.minFreeBytes) {
+      return {
+        code: 'disk_low',
+        detail: `less than spool.minFreeBytes (${config.spool.minFreeBytes}) free next to the spool${staged > 0 ? ` once the ${staged} bytes reserved for staged export files are written` : ''}`,
+      };
+    }
     return undefined;
   };
 
@@ -161,8 +171,8 @@ export async function startDaemon(options: {
     }
     exporter.checkSizeTriggers();
     try {
-      const fsStats = await statfs(dirname(spoolPath));
-      diskLow = fsStats.bavail * fsStats.bsize < config.spool.minFreeBytes;
+      diskFree = await freeBytes(dirname(spoolPath));
+      exporter.staging.refresh();
     } catch (err) {
       logger.warn({ err: describeError(err) }, 'check free disk space failed');
     }

@@ -24,6 +24,7 @@ import { sweepVerifyObjects, verifyStore, type VerifyResult } from '../store/ver
 import { checkLateObjects } from './sealer.js';
 import { startSweeps } from './sweep.js';
 import { claimWorkDir } from './workdir.js';
+import { createStagingLedger, type FreeBytes, type StagingLedger } from './staging.js';
 
 /** Verification state of one destination. */
 export interface DestinationState {
@@ -50,6 +51,8 @@ export interface Exporter {
   flush(options?: { exportName?: string; reason?: CycleReason; signal?: AbortSignal }): Promise<CycleResult[]>;
   /** Reasons the daemon is not ready: one destination_unverified per destination that has not passed verify. */
   readinessReasons(): ReadinessReason[];
+  /** Disk space reserved by staged files of this process (counted against spool.minFreeBytes). */
+  readonly staging: StagingLedger;
   /** Stops schedules and retries, waits for running cycles, releases encoders and stores. */
   close(): Promise<void>;
 }
@@ -69,12 +72,15 @@ export function createExporter(options: {
   metrics: Metrics;
   /** Store factory (tests inject credentials); defaults to openStore with the s3 config. */
   openStore?: (destination: string) => ObjectStore;
+  /** Free space next to the spool (tests); defaults to statfs. */
+  freeBytes?: FreeBytes;
 }): Exporter {
   const { config, spool, logger, metrics } = options;
   const schema = loadNamedSchema(config.schema);
   // A directory of its own (random id, owner record), and a sweep of those left by dead processes.
   const work = claimWorkDir(join(dirname(spool.path), 'work'));
   const workDir = work.path;
+  const staging = createStagingLedger({ dir: workDir, ...(options.freeBytes ? { freeBytes: options.freeBytes } : {}) });
 
   const stores = new Map<string, ObjectStore>();
   const storeFor = (destination: string): ObjectStore => {
@@ -138,6 +144,7 @@ export function createExporter(options: {
         storeFor,
         encoderFor,
         gate,
+        reserveStaging: staging.reserve,
         logger,
         metrics,
       }),
@@ -232,6 +239,7 @@ export function createExporter(options: {
   return {
     runners,
     destinations,
+    staging,
     async verify(exportName) {
       const wanted = exportName ? config.exports.filter((e) => e.name === exportName) : config.exports;
       const unique = [...new Set(wanted.map((e: ExportConfig) => e.destination))];

@@ -74,6 +74,11 @@ export interface ExportRunnerDeps {
   readonly encoderFor: (format: Format) => Encoder;
   /** Undefined when uploads to `destination` may proceed, else why not (not verified yet). */
   readonly gate: (destination: string) => string | undefined;
+  /**
+   * Reserves disk space for a staged file before it is written (throws when it would not fit);
+   * the returned function releases it once the staged file is gone. None: no accounting.
+   */
+  readonly reserveStaging?: (staging: { path: string; bytes: number; what: string }) => Promise<() => void>;
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly now?: () => number;
@@ -108,6 +113,24 @@ async function* pagesOf(spool: Spool, batch: BatchRow, hasher: RowsHasher, signa
   }
 }
 
+/**
+ * Compression ratio assumed for a compressed staged file: audit JSON compresses 5-10× with gzip
+ * or zstd (Parquet more), so a quarter stays on the safe side.
+ */
+const assumedCompression = 4;
+
+/**
+ * The expected size of a batch's staged file, without reading its rows: its row count times the
+ * spool's mean stored bytes per event (body and raw), divided by assumedCompression unless the
+ * file is uncompressed text.
+ */
+export function stagedSizeEstimate(spool: Spool, batch: BatchRow): number {
+  const { depth, bytes } = spool.counters();
+  const perRow = depth > 0 ? bytes / depth : 0;
+  const raw = Math.ceil(batch.row_count * perRow);
+  return batch.compression === 'none' ? raw : Math.ceil(raw / assumedCompression);
+}
+
 /** Creates the runner of one export. */
 export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
   const { config, spool, logger, metrics } = deps;
@@ -130,6 +153,7 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
     mkdirSync(deps.stagingDir, { recursive: true, mode: privateDirMode });
     const staged = join(deps.stagingDir, `${config.name}-${batch.id}-${process.pid}-${randomBytes(3).toString('hex')}`);
     const started = performance.now();
+    const release = await deps.reserveStaging?.({ path: staged, bytes: stagedSizeEstimate(spool, batch), what: `stage ${batch.object_key}` });
     try {
       const hasher = createRowsHasher();
       const encoded = await deps.encoderFor(format).encode({
@@ -186,6 +210,7 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
       }
     } finally {
       await rm(staged, { force: true }); // off the event loop: a staged file can be hundreds of MB
+      release?.();
     }
   }
 
