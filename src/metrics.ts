@@ -28,6 +28,8 @@ export interface MetricSources {
   /** What ingest is admitted against: bytes counted against spool.maxBytes, the limits, and free disk space (undefined until checked). */
   readonly capacity?: () => { usedBytes: number; maxEvents: number; maxBytes: number; minFreeBytes: number; freeDiskBytes: number | undefined };
   /** Per sealed export: objects this spool delivered into sealed days that their seal does not cover, and their events. */
+  /** Per export: paused, the open batch that failed most (id and attempts), rows skipped into dead-letter files. */
+  readonly exportHealth?: () => { export: string; paused: boolean; stuckBatch: { id: number; attempts: number } | null; skippedRows: number }[];
   readonly sealLate?: () => { export: string; objects: number; rows: number }[];
 }
 
@@ -291,6 +293,42 @@ export function createMetrics(options: { defaultMetrics?: boolean; sources?: Met
       registers,
       collect() {
         for (const l of sources.sealLate?.() ?? []) this.set({ export: l.export }, l.rows);
+      },
+    }),
+    exportPaused: new Gauge({
+      name: 'logbarge_export_paused',
+      help: '1 while an export is paused by `logbarge exports pause` (it uploads nothing; its events hold pruning), by export.',
+      labelNames: ['export'] as const,
+      registers,
+      collect() {
+        for (const h of sources.exportHealth?.() ?? []) this.set({ export: h.export }, h.paused ? 1 : 0);
+      },
+    }),
+    exportConsecutiveFailures: new Gauge({
+      name: 'logbarge_export_consecutive_failures',
+      help: 'Failed attempts of the open batch that failed most often (0 when none is failing): a batch failing on every attempt is stuck, by export.',
+      labelNames: ['export'] as const,
+      registers,
+      collect() {
+        for (const h of sources.exportHealth?.() ?? []) this.set({ export: h.export }, h.stuckBatch?.attempts ?? 0);
+      },
+    }),
+    exportStuckBatch: new Gauge({
+      name: 'logbarge_export_stuck_batch_id',
+      help: 'Id of the open batch that failed most often (the id `logbarge exports skip-batch --batch` takes), 0 when none is failing, by export.',
+      labelNames: ['export'] as const,
+      registers,
+      collect() {
+        for (const h of sources.exportHealth?.() ?? []) this.set({ export: h.export }, h.stuckBatch?.id ?? 0);
+      },
+    }),
+    exportSkippedRows: new Gauge({
+      name: 'logbarge_export_skipped_rows',
+      help: 'Events of batches skipped by `logbarge exports skip-batch` (kept in dead-letter files next to the spool, not delivered), by export.',
+      labelNames: ['export'] as const,
+      registers,
+      collect() {
+        for (const h of sources.exportHealth?.() ?? []) this.set({ export: h.export }, h.skippedRows);
       },
     }),
     verified: new Gauge({

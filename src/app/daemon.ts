@@ -2,7 +2,6 @@
  * The daemon: wires config, spool, ingest server and periodic housekeeping together, and shuts
  * them down in reverse order of setup. `logbarge run` is a thin layer over startDaemon.
  */
-import { statfs } from 'node:fs/promises';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { dirname, resolve } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -17,10 +16,13 @@ import { createGroupCommitter } from '../spool/group-commit.js';
 import type { ObjectStore } from '../store/store.js';
 import { createExporter, exportLag, exportLastSuccess, exportVerified, type Exporter } from './exporter.js';
 import { createSealer, type Sealer } from './sealer.js';
+import { statfsFreeBytes, type FreeBytes } from './staging.js';
 import { lateSummary } from '../spool/late.js';
+import { exportHealth } from '../spool/exports.js';
 import { openStore } from '../store/open.js';
 import { keyBytes, openSpool, type Spool } from '../spool/spool.js';
 import { retryBusy } from '../spool/busy.js';
+import { reclaimFreePages } from '../spool/vacuum.js';
 
 /** A running daemon. */
 export interface Daemon {
@@ -70,6 +72,8 @@ export async function startDaemon(options: {
   logger: Logger;
   /** Store factory for tests (credentials for a loopback S3); the default uses the SDK chain. */
   openStore?: (destination: string) => ObjectStore;
+  /** Free space next to the spool, for tests; the default asks statfs. */
+  freeBytes?: FreeBytes;
 }): Promise<Daemon> {
   const { config, logger } = options;
   const cleanups: (() => Promise<void> | void)[] = [];
@@ -88,14 +92,20 @@ export async function startDaemon(options: {
         maxEvents: config.spool.maxEvents,
         maxBytes: config.spool.maxBytes,
         minFreeBytes: config.spool.minFreeBytes,
-        freeDiskBytes: freeDisk,
+        freeDiskBytes: Number.isFinite(diskFree) ? diskFree : undefined,
       }),
       verified: () => exportVerified(exporter, config),
+      exportHealth: () =>
+        config.exports.map((e) => {
+          const h = exportHealth(spool, e.name);
+          return { export: e.name, paused: h.paused !== null, stuckBatch: h.stuckBatch, skippedRows: h.skipped.rows };
+        }),
       sealLate: () => config.exports.filter((e) => e.seal).map((e) => ({ export: e.name, ...lateSummary(spool, e.name) })),
     },
     labels: { exports: config.exports.map((e) => e.name), sources: Object.keys(config.sources ?? {}) },
   });
-  const exporter = createExporter({ config, spool, logger, metrics, ...(options.openStore ? { openStore: options.openStore } : {}) });
+  const freeBytes = options.freeBytes ?? statfsFreeBytes;
+  const exporter = createExporter({ config, spool, logger, metrics, freeBytes, ...(options.openStore ? { openStore: options.openStore } : {}) });
   cleanups.push(() => exporter.close());
   // Scheduled seals (seal.schedule) use stores of their own; stopping cancels a running seal.
   const sealStores = new Map<string, ObjectStore>();
@@ -146,9 +156,8 @@ export async function startDaemon(options: {
   cleanups.push(() => committer.drain());
 
   let draining = false;
-  let diskLow = false;
-  /** Bytes free next to the spool at the last check (undefined until one succeeded). */
-  let freeDisk: number | undefined;
+  // Free bytes next to the spool at the last housekeeping; staged files reserved since count against it.
+  let diskFree = Number.POSITIVE_INFINITY;
   let stats = spool.counters();
   const capacityProblem = (): { code: 'spool_full' | 'disk_low'; detail: string } | undefined => {
     if (stats.depth >= limits.maxEvents) return { code: 'spool_full', detail: `spool holds ${stats.depth} events, spool.maxEvents is ${limits.maxEvents}` };
@@ -158,7 +167,13 @@ export async function startDaemon(options: {
         detail: `spool holds ${stats.bytes} bytes of events and ${stats.keys} idempotency keys (${stats.keys * keyBytes} bytes), spool.maxBytes is ${limits.maxBytes}`,
       };
     }
-    if (diskLow) return { code: 'disk_low', detail: `less than spool.minFreeBytes (${config.spool.minFreeBytes}) free next to the spool` };
+    const staged = exporter.staging.outstanding();
+    if (diskFree - staged < config.spool.minFreeBytes) {
+      return {
+        code: 'disk_low',
+        detail: `less than spool.minFreeBytes (${config.spool.minFreeBytes}) free next to the spool${staged > 0 ? ` once the ${staged} bytes reserved for staged export files are written` : ''}`,
+      };
+    }
     return undefined;
   };
 
@@ -175,9 +190,8 @@ export async function startDaemon(options: {
     }
     exporter.checkSizeTriggers();
     try {
-      const fsStats = await statfs(dirname(spoolPath));
-      freeDisk = fsStats.bavail * fsStats.bsize;
-      diskLow = freeDisk < config.spool.minFreeBytes;
+      diskFree = await freeBytes(dirname(spoolPath));
+      exporter.staging.refresh();
     } catch (err) {
       logger.warn({ err: describeError(err) }, 'check free disk space failed');
     }
@@ -193,8 +207,11 @@ export async function startDaemon(options: {
   let trimming: Promise<void> | undefined;
   const trimIds = (): void => {
     trimming ??= forgetDeliveredIds({ spool, windowMs, chunk: idPruneChunk, stopped: () => draining })
-      .then((total) => {
-        if (total > 0) logger.info({ forgotten: total }, 'trimmed idempotency window');
+      .then(async (total) => {
+        if (total === 0) return;
+        logger.info({ forgotten: total }, 'trimmed idempotency window');
+        const reclaimed = await reclaimFreePages(spool, { stopped: () => draining });
+        if (reclaimed.pages > 0) logger.info({ pages: reclaimed.pages, bytes: reclaimed.bytes }, 'spool file shrunk after trimming the window');
       })
       .catch((err: unknown) => logger.error({ err: describeError(err) }, 'trim idempotency window failed'))
       .finally(() => {

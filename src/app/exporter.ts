@@ -4,7 +4,6 @@
  * schedules, the early run when an export has maxRowsPerFile rows pending, and flush.
  * Used by the daemon and by `logbarge flush`, so both run the same cycle.
  */
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
@@ -16,15 +15,17 @@ import { createCsvEncoder, createNdjsonEncoder } from '../export/encoders/text.j
 import type { Encoder, Format } from '../export/encoders/types.js';
 import type { ReadinessReason } from '../ingest/server.js';
 import type { Metrics } from '../metrics.js';
-import { privateDirMode } from '../modes.js';
 import { loadNamedSchema } from '../schema/schema.js';
-import { lastSuccessAt, oldestPendingAt, registerExports, unnamedCursors } from '../spool/exports.js';
+import { lastSuccessAt, oldestPendingAt, pausedState, registerExports, unnamedCursors } from '../spool/exports.js';
 import type { Spool } from '../spool/spool.js';
 import { openStore } from '../store/open.js';
 import type { ObjectStore } from '../store/store.js';
-import { verifyStore, type VerifyResult } from '../store/verify.js';
+import { sweepVerifyObjects, verifyStore, type VerifyResult } from '../store/verify.js';
 import { createDigester, loadIntegrityKeys, type Digester, type DigestResult } from './digester.js';
 import { checkLateObjects } from './sealer.js';
+import { startSweeps } from './sweep.js';
+import { claimWorkDir } from './workdir.js';
+import { createStagingLedger, type FreeBytes, type StagingLedger } from './staging.js';
 
 /** Verification state of one destination. */
 export interface DestinationState {
@@ -65,6 +66,8 @@ export interface Exporter {
   writeDigests(options?: { exportName?: string; reason?: 'drain' | 'flush'; signal?: AbortSignal }): Promise<DigestResult[]>;
   /** Reasons the daemon is not ready: one destination_unverified per destination that has not passed verify. */
   readinessReasons(): ReadinessReason[];
+  /** Disk space reserved by staged files of this process (counted against spool.minFreeBytes). */
+  readonly staging: StagingLedger;
   /** Stops schedules and retries, aborts and waits for running cycles, releases encoders and stores. */
   close(): Promise<void>;
 }
@@ -76,29 +79,6 @@ const maxBackoffMs = 300_000;
 const duckdbMemoryLimit = '256MB';
 const duckdbThreads = 1;
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Removes work directories left by processes that died (staged files, DuckDB scratch). */
-function cleanStaleWork(root: string): void {
-  let entries: string[] = [];
-  try {
-    entries = readdirSync(root);
-  } catch {
-    return;
-  }
-  for (const name of entries) {
-    const pid = Number(/^work-(\d+)$/.exec(name)?.[1]);
-    if (Number.isInteger(pid) && pid !== process.pid && !processAlive(pid)) rmSync(join(root, name), { recursive: true, force: true });
-  }
-}
-
 /** Creates the exporter for a config over an open spool. */
 export function createExporter(options: {
   config: Config;
@@ -107,13 +87,15 @@ export function createExporter(options: {
   metrics: Metrics;
   /** Store factory (tests inject credentials); defaults to openStore with the s3 config. */
   openStore?: (destination: string) => ObjectStore;
+  /** Free space next to the spool (tests); defaults to statfs. */
+  freeBytes?: FreeBytes;
 }): Exporter {
   const { config, spool, logger, metrics } = options;
   const schema = loadNamedSchema(config.schema);
-  const workRoot = join(dirname(spool.path), 'work');
-  cleanStaleWork(workRoot);
-  const workDir = join(workRoot, `work-${process.pid}`);
-  mkdirSync(workDir, { recursive: true, mode: privateDirMode });
+  // A directory of its own (random id, owner record), and a sweep of those left by dead processes.
+  const work = claimWorkDir(join(dirname(spool.path), 'work'));
+  const workDir = work.path;
+  const staging = createStagingLedger({ dir: workDir, ...(options.freeBytes ? { freeBytes: options.freeBytes } : {}) });
 
   const stores = new Map<string, ObjectStore>();
   const storeFor = (destination: string): ObjectStore => {
@@ -124,6 +106,12 @@ export function createExporter(options: {
     }
     return store;
   };
+  const sweeps = startSweeps({
+    spoolPath: spool.path,
+    work,
+    stores: () => [...new Set(config.exports.map((e) => e.destination))].filter((d) => d.startsWith('file:')).map(storeFor),
+    logger,
+  });
   const encoders = new Map<Format, Encoder>();
   const encoderFor = (format: Format): Encoder => {
     let encoder = encoders.get(format);
@@ -173,6 +161,7 @@ export function createExporter(options: {
         storeFor,
         encoderFor,
         gate,
+        reserveStaging: staging.reserve,
         logger,
         metrics,
       }),
@@ -205,10 +194,26 @@ export function createExporter(options: {
     state.last = result;
     state.ok = result.ok;
     const fields = { destination: state.destination, key: result.key, notes: result.notes };
-    if (result.ok) logger.info(fields, 'destination verified');
-    else logger.error({ ...fields, failure: result.failure, err: result.message, hint: result.hint }, 'destination failed verify; spooling continues, uploads wait');
+    if (result.ok) {
+      logger.info(fields, 'destination verified');
+      await sweepVerify(state.destination, signal);
+    } else logger.error({ ...fields, failure: result.failure, err: result.message, hint: result.hint }, 'destination failed verify; spooling continues, uploads wait');
     return result;
   }
+
+  /** Deletes this writer's old verify objects at a destination that just passed verify (a failure is only noted). */
+  async function sweepVerify(destination: string, signal?: AbortSignal): Promise<void> {
+    try {
+      const swept = await sweepVerifyObjects({ store: storeFor(destination), writerId: config.writerId, now: new Date(), ...(signal ? { signal } : {}) });
+      if (swept.deleted.length > 0) logger.info({ destination, deleted: swept.deleted.length }, 'deleted old verify-test objects');
+    } catch (err) {
+      logger.info(
+        { destination, err: describeError(err), hint: 'allow s3:GetObject and s3:DeleteObject on _verify/ (`logbarge ddl iam --verify-extras`), or expire _verify/ with a lifecycle rule' },
+        'old verify-test objects not swept',
+      );
+    }
+  }
+
 
   /** Aborted by abort() and close(): every cycle and verify runs under it. */
   const timers = new Set<NodeJS.Timeout>();
@@ -300,6 +305,7 @@ export function createExporter(options: {
     digesters,
     destinations,
     writeDigests,
+    staging,
     async verify(exportName) {
       const wanted = exportName ? config.exports.filter((e) => e.name === exportName) : config.exports;
       const unique = [...new Set(wanted.map((e: ExportConfig) => e.destination))];
@@ -331,7 +337,7 @@ export function createExporter(options: {
       const newestSeq = spool.stats().newestSeq;
       for (const e of config.exports) {
         const runner = runners.get(e.name)!;
-        if (runner.busy()) continue;
+        if (runner.busy() || pausedState(spool, e.name)) continue;
         if ((failures.get(e.name)?.until ?? 0) > Date.now()) continue;
         const cursor = spool.sql.readCursor.get(e.name);
         const pending = newestSeq - (cursor?.committed_seq ?? 0);
@@ -369,6 +375,7 @@ export function createExporter(options: {
     },
     stopSchedules() {
       closed = true;
+      sweeps.stop();
       for (const t of timers) clearTimeout(t);
       timers.clear();
       for (const task of tasks.splice(0)) void task.destroy();
@@ -387,7 +394,7 @@ export function createExporter(options: {
       for (const runner of runners.values()) while (runner.busy()) await new Promise((r) => setTimeout(r, 20));
       for (const encoder of encoders.values()) await encoder.close();
       for (const store of stores.values()) store.close();
-      rmSync(workDir, { recursive: true, force: true });
+      work.release();
     },
   };
 }

@@ -5,7 +5,7 @@
  * transactions (so a running daemon is never locked out for long). Re-running after a crash in
  * pass 2 is safe: appends are idempotent on EVENT_ID.
  */
-import { createReadStream, createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
@@ -16,6 +16,7 @@ import { maxErrors } from '../ingest/prepare.js';
 import { parseJson } from '../ingest/decode.js';
 import type { Spool, SpoolLimits, SpoolRow } from '../spool/spool.js';
 import { privateFileMode } from '../modes.js';
+import { claimWorkDir, heartbeatMs } from './workdir.js';
 
 /** Progress of a load, reported every few thousand records. */
 export interface IngestProgress {
@@ -62,7 +63,11 @@ export async function ingestFile(options: {
   source?: string;
 }): Promise<IngestFileResult> {
   const { spool, preparer } = options;
-  const dir = mkdtempSync(join(dirname(spool.path), '.ingest-'));
+  // Named by a random id with an owner record, so a daemon's sweep removes it only once this process is gone.
+  const work = claimWorkDir(dirname(spool.path), '.ingest-');
+  const dir = work.path;
+  const heartbeat = setInterval(() => work.heartbeat(), heartbeatMs);
+  heartbeat.unref();
   const stagedPath = join(dir, 'rows.tsv');
   try {
     // Pass 1: validate, stage canonical rows.
@@ -190,6 +195,7 @@ export async function ingestFile(options: {
     store();
     return { records, accepted, duplicates };
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    clearInterval(heartbeat);
+    work.release();
   }
 }

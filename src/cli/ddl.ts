@@ -174,7 +174,7 @@ Examples:
     .description('the least-privilege IAM policy JSON for the writer (or, with --reader, a query engine)')
     .option('-c, --config <file>', configHelp)
     .option('--export <name>', exportHelp)
-    .option('--verify-extras', 'also allow s3:GetObject and s3:DeleteObject on _verify/ (verify read-back, --cleanup)')
+    .option('--verify-extras', 'also allow s3:GetObject, s3:DeleteObject and s3:ListBucket on _verify/ (verify read-back, --cleanup, sweep of old verify objects)')
     .option('--reader', 'the read-only policy for a query engine\'s role instead (e.g. Snowflake\'s storage integration)')
     .option('--sealer', 'the policy for an identity that runs `logbarge seal` (list, read, write and delete under the seal folders)')
     .option('--bucket-policy', 'a bucket policy denying every write to dt=, _quarantine/ and _digest/ without If-None-Match (docs/integrity.md)')

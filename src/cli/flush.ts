@@ -46,7 +46,7 @@ export async function flushCommand(options: FlushOptions): Promise<void> {
       process.stdout.write(`${JSON.stringify({ exports: results, digests, seconds: Number(seconds.toFixed(3)) }, null, 2)}\n`);
     } else {
       for (const r of results) {
-        const line = `${r.export}: ${r.batches} object(s), ${r.rows} event(s), ${r.bytes} bytes${r.error ? ` — FAILED: ${r.error}` : ''}`;
+        const line = `${r.export}: ${r.batches} object(s), ${r.rows} event(s), ${r.bytes} bytes${r.error ? ` — FAILED: ${r.error}` : ''}${r.paused ? ` — PAUSED${r.paused.reason ? ` (${r.paused.reason})` : ''}: resume with \`logbarge exports resume ${r.export}\`` : ''}`;
         process.stdout.write(`${line}\n`);
         for (const key of r.keys) process.stdout.write(`  ${key}\n`);
       }

@@ -10,6 +10,7 @@ import { exportState, unnamedCursors } from '../spool/exports.js';
 import { lateSummary } from '../spool/late.js';
 import { keyBytes, openSpool, type Spool } from '../spool/spool.js';
 import { commandConfig, type ConfigOption } from './common.js';
+import { stuckAdvice } from './exports.js';
 
 /** Options of the status command. */
 export interface StatusOptions extends ConfigOption {
@@ -70,6 +71,12 @@ export interface ExportStatus {
     unlistedObjects: number;
     pendingDigest: string | null;
   } | null;
+  /** Set while paused by `logbarge exports pause` (nothing uploaded; its events hold pruning). */
+  paused: { at: string; reason: string | null } | null;
+  /** The open batch that failed most often: what a stuck export is stuck on (`exports skip-batch --batch ID`), or null. */
+  stuckBatch: { id: number; key: string; dt: string; rows: number; attempts: number; lastError: string | null } | null;
+  /** Batches skipped into dead-letter files by `exports skip-batch`, and their events (not delivered). */
+  skipped: { batches: number; rows: number };
 }
 
 function integrityStatus(spool: Spool, name: string): NonNullable<ExportStatus['integrity']> {
@@ -97,6 +104,7 @@ export function collectStatus(options: ConfigOption): StatusReport {
       ...describe(e), pendingRows: 0, oldestPendingAgeSeconds: null, openBatches: 0, failedBatches: 0, failedAttempts: 0, lastUpload: null, lastError: null,
       sealLate: e.seal ? { objects: 0, rows: 0, days: [] } : null,
       integrity: e.integrity ? { lastDigest: null, unlistedObjects: 0, pendingDigest: null } : null,
+      paused: null, stuckBatch: null, skipped: { batches: 0, rows: 0 },
     }));
     return { spool: { ...base, exists: false, id: null, depth: 0, bytes: 0, oldestEventAgeSeconds: null, newestSeq: 0, idempotencyKeys: 0, quarantined: 0 }, exports, unnamedCursors: [] };
   }
@@ -116,6 +124,9 @@ export function collectStatus(options: ConfigOption): StatusReport {
         lastError: st.lastError ? { message: st.lastError, at: st.lastErrorAt === null ? null : new Date(st.lastErrorAt).toISOString() } : null,
         sealLate: e.seal ? lateSummary(spool, e.name) : null,
         integrity: e.integrity ? integrityStatus(spool, e.name) : null,
+        paused: st.paused ? { at: new Date(st.paused.at).toISOString(), reason: st.paused.reason } : null,
+        stuckBatch: st.stuckBatch,
+        skipped: st.skipped,
       };
     });
     return {
@@ -160,11 +171,12 @@ export function statusCommand(options: StatusOptions): void {
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
   let out = rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n') + '\n';
-  const table: string[][] = [['export', 'format', 'pending', 'oldest', 'open', 'failed', 'last upload', 'last error']];
+  const table: string[][] = [['export', 'format', 'state', 'pending', 'oldest', 'open', 'failed', 'last upload', 'last error']];
   for (const e of report.exports) {
     table.push([
       e.name,
       `${e.format}/${e.compression}`,
+      e.paused ? 'PAUSED' : e.stuckBatch ? 'failing' : 'ok',
       e.pendingRows.toLocaleString('en-US'),
       e.oldestPendingAgeSeconds === null ? '-' : `${e.oldestPendingAgeSeconds}s`,
       String(e.openBatches),
@@ -176,6 +188,7 @@ export function statusCommand(options: StatusOptions): void {
   const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
   out += '\n' + table.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n') + '\n';
   for (const e of report.exports) out += `${e.name}: ${e.destination}\n`;
+  out += stuckAdvice(report.exports.map((e) => ({ name: e.name, paused: e.paused, stuckBatch: e.stuckBatch, skipped: e.skipped })));
   for (const e of report.exports) {
     if (!e.integrity) continue;
     const d = e.integrity.lastDigest;

@@ -219,6 +219,14 @@ describe('generateIamPolicy', () => {
     expect(policy.Statement.slice(2)).toEqual([
       { Sid: 'OptionalVerifyReadBack', Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::audit-bucket/airkit/parquet/_verify/*' },
       { Sid: 'OptionalVerifyCleanup', Effect: 'Allow', Action: 's3:DeleteObject', Resource: 'arn:aws:s3:::audit-bucket/airkit/parquet/_verify/*' },
+      // Listing only _verify/: the daemon's sweep of its old verify objects.
+      {
+        Sid: 'OptionalVerifyList',
+        Effect: 'Allow',
+        Action: 's3:ListBucket',
+        Resource: 'arn:aws:s3:::audit-bucket',
+        Condition: { StringLike: { 's3:prefix': ['airkit/parquet/_verify/*'] } },
+      },
     ]);
     expect(notes).toEqual([]);
     expect(sids({}, 'writer').notes.join()).toMatch(/--verify-extras/);

@@ -43,7 +43,7 @@ export interface IamPolicyOptions {
    * identity that runs `logbarge seal` and nothing else.
    */
   readonly role: 'writer' | 'reader' | 'sealer';
-  /** Writer only: add s3:GetObject and s3:DeleteObject on `_verify/` for verify's read-back and --cleanup. */
+  /** Writer only: add s3:GetObject, s3:DeleteObject and s3:ListBucket on `_verify/` for verify's read-back, --cleanup and the daemon's sweep of old verify objects. */
   readonly verifyExtras: boolean;
 }
 
@@ -163,9 +163,16 @@ export function generateIamPolicy({ exportConfig, s3, options }: IamPolicyInput)
       statements.push(
         { Sid: 'OptionalVerifyReadBack', Effect: 'Allow', Action: 's3:GetObject', Resource: verifyObjects },
         { Sid: 'OptionalVerifyCleanup', Effect: 'Allow', Action: 's3:DeleteObject', Resource: verifyObjects },
+        {
+          Sid: 'OptionalVerifyList',
+          Effect: 'Allow',
+          Action: 's3:ListBucket',
+          Resource: `arn:${partition}:s3:::${location.bucket}`,
+          Condition: { StringLike: { 's3:prefix': [`${location.prefix}${verifyFolder}*`] } },
+        },
       );
     } else {
-      notes.push('Optional: --verify-extras adds s3:GetObject and s3:DeleteObject on _verify/ only, for `logbarge verify` to read back (otherwise reported as a note) and for --cleanup.');
+      notes.push('Optional: --verify-extras adds s3:GetObject, s3:DeleteObject and s3:ListBucket on _verify/ only, for `logbarge verify` to read back (otherwise reported as a note), for --cleanup, and for the daemon to sweep its old verify objects.');
     }
   } else {
     statements.push(

@@ -23,6 +23,7 @@ import {
   noteExportError,
   planExport,
   pruneFloor,
+  pausedState,
   pruneStep,
   readBatchPage,
   rekeyBatch,
@@ -30,6 +31,7 @@ import {
 } from '../spool/exports.js';
 import { quarantineDate, type Spool } from '../spool/spool.js';
 import { retryBusy } from '../spool/busy.js';
+import { reclaimFreePages } from '../spool/vacuum.js';
 import { StoreError, type ObjectHead, type ObjectMetadata, type ObjectStore } from '../store/store.js';
 import { contentTypeOf, extensionOf, type Compression, type Encoder, type ExportRow, type Format } from './encoders/types.js';
 import { hashBytes, hashFile, type ContentHash } from './file-hash.js';
@@ -51,6 +53,8 @@ export interface CycleResult {
   readonly deliveredMs?: number;
   /** Set when the run stopped on an error (what was delivered before it stays delivered). */
   readonly error?: string;
+  /** Set when the export is paused (`logbarge exports pause`): the run planned and uploaded nothing (more). */
+  readonly paused?: { readonly at: number; readonly reason: string | null };
 }
 
 /** Rows read from the spool per page: large enough for few statements, small enough to keep each read under a few ms. */
@@ -80,6 +84,11 @@ export interface ExportRunnerDeps {
   readonly encoderFor: (format: Format) => Encoder;
   /** Undefined when uploads to `destination` may proceed, else why not (not verified yet). */
   readonly gate: (destination: string) => string | undefined;
+  /**
+   * Reserves disk space for a staged file before it is written (throws when it would not fit);
+   * the returned function releases it once the staged file is gone. None: no accounting.
+   */
+  readonly reserveStaging?: (staging: { path: string; bytes: number; what: string }) => Promise<() => void>;
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly now?: () => number;
@@ -131,6 +140,24 @@ async function waitUnlessAborted(work: Promise<unknown>, signal: AbortSignal | u
   }
 }
 
+/**
+ * Compression ratio assumed for a compressed staged file: audit JSON compresses 5-10× with gzip
+ * or zstd (Parquet more), so a quarter stays on the safe side.
+ */
+const assumedCompression = 4;
+
+/**
+ * The expected size of a batch's staged file, without reading its rows: its row count times the
+ * spool's mean stored bytes per event (body and raw), divided by assumedCompression unless the
+ * file is uncompressed text.
+ */
+export function stagedSizeEstimate(spool: Spool, batch: BatchRow): number {
+  const { depth, bytes } = spool.counters();
+  const perRow = depth > 0 ? bytes / depth : 0;
+  const raw = Math.ceil(batch.row_count * perRow);
+  return batch.compression === 'none' ? raw : Math.ceil(raw / assumedCompression);
+}
+
 /** Creates the runner of one export. */
 export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
   const { config, spool, logger, metrics } = deps;
@@ -153,6 +180,7 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
     mkdirSync(deps.stagingDir, { recursive: true, mode: privateDirMode });
     const staged = join(deps.stagingDir, `${config.name}-${batch.id}-${process.pid}-${randomBytes(3).toString('hex')}`);
     const started = performance.now();
+    const release = await deps.reserveStaging?.({ path: staged, bytes: stagedSizeEstimate(spool, batch), what: `stage ${batch.object_key}` });
     try {
       const hasher = createRowsHasher();
       const encoded = await deps.encoderFor(format).encode({
@@ -220,6 +248,7 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
       }
     } finally {
       await rm(staged, { force: true }); // off the event loop: a staged file can be hundreds of MB
+      release?.();
     }
   }
 
@@ -281,7 +310,10 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
     return moved;
   }
 
-  /** Prunes what every export delivered, yielding to the event loop between short transactions. */
+  /**
+   * Prunes what every export delivered, yielding to the event loop between short transactions,
+   * then gives the freed pages back to the file system (in short steps too) when they add up.
+   */
   async function prune(): Promise<number> {
     const floor = pruneFloor(spool);
     await retryBusy(() => spool.noteDelivered(floor));
@@ -289,17 +321,27 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
     for (;;) {
       const n = await retryBusy(() => pruneStep(spool, floor, pruneChunk));
       total += n;
-      if (n < pruneChunk) return total;
+      if (n < pruneChunk) break;
       await yieldToLoop();
     }
+    if (total > 0) {
+      const reclaimed = await reclaimFreePages(spool);
+      if (reclaimed.pages > 0) log.info({ pages: reclaimed.pages, bytes: reclaimed.bytes }, 'spool file shrunk after pruning');
+    }
+    return total;
   }
 
   async function cycle(reason: CycleReason, untilCaughtUp: boolean, signal?: AbortSignal): Promise<CycleResult> {
     const started = performance.now();
     const target = spool.stats().newestSeq;
     const result = { export: config.name, batches: 0, rows: 0, bytes: 0, keys: [] as string[], pruned: 0 };
+    let paused = pausedState(spool, config.name);
+    if (paused) {
+      log.debug({ reason, pausedAt: new Date(paused.at).toISOString(), pausedReason: paused.reason }, 'export paused; nothing planned or uploaded (`logbarge exports resume`)');
+      return { ...result, paused };
+    }
     try {
-      for (;;) {
+      plans: for (;;) {
         const plan = await planExport(spool, {
           exportName: config.name,
           maxRowsPerFile: config.maxRowsPerFile,
@@ -316,6 +358,9 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
         if (plan.resumed) log.info({ batches: plan.batches.length }, 'resuming an unfinished plan with its recorded keys');
         for (const batch of plan.batches) {
           signal?.throwIfAborted();
+          // Paused by an operator meanwhile (another process may write the flag): stop before the next batch.
+          paused = pausedState(spool, config.name);
+          if (paused) break plans;
           try {
             const { batch: delivered, bytes, content } = await deliver(batch, signal);
             const at = now();
@@ -363,10 +408,10 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
       const deliveredMs = Math.round(performance.now() - started);
       result.pruned = await prune();
       log.info(
-        { reason, batches: result.batches, rows: result.rows, bytes: result.bytes, pruned: result.pruned, deliveredMs, ms: Math.round(performance.now() - started), keys: result.keys },
-        'export cycle done',
+        { reason, batches: result.batches, rows: result.rows, bytes: result.bytes, pruned: result.pruned, deliveredMs, ms: Math.round(performance.now() - started), keys: result.keys, ...(paused ? { paused: true } : {}) },
+        paused ? 'export paused during the cycle; stopped before the next batch' : 'export cycle done',
       );
-      return { ...result, deliveredMs };
+      return { ...result, deliveredMs, ...(paused ? { paused } : {}) };
     } catch (err) {
       const message = describeError(err);
       if (result.batches === 0) await retryBusy(() => noteExportError(spool, config.name, message, now()));

@@ -286,6 +286,42 @@ export function forgetExport(spool: Spool, exportName: string): boolean {
     .immediate();
 }
 
+/**
+ * Pauses an export (`logbarge exports pause`): its cycles plan and upload nothing until
+ * resumeExport. Its cursor keeps holding pruning. Returns false when no such cursor is recorded.
+ */
+export function pauseExport(spool: Spool, exportName: string, options: { reason: string | null; now: number }): boolean {
+  return spool.sql.setPaused.run(options.now, options.reason, exportName).changes > 0;
+}
+
+/** Resumes a paused export; returns false when no such cursor is recorded. */
+export function resumeExport(spool: Spool, exportName: string): boolean {
+  return spool.sql.setPaused.run(null, null, exportName).changes > 0;
+}
+
+/** Why an export is paused (epoch ms and reason), or undefined while it runs. */
+export function pausedState(spool: Spool, exportName: string): { at: number; reason: string | null } | undefined {
+  const cursor = spool.sql.readCursor.get(exportName);
+  return cursor?.paused_at == null ? undefined : { at: cursor.paused_at, reason: cursor.paused_reason };
+}
+
+/**
+ * Marks a planned batch done without a delivery, recording where its rows were kept instead
+ * (`deadLetter`), and advances the cursor when it was the last open batch of its plan, in one
+ * transaction: what `exports skip-batch` does once the rows are durable in the dead-letter file.
+ * Returns false when the batch is no longer planned (delivered or skipped meanwhile).
+ */
+export function skipBatch(spool: Spool, batch: BatchRow, info: { deadLetter: string; now: number }): { skipped: boolean; cursorAdvanced: boolean } {
+  const { sql } = spool;
+  return spool.db
+    .transaction(() => {
+      if (sql.markBatchSkipped.run(info.now, info.now, info.deadLetter, batch.id).changes === 0) return { skipped: false, cursorAdvanced: false };
+      if ((sql.countOpenInPlan.get(batch.export, batch.plan_to) as number) > 0) return { skipped: true, cursorAdvanced: false };
+      return { skipped: true, cursorAdvanced: sql.commitPlan.run(info.now, batch.export, batch.plan_to).changes > 0 };
+    })
+    .immediate();
+}
+
 /** Deletes up to `chunk` events at or below `floor` in one short transaction; returns how many. */
 export function pruneStep(spool: Spool, floor: number, chunk: number): number {
   const { sql } = spool;
@@ -335,6 +371,24 @@ export interface ExportState {
   readonly lastError: string | null;
   readonly lastErrorAt: number | null;
   readonly lastUpload: { key: string; destination: string; at: number; bytes: number; rows: number } | null;
+  /** Set while `exports pause` holds it. */
+  readonly paused: { at: number; reason: string | null } | null;
+  /** The open batch that failed most often (what a stuck export is stuck on), or null. */
+  readonly stuckBatch: { id: number; key: string; dt: string; rows: number; attempts: number; lastError: string | null } | null;
+  /** Batches skipped by `exports skip-batch` and their rows (kept in dead-letter files, not delivered). */
+  readonly skipped: { batches: number; rows: number };
+}
+
+/** Paused state, stuck batch and skipped rows of an export: indexed reads, cheap enough for every scrape. */
+export function exportHealth(spool: Spool, name: string): Pick<ExportState, 'paused' | 'stuckBatch' | 'skipped'> {
+  const { sql } = spool;
+  const stuck = sql.stuckBatch.get(name);
+  const skipped = sql.skippedSummary.get(name);
+  return {
+    paused: pausedState(spool, name) ?? null,
+    stuckBatch: stuck ? { id: stuck.id, key: stuck.object_key, dt: stuck.dt, rows: stuck.row_count, attempts: stuck.attempts, lastError: stuck.last_error } : null,
+    skipped: { batches: skipped?.batches ?? 0, rows: skipped?.rows ?? 0 },
+  };
 }
 
 /** Epoch ms when the oldest event `exportName` has not delivered was accepted, or null: two indexed reads, cheap enough for every scrape. */
@@ -372,5 +426,6 @@ export function exportState(spool: Spool, name: string): ExportState {
     lastUpload: last
       ? { key: last.object_key, destination: last.destination, at: last.done_at, bytes: last.bytes, rows: last.row_count }
       : null,
+    ...exportHealth(spool, name),
   };
 }

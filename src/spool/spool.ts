@@ -147,6 +147,14 @@ export interface Spool {
    * by the wall clock `wallNow`); returns how many.
    */
   forgetDelivered(options: { windowMs: number; limit: number; wallNow: number }): number;
+  /** Pages of the file that hold nothing (freed by pruning and trimming), and the page size. */
+  freePages(): { free: number; total: number; pageSize: number; incremental: boolean };
+  /**
+   * Gives back up to `pages` free pages to the file system in one short write (PRAGMA
+   * incremental_vacuum); returns how many free pages are left. A no-op on a spool that is not in
+   * incremental auto-vacuum mode yet (see convertToIncrementalVacuum).
+   */
+  reclaimStep(pages: number): number;
   /** The underlying connection, for the other spool modules only. */
   readonly db: Database.Database;
   /** The prepared statements, for the other spool modules only. */
@@ -172,6 +180,9 @@ export function openSpool(options: OpenSpoolOptions): Spool {
       // An existing file keeps its mode.
       closeSync(openSync(path, 'a', privateFileMode));
       db = new Database(path);
+      // Before WAL: on a new file this is what takes effect when the first table is created; an
+      // existing file keeps its mode until convertToIncrementalVacuum (below) rebuilds it.
+      db.pragma('auto_vacuum = INCREMENTAL');
       db.pragma('journal_mode = WAL');
       // Caps the WAL file after checkpoints so a burst does not leave a huge file behind.
       db.pragma('journal_size_limit = 67108864');
@@ -181,8 +192,10 @@ export function openSpool(options: OpenSpoolOptions): Spool {
     }
     db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
     db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
-    if (!options.readonly) migrate(db);
-    else {
+    if (!options.readonly) {
+      migrate(db);
+      convertToIncrementalVacuum(db);
+    } else {
       const known = readMigrations().length;
       const applied = db.prepare('SELECT max(id) FROM migrations').pluck().get() as number | null;
       if ((applied ?? 0) < known) {
@@ -318,6 +331,19 @@ export function openSpool(options: OpenSpoolOptions): Spool {
     forgetDelivered({ windowMs, limit, wallNow }) {
       return forget.immediate(windowMs, limit, wallNow);
     },
+    freePages() {
+      return {
+        free: db.pragma('freelist_count', { simple: true }) as number,
+        total: db.pragma('page_count', { simple: true }) as number,
+        pageSize: db.pragma('page_size', { simple: true }) as number,
+        incremental: db.pragma('auto_vacuum', { simple: true }) === 2,
+      };
+    },
+    reclaimStep(pages) {
+      if (db.pragma('auto_vacuum', { simple: true }) !== 2) return 0;
+      db.pragma(`incremental_vacuum(${Math.max(1, Math.floor(pages))})`);
+      return db.pragma('freelist_count', { simple: true }) as number;
+    },
     close() {
       if (!db.open) return;
       if (!options.readonly) {
@@ -330,6 +356,34 @@ export function openSpool(options: OpenSpoolOptions): Spool {
       db.close();
     },
   };
+}
+
+/**
+ * Most live bytes (pages in use × page size) for which opening a spool still rebuilds it with
+ * VACUUM to switch it to incremental auto-vacuum: VACUUM copies the live pages (with the write
+ * lock held), so 64 MiB keeps that to well under a second; a larger spool is switched on a later
+ * start, once exports have drained it.
+ */
+export const convertMaxLiveBytes = 64 * 1024 * 1024;
+
+/**
+ * Switches a spool created before incremental auto-vacuum (auto_vacuum NONE: its file never
+ * shrinks) to INCREMENTAL, which takes a one-time VACUUM. Done only while the live data is at
+ * most convertMaxLiveBytes, so a start with a large backlog is not held up; returns whether the
+ * spool is in incremental mode now. Another process holding the spool (SQLITE_BUSY) defers it.
+ */
+export function convertToIncrementalVacuum(db: Database.Database): boolean {
+  if (db.pragma('auto_vacuum', { simple: true }) === 2) return true;
+  const pageSize = db.pragma('page_size', { simple: true }) as number;
+  const live = ((db.pragma('page_count', { simple: true }) as number) - (db.pragma('freelist_count', { simple: true }) as number)) * pageSize;
+  if (live > convertMaxLiveBytes) return false;
+  try {
+    db.pragma('auto_vacuum = INCREMENTAL');
+    db.exec('VACUUM');
+  } catch {
+    return false; // busy or out of space: the file keeps working as it is; the next start tries again
+  }
+  return db.pragma('auto_vacuum', { simple: true }) === 2;
 }
 
 /** Parses the persisted spool clock (spool_meta 'clock'); undefined when absent or unreadable. */

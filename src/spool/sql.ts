@@ -118,7 +118,7 @@ export function prepareStatements(db: Database.Database) {
          FROM export_batches b WHERE export = ? AND state = 'planned'`,
     ),
     lastDone: db.prepare<[string], { object_key: string; destination: string; done_at: number; bytes: number; row_count: number }>(
-      "SELECT object_key, destination, done_at, bytes, row_count FROM export_batches WHERE export = ? AND state = 'done' ORDER BY done_at DESC, id DESC LIMIT 1",
+      "SELECT object_key, destination, done_at, bytes, row_count FROM export_batches WHERE export = ? AND state = 'done' AND skipped_at IS NULL ORDER BY done_at DESC, id DESC LIMIT 1",
     ),
     pruneChunkStats: db.prepare<[number, number], { n: number; bytes: number }>(
       // octet_length of a TEXT column is read from the record header; the body itself is not loaded.
@@ -126,6 +126,18 @@ export function prepareStatements(db: Database.Database) {
     ),
     pruneChunk: db.prepare<[number, number]>(
       'DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE seq <= ? ORDER BY seq LIMIT ?)',
+    ),
+    // --- operator levers for a stuck export (000007) ----------------------------------------------
+    setPaused: db.prepare<[number | null, string | null, string]>('UPDATE export_cursors SET paused_at = ?, paused_reason = ? WHERE export = ?'),
+    markBatchSkipped: db.prepare<[number, number, string, number]>(
+      "UPDATE export_batches SET state = 'done', bytes = 0, done_at = ?, skipped_at = ?, dead_letter = ? WHERE id = ? AND state = 'planned'",
+    ),
+    skippedSummary: db.prepare<[string], { batches: number; rows: number }>(
+      'SELECT count(*) AS batches, total(row_count) AS rows FROM export_batches WHERE export = ? AND skipped_at IS NOT NULL',
+    ),
+    // The open batch that failed most often: what keeps a stuck export from moving (attempts reset by delivery: a done batch is not open).
+    stuckBatch: db.prepare<[string], { id: number; object_key: string; dt: string; row_count: number; attempts: number; last_error: string | null }>(
+      "SELECT id, object_key, dt, row_count, attempts, last_error FROM export_batches WHERE export = ? AND state = 'planned' AND attempts > 0 ORDER BY attempts DESC, id LIMIT 1",
     ),
     // --- late objects of sealed days (000004) ------------------------------------------------------
     batchRows: db.prepare<[string, string], number>('SELECT row_count FROM export_batches WHERE destination = ? AND object_key = ?').pluck(),
@@ -146,6 +158,9 @@ export interface CursorRow {
   last_success: number | null;
   last_error: string | null;
   last_error_at: number | null;
+  /** Epoch ms when `exports pause` paused it (000007); null while it runs. */
+  paused_at: number | null;
+  paused_reason: string | null;
 }
 
 /** A row of export_batches. */
@@ -167,6 +182,10 @@ export interface BatchRow {
   bytes: number | null;
   created_at: number;
   done_at: number | null;
+  /** Epoch ms when `exports skip-batch` skipped it (000007): done without a delivery. */
+  skipped_at: number | null;
+  /** Where its rows went when skipped (a local dead-letter file). */
+  dead_letter: string | null;
 }
 
 /** A row of seal_late_objects. */

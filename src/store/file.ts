@@ -403,6 +403,31 @@ export function createFileStore({ url }: FileStoreOptions): ObjectStore {
       return out.sort((a, b) => compareKeys(a.key, b.key));
     },
 
+    async sweepTemp({ olderThanMs, now }) {
+      let removed = 0;
+      const visit = async (dir: string): Promise<void> => {
+        let entries;
+        try {
+          entries = await readdir(dir, { withFileTypes: true });
+        } catch {
+          return; // gone or unreadable: nothing of ours to remove there
+        }
+        for (const entry of entries) {
+          const path = join(dir, entry.name);
+          if (entry.isDirectory()) await visit(path); // symbolic links are neither followed nor removed
+          else if (entry.isFile() && entry.name.startsWith(tempFilePrefix)) {
+            const st = await stat(path).catch(() => undefined);
+            if (st !== undefined && now - st.mtimeMs >= olderThanMs) {
+              await unlinkQuietly(path);
+              removed++;
+            }
+          }
+        }
+      };
+      await visit(base);
+      return removed;
+    },
+
     close() {
       // Nothing to release: every operation opens and closes its own handles.
     },

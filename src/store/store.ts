@@ -119,6 +119,12 @@ export interface ObjectStore {
   delete(key: string, options?: { signal?: AbortSignal }): Promise<void>;
   /** Every object whose key starts with `prefix`, in key order. */
   list(prefix: string, options?: { signal?: AbortSignal }): Promise<ListedObject[]>;
+  /**
+   * Removes the backend's own temp files (`.logbarge-tmp-*`) last written at least `olderThanMs`
+   * before `now`: left by a process that died between writing and renaming. Returns how many.
+   * Only backends that stage temp files inside the destination (file) have it.
+   */
+  sweepTemp?(options: { olderThanMs: number; now: number }): Promise<number>;
   /** Releases clients and sockets. */
   close(): void;
   /**

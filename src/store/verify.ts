@@ -156,3 +156,47 @@ export async function cleanupVerifyObject(store: ObjectStore, key: string, optio
   }
   await store.delete(key, options);
 }
+
+/** Verify-test objects a sweep keeps whatever their age: the newest few show recent starts. */
+export const verifyKeepNewest = 5;
+/** Verify-test objects younger than this are kept: one day. */
+export const verifyKeepMs = 86_400_000;
+/** Most objects one sweep reads and deletes, so a prefix with years of starts is cleaned over several. */
+const verifySweepLimit = 100;
+
+/** What sweepVerifyObjects did. */
+export interface VerifySweep {
+  readonly deleted: string[];
+  /** Old verify objects left because another writer (or something else) wrote them. */
+  readonly foreign: number;
+}
+
+/**
+ * Deletes old verify-test objects this writer wrote under the store's own `_verify/` folder:
+ * everything but the newest verifyKeepNewest and those younger than verifyKeepMs, and only
+ * objects whose body names `writerId` (another replica's are its own to sweep). Needs
+ * s3:GetObject and s3:DeleteObject on `_verify/`; an error is the caller's to report.
+ */
+export async function sweepVerifyObjects(options: { store: ObjectStore; writerId: string; now: Date; signal?: AbortSignal }): Promise<VerifySweep> {
+  const { store, writerId, signal } = options;
+  const opts = signal ? { signal } : {};
+  const pattern = new RegExp(`^${verifyFolder}${verifyNamePrefix}(\\d{8}T\\d{6}Z)$`);
+  const listed = (await store.list(verifyFolder, opts))
+    .map((o) => ({ key: o.key, stamp: pattern.exec(o.key)?.[1] }))
+    .filter((o): o is { key: string; stamp: string } => o.stamp !== undefined)
+    .sort((a, b) => (a.stamp < b.stamp ? -1 : a.stamp > b.stamp ? 1 : 0));
+  const cutoff = verifyTimestamp(new Date(options.now.getTime() - verifyKeepMs));
+  const old = listed.slice(0, Math.max(0, listed.length - verifyKeepNewest)).filter((o) => o.stamp < cutoff);
+  const deleted: string[] = [];
+  let foreign = 0;
+  for (const o of old.slice(0, verifySweepLimit)) {
+    const body = (await store.get(o.key, opts)).toString('utf8');
+    if (!body.startsWith(`${bodyHeader}\nwriter: ${writerId}\n`)) {
+      foreign++;
+      continue;
+    }
+    await cleanupVerifyObject(store, o.key, opts);
+    deleted.push(o.key);
+  }
+  return { deleted, foreign };
+}

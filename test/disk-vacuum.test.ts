@@ -1,0 +1,75 @@
+/**
+ * The spool file shrinks: events filled in, delivered by a real export cycle (file destination)
+ * and pruned give their pages back to the file system; a spool made before incremental
+ * auto-vacuum is switched at open while it is small.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { startTestDaemon, tempDir, type TestDaemon } from './support/daemon.js';
+import { contentKey, openSpool, type SpoolRow } from '../src/spool/spool.js';
+import { migrate } from '../src/spool/migrate.js';
+
+const roomy = { maxEvents: 1e9, maxBytes: 1e12 };
+/** 20,000 rows of ~1 KB: about 20 MB of pages, past reclaimMinFreePages (16 MiB). */
+function rows(from: number, n: number): SpoolRow[] {
+  const out: SpoolRow[] = [];
+  for (let i = from; i < from + n; i++) {
+    const body = JSON.stringify({ EVENT_ID: `v-${i}`, EVENT_TIME: '2026-03-14T09:26:53.589Z', ORGANIZATION_ID: 'o', EVENT_TYPE: 't', pad: 'x'.repeat(1000) });
+    out.push({ eventId: `v-${i}`, eventMs: Date.UTC(2026, 2, 14) + i, dt: '2026-03-14', body, raw: null, content: contentKey(body) });
+  }
+  return out;
+}
+
+let d: TestDaemon | undefined;
+const cleanups: (() => void)[] = [];
+afterEach(async () => {
+  await d?.stop();
+  d = undefined;
+  for (const c of cleanups.splice(0)) c();
+});
+
+describe('spool file shrinks', () => {
+  it('gives pruned pages back to the file system after an export cycle', async () => {
+    d = await startTestDaemon();
+    const spool = d.daemon.spool;
+    const pragma = (name: string) => spool.db.pragma(name, { simple: true }) as number;
+    for (let i = 0; i < 4; i++) spool.appendGroups([rows(i * 5_000, 5_000)], { now: Date.now(), limits: roomy });
+    spool.db.pragma('wal_checkpoint(TRUNCATE)');
+    const full = { pages: pragma('page_count'), bytes: statSync(spool.path).size };
+    expect(full.bytes).toBeGreaterThan(20_000_000);
+
+    const [result] = await d.daemon.exporter.flush();
+    expect(result?.error).toBeUndefined();
+    expect(result?.pruned).toBe(20_000);
+
+    expect(pragma('freelist_count')).toBeLessThan(100); // the freed pages were given back, not kept on the free list
+    expect(pragma('page_count')).toBeLessThan(full.pages / 10);
+    spool.db.pragma('wal_checkpoint(TRUNCATE)');
+    expect(statSync(spool.path).size).toBeLessThan(full.bytes / 10);
+  });
+
+  it('switches a spool made without auto-vacuum to incremental at open while it is small', () => {
+    const t = tempDir();
+    cleanups.push(t.remove);
+    const path = join(t.dir, 'old.db');
+    // A spool as an older logbarge made it: WAL, auto_vacuum NONE.
+    const old = new Database(path);
+    old.pragma('journal_mode = WAL');
+    migrate(old);
+    old.close();
+    expect(new Database(path).pragma('auto_vacuum', { simple: true })).toBe(0);
+    const spool = openSpool({ path });
+    try {
+      expect(spool.db.pragma('auto_vacuum', { simple: true })).toBe(2); // INCREMENTAL
+      spool.appendGroups([rows(0, 5_000)], { now: 1, limits: roomy });
+      spool.db.prepare('DELETE FROM events').run();
+      expect(spool.db.pragma('freelist_count', { simple: true })).toBeGreaterThan(1_000);
+      spool.db.pragma('incremental_vacuum');
+      expect(spool.db.pragma('freelist_count', { simple: true })).toBe(0);
+    } finally {
+      spool.close();
+    }
+  });
+});
