@@ -10,11 +10,12 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { benchKeys, benchSingle, type Harness } from './ingest-lines.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, reps: { type: 'string' }, only: { type: 'string' } } });
-/** `--only NAME` runs one section (ingest, spool, export, responsiveness, sizes, seal). */
+/** `--only NAME` runs one section (ingest, single, keys, spool, export, responsiveness, sizes, seal). */
 const only = values.only;
 /** Repetitions per measurement (3; `--quick` runs 1 and smaller sizes, for trying the harness). */
 const reps = Number(values.reps ?? (values.quick ? 1 : 3));
@@ -139,15 +140,17 @@ async function benchIngest(): Promise<void> {
       const m = /"address":"([^"]+)"/.exec(out);
       return m ? `http://${m[1]}/v1/events` : undefined;
     });
-    const load = (url: string, seed: string, n = requests) => child('load.js', ['--url', url, '--requests', n, '--concurrency', '16', '--seed', seed]);
+    const load = (url: string, seed: string, n = requests, startMs = Date.now()) =>
+      child('load.js', ['--url', url, '--requests', n, '--concurrency', '16', '--seed', seed, '--start-ms', String(startMs)]);
     await load(bare.url, 'warm-bare', '200');
     await load(ours.url, 'warm-ours', '200');
     const b: number[] = [];
     const o: number[] = [];
     for (let i = 0; i < reps; i++) {
-      // Same seed for both: byte-identical requests; a new seed per repetition: new EVENT_IDs.
-      b.push((await load(bare.url, `ingest-${i}`)).eventsPerSecond);
-      const r = await load(ours.url, `ingest-${i}`);
+      // Same seed and start for both: byte-identical requests; a new seed per repetition: new EVENT_IDs.
+      const startMs = Date.now();
+      b.push((await load(bare.url, `ingest-${i}`, requests, startMs)).eventsPerSecond);
+      const r = await load(ours.url, `ingest-${i}`, requests, startMs);
       if (r.statuses['202'] !== Number(requests)) throw new Error(`bench ingest: not every request got 202: ${JSON.stringify(r.statuses)}`);
       o.push(r.eventsPerSecond);
     }
@@ -278,8 +281,11 @@ function printTable(): void {
 
 const started = new Date();
 const t0 = performance.now();
+const harness: Harness = { here, root, reps, scale, child, server, record };
 const sections: [string, () => Promise<void>][] = [
   ['ingest', benchIngest],
+  ['single', () => benchSingle(harness)],
+  ['keys', () => benchKeys(harness)],
   ['spool', benchSpool],
   ['export', benchExport],
   ['responsiveness', benchResponsiveness],
