@@ -1,6 +1,6 @@
 /**
  * The ingest baseline (a child process of the bench): a bare node:http server that reads each
- * body, JSON.parses it and answers 202 with the count — no validation, no storage. Prints its
+ * body (an array of events or one event), JSON.parses it and answers 202 with the count — no validation, no storage. Prints its
  * URL on stdout.
  */
 import { createServer } from 'node:http';
@@ -10,8 +10,8 @@ const server = createServer((req, res) => {
   const chunks: Buffer[] = [];
   req.on('data', (c: Buffer) => chunks.push(c));
   req.on('end', () => {
-    const events = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown[];
-    const text = JSON.stringify({ accepted: events.length, duplicates: 0 });
+    const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+    const text = JSON.stringify({ accepted: Array.isArray(parsed) ? parsed.length : 1, duplicates: 0 });
     res.writeHead(202, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
     res.end(text);
   });

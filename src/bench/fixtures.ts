@@ -1,6 +1,6 @@
 /**
  * Benchmark fixtures: realistic audit events (UUIDv4 ids, the columns an Airkit event fills),
- * the same rows for every contender in a run.
+ * event times within seconds of arrival (a few late), the same rows for every contender in a run.
  */
 import { createHash, randomUUID } from 'node:crypto';
 
@@ -12,9 +12,58 @@ export function benchId(seed: string, i: number): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
-/** One realistic event; `i` spreads times over three days; ids are random unless `seed` is given. */
-export function benchEvent(i: number, seed?: string): Record<string, unknown> {
-  const ms = Date.UTC(2026, 2, 12) + (i * 1297) % (3 * 86_400_000);
+/**
+ * When the bench's events happen and arrive. Event `i` arrives at `startMs + i / eventsPerSecond`
+ * (a steady stream); its EVENT_TIME is that arrival less a delivery delay. `startMs` is fixed by
+ * default, so every contender in a run sees the same rows; load.js passes the time a repetition
+ * starts, so EVENT_TIME is within seconds of the real arrival.
+ */
+export interface BenchClock {
+  readonly startMs: number;
+  readonly eventsPerSecond: number;
+  /**
+   * Instead of arrival order: EVENT_TIMEs spread over this many days from `startMs` in no order
+   * (what the fixtures did before), to measure what time-ordered keys are worth.
+   */
+  readonly scatterDays?: number;
+}
+
+/** The default clock: 12 March 2026, 09:00 UTC, 20,000 events/s. */
+export const benchClock: BenchClock = { startMs: Date.UTC(2026, 2, 12, 9), eventsPerSecond: 20_000 };
+
+/** Share of events that arrive late (a producer that buffered, retried or replayed). */
+export const lateShare = 0.02;
+
+/** A uniform number in [0, 1) that is a pure function of `i` and `salt` (cheap, no crypto). */
+function unit(i: number, salt: number): number {
+  let h = Math.imul(i ^ salt, 0x9e3779b1);
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return ((h ^ (h >>> 16)) >>> 0) / 2 ** 32;
+}
+
+/**
+ * How long before its arrival event `i` happened, in ms: 98% within seconds (200 ms plus an
+ * exponential delay with a mean of one second, at most 10 s), 2% late by one minute to two hours.
+ */
+export function benchDelayMs(i: number): number {
+  if (unit(i, 0x5bd1e995) < lateShare) return Math.round(60_000 + unit(i, 0x27d4eb2f) * (2 * 3_600_000 - 60_000));
+  return Math.round(200 + Math.min(9_800, -Math.log(1 - unit(i, 0x165667b1)) * 1_000));
+}
+
+/** When event `i` arrives, in epoch ms, on `clock`. */
+export function benchArrivalMs(i: number, clock: BenchClock = benchClock): number {
+  return clock.startMs + Math.floor((i * 1000) / clock.eventsPerSecond);
+}
+
+/**
+ * One realistic event; ids are random unless `seed` is given. EVENT_TIME is its arrival on
+ * `clock` less benchDelayMs: within seconds of arrival, a small share late (see benchDelayMs).
+ */
+export function benchEvent(i: number, seed?: string, clock: BenchClock = benchClock): Record<string, unknown> {
+  const ms = clock.scatterDays === undefined
+    ? benchArrivalMs(i, clock) - benchDelayMs(i)
+    : clock.startMs + Math.floor(unit(i, 0x2545f491) * clock.scatterDays * 86_400_000);
   return {
     ORGANIZATION_ID: `org-${(i % 17).toString().padStart(4, '0')}`,
     EVENT_ID: seed === undefined ? randomUUID() : benchId(seed, i),
@@ -33,8 +82,8 @@ export function benchEvent(i: number, seed?: string): Record<string, unknown> {
 }
 
 /** `n` events starting at index `offset`. */
-export function benchEvents(n: number, offset = 0, seed?: string): Record<string, unknown>[] {
-  return Array.from({ length: n }, (_, i) => benchEvent(offset + i, seed));
+export function benchEvents(n: number, offset = 0, seed?: string, clock: BenchClock = benchClock): Record<string, unknown>[] {
+  return Array.from({ length: n }, (_, i) => benchEvent(offset + i, seed, clock));
 }
 
 /**

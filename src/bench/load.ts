@@ -1,12 +1,17 @@
 /**
  * Load generator (a child process of the bench): POSTs `requests` JSON arrays of
  * `--events` events each, over `--concurrency` keep-alive connections to 127.0.0.1, and prints
- * one JSON line. Bodies are built before the clock starts, from `--seed`, so two servers
- * measured with the same seed receive byte-identical requests.
+ * one JSON line. Bodies are built before the clock starts, from `--seed` and `--start-ms`, so two
+ * servers measured with the same seed and start receive byte-identical requests.
+ *   --events 1 --single   each body is one JSON object, not an array (EventBridge API destinations,
+ *                         Strivacity: one event per request)
+ *   --start-ms MS         event times follow arrivals from MS on (fixtures.ts BenchClock; default
+ *                         the fixtures' fixed date)
+ *   --scatter-days N      event times spread over N days in no order instead
  */
 import { Agent, request } from 'node:http';
 import { parseArgs } from 'node:util';
-import { benchEvents } from './fixtures.js';
+import { benchClock, benchEvents, type BenchClock } from './fixtures.js';
 
 const { values } = parseArgs({
   options: {
@@ -16,6 +21,9 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '16' },
     seed: { type: 'string', default: 'bench' },
     seconds: { type: 'string' },
+    single: { type: 'boolean', default: false },
+    'start-ms': { type: 'string' },
+    'scatter-days': { type: 'string' },
   },
 });
 const url = new URL(values.url!);
@@ -26,7 +34,16 @@ const concurrency = Number(values.concurrency);
 let deadline = values.seconds ? Number.POSITIVE_INFINITY : Number.POSITIVE_INFINITY;
 process.on('SIGTERM', () => (deadline = 0)); // finish the requests in flight, then report
 
-const bodies = Array.from({ length: total }, (_, r) => Buffer.from(JSON.stringify(benchEvents(perRequest, r * perRequest, values.seed))));
+const clock: BenchClock = {
+  startMs: values['start-ms'] === undefined ? benchClock.startMs : Number(values['start-ms']),
+  eventsPerSecond: benchClock.eventsPerSecond,
+  ...(values['scatter-days'] === undefined ? {} : { scatterDays: Number(values['scatter-days']) }),
+};
+if (values.single && perRequest !== 1) throw new Error('load: --single needs --events 1');
+const bodies = Array.from({ length: total }, (_, r) => {
+  const events = benchEvents(perRequest, r * perRequest, values.seed, clock);
+  return Buffer.from(JSON.stringify(values.single ? events[0] : events));
+});
 const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
 const statuses: Record<string, number> = {};
 

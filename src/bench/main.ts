@@ -10,11 +10,12 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { benchKeys, benchSingle, type Harness } from './ingest-lines.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, reps: { type: 'string' }, only: { type: 'string' } } });
-/** `--only NAME` runs one section (ingest, spool, export, integrity, responsiveness, loop, sizes, seal, validate, large-rows). */
+/** `--only NAME` runs one section (ingest, single, keys, spool, export, integrity, responsiveness, loop, sizes, seal, validate, large-rows). */
 const only = values.only;
 /** Repetitions per measurement (3; `--quick` runs 1 and smaller sizes, for trying the harness). */
 const reps = Number(values.reps ?? (values.quick ? 1 : 3));
@@ -139,15 +140,17 @@ async function benchIngest(): Promise<void> {
       const m = /"address":"([^"]+)"/.exec(out);
       return m ? `http://${m[1]}/v1/events` : undefined;
     });
-    const load = (url: string, seed: string, n = requests) => child('load.js', ['--url', url, '--requests', n, '--concurrency', '16', '--seed', seed]);
+    const load = (url: string, seed: string, n = requests, startMs = Date.now()) =>
+      child('load.js', ['--url', url, '--requests', n, '--concurrency', '16', '--seed', seed, '--start-ms', String(startMs)]);
     await load(bare.url, 'warm-bare', '200');
     await load(ours.url, 'warm-ours', '200');
     const b: number[] = [];
     const o: number[] = [];
     for (let i = 0; i < reps; i++) {
-      // Same seed for both: byte-identical requests; a new seed per repetition: new EVENT_IDs.
-      b.push((await load(bare.url, `ingest-${i}`)).eventsPerSecond);
-      const r = await load(ours.url, `ingest-${i}`);
+      // Same seed and start for both: byte-identical requests; a new seed per repetition: new EVENT_IDs.
+      const startMs = Date.now();
+      b.push((await load(bare.url, `ingest-${i}`, requests, startMs)).eventsPerSecond);
+      const r = await load(ours.url, `ingest-${i}`, requests, startMs);
       if (r.statuses['202'] !== Number(requests)) throw new Error(`bench ingest: not every request got 202: ${JSON.stringify(r.statuses)}`);
       o.push(r.eventsPerSecond);
     }
@@ -183,8 +186,10 @@ async function benchExport(): Promise<void> {
     const delivered: number[] = [];
     const duck: number[] = [];
     const pjs: number[] = [];
+    const levers: Json[] = [];
     for (let i = 0; i < n; i++) {
       const r = await child('export-once.js', ['--rows', String(rows), '--format', 'parquet', '--compression', 'zstd']);
+      levers.push(r);
       ours.push(r.rowsPerSecond);
       delivered.push(r.deliveredRowsPerSecond);
       (rss[rows] ??= []).push(r.peakRssMB);
@@ -192,8 +197,12 @@ async function benchExport(): Promise<void> {
     }
     pjs.push((await child('parquetjs.js', ['--rows', String(rows)])).rowsPerSecond);
     const label = `${rows.toLocaleString('en-US')} rows`;
-    record(`export ${label}, cycle with pruning`, 'rows/s', ours, duck, 'DuckDB COPY from an NDJSON file', '≥ 0.5', (r) => r >= 0.5);
-    record(`export ${label}, until the last object is committed`, 'rows/s', delivered, duck, 'DuckDB COPY from an NDJSON file', '≥ 0.5', (r) => r >= 0.5);
+    // The export levers (issue 11): pruning's share of the cycle, staging's share of encoding.
+    const share = (f: (r: Json) => number): string => `${Math.round(100 * median(levers.map(f)))}%`;
+    const pruneNote = `pruning ${share((r) => r.pruneShare)} of the cycle`;
+    const stageNote = `staging NDJSON ${share((r) => r.stageMs / r.encodeMs)} of encoding, DuckDB's COPY ${share((r) => r.copyMs / r.encodeMs)}`;
+    record(`export ${label}, cycle with pruning`, 'rows/s', ours, duck, 'DuckDB COPY from an NDJSON file', '≥ 0.5', (r) => r >= 0.5, pruneNote);
+    record(`export ${label}, until the last object is committed`, 'rows/s', delivered, duck, 'DuckDB COPY from an NDJSON file', '≥ 0.5', (r) => r >= 0.5, stageNote);
     record(`export ${label} until committed vs parquetjs-lite`, 'rows/s', delivered, pjs, 'parquetjs-lite 0.8.7 writing the same rows to a local file', '≥ 10×', (r) => r >= 10);
   }
   const small = Math.round(100_000 * scale);
@@ -328,12 +337,17 @@ function printTable(): void {
   process.stdout.write('\nBaselines: ');
   process.stdout.write([...new Set(lines.filter((l) => l.baselineName).map((l) => l.baselineName))].join('; '));
   process.stdout.write(`\nRepetitions: ${reps} (1M-row exports and parquetjs-lite: 1); medians shown.\n`);
+  const notes = lines.filter((l) => l.note);
+  if (notes.length > 0) process.stdout.write(`\nNotes:\n${notes.map((l) => `- ${l.name}: ${l.note}`).join('\n')}\n`);
 }
 
 const started = new Date();
 const t0 = performance.now();
+const harness: Harness = { here, root, reps, scale, child, server, record };
 const sections: [string, () => Promise<void>][] = [
   ['ingest', benchIngest],
+  ['single', () => benchSingle(harness)],
+  ['keys', () => benchKeys(harness)],
   ['spool', benchSpool],
   ['export', benchExport],
   ['integrity', benchIntegrity],
