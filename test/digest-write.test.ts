@@ -334,7 +334,7 @@ describe('kill -9 after delivering, before the digest', () => {
   it('the next process lists every object exactly once in a chain continued from the last digest', async () => {
     const temp = tempDir('logbarge-digest-kill-');
     cleanups.push(() => temp.remove());
-    const { keyPath, publicKey } = writeKey(temp.dir);
+    const { keyPath, publicKey, pubPath } = writeKey(temp.dir);
     const out = join(temp.dir, 'out');
     const configPath = writeConfig(temp.dir, {
       writerId: 'killed',
@@ -379,6 +379,21 @@ describe('kill -9 after delivering, before the digest', () => {
     expect(dest.chain.digests.map((x) => x.digest.objects.length)).toEqual([3, 5]);
     expect(dest.stored.size).toBe(8);
     expectIntact(dest.chain, publicKey, dest.stored);
+
+    // `logbarge validate` reads what the daemon wrote: intact, both with the config and in the
+    // standalone form; one changed byte of one delivered object is exit 5 naming that key.
+    const ok = runCli(['validate', '-c', configPath, '--json']);
+    expect([ok.status, ok.stderr]).toEqual([0, '']);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ intact: true, digests: 2, objects: 8, problems: [] });
+    const alone = runCli(['validate', '--destination', `file://${out}/`, '--public-key', pubPath, '--json']);
+    expect([alone.status, alone.stderr]).toEqual([0, '']);
+    const victim = [...dest.stored.keys()].sort()[4]!;
+    const bytes = readFileSync(join(out, victim));
+    bytes[bytes.length - 2] = bytes[bytes.length - 2]! ^ 0x01;
+    writeFileSync(join(out, victim), bytes);
+    const bad = runCli(['validate', '-c', configPath, '--json']);
+    expect(bad.status, bad.stderr).toBe(5);
+    expect((JSON.parse(bad.stdout) as { problems: { key: string; kind: string }[] }).problems.map((x) => [x.key, x.kind])).toEqual([[victim, 'object_modified']]);
   });
 });
 

@@ -186,11 +186,27 @@ describe('generateIamPolicy', () => {
     return generateIamPolicy({ exportConfig: e.exportConfig, s3: e.s3, options: { role, verifyExtras } });
   };
 
-  it('grants PutObject and AbortMultipartUpload on the prefix, and GetObject (HeadObject) on its dt= keys only, without SSE-KMS', () => {
+  it('grants PutObject and AbortMultipartUpload on the prefix, and GetObject (HeadObject) on its dt= and _quarantine/ keys only, without SSE-KMS', () => {
     const { policy } = sids({}, 'writer');
+    // A quarantine batch whose upload landed before a crash is checked with HEAD like a data one.
     expect(policy.Statement).toEqual([
       { Sid: 'LogbargeWriteObjects', Effect: 'Allow', Action: ['s3:PutObject', 's3:AbortMultipartUpload'], Resource: 'arn:aws:s3:::audit-bucket/airkit/parquet/*' },
-      { Sid: 'LogbargeCheckExistingObjects', Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::audit-bucket/airkit/parquet/dt=*' },
+      {
+        Sid: 'LogbargeCheckExistingObjects',
+        Effect: 'Allow',
+        Action: 's3:GetObject',
+        Resource: ['arn:aws:s3:::audit-bucket/airkit/parquet/dt=*', 'arn:aws:s3:::audit-bucket/airkit/parquet/_quarantine/*'],
+      },
+    ]);
+  });
+
+  it('with integrity, also lets the writer read its digests back (a digest whose upload landed before a crash is compared, never overwritten)', () => {
+    const e = exportOf({ destination: 's3://audit-bucket/airkit/parquet', integrity: { privateKeyFile: '/etc/logbarge/audit.key' } });
+    const { policy } = generateIamPolicy({ exportConfig: e.exportConfig, s3: e.s3, options: { role: 'writer', verifyExtras: false } });
+    expect(policy.Statement.find((s) => s.Sid === 'LogbargeCheckExistingObjects')?.Resource).toEqual([
+      'arn:aws:s3:::audit-bucket/airkit/parquet/dt=*',
+      'arn:aws:s3:::audit-bucket/airkit/parquet/_quarantine/*',
+      'arn:aws:s3:::audit-bucket/airkit/parquet/_digest/*',
     ]);
   });
 

@@ -16,6 +16,8 @@
  */
 import type { Config, ExportConfig } from '../config/schema.js';
 import { verifyFolder } from '../store/verify.js';
+import { quarantineFolder } from '../export/keys.js';
+import { digestFolder } from '../export/digest.js';
 import { s3Location } from './common.js';
 
 /** One IAM policy statement. */
@@ -134,7 +136,13 @@ export function generateIamPolicy({ exportConfig, s3, options }: IamPolicyInput)
   const partition = arnPartition(s3.region);
   const objects = `arn:${partition}:s3:::${location.bucket}/${location.prefix}*`;
   const verifyObjects = `arn:${partition}:s3:::${location.bucket}/${location.prefix}${verifyFolder}*`;
-  const dataObjects = `arn:${partition}:s3:::${location.bucket}/${location.prefix}dt=*`;
+  // What the writer HEADs (or GETs) after a conditional upload found the key taken: data and
+  // quarantine objects (their metadata names the rows), and digests (compared byte for byte).
+  const existingObjects = [
+    `arn:${partition}:s3:::${location.bucket}/${location.prefix}dt=*`,
+    `arn:${partition}:s3:::${location.bucket}/${location.prefix}${quarantineFolder}*`,
+    ...(exportConfig.integrity ? [`arn:${partition}:s3:::${location.bucket}/${location.prefix}${digestFolder}*`] : []),
+  ];
   const notes: string[] = [];
   const statements: PolicyStatement[] = [];
   const bucketArn = `arn:${partition}:s3:::${location.bucket}`;
@@ -158,7 +166,7 @@ export function generateIamPolicy({ exportConfig, s3, options }: IamPolicyInput)
     }
     const kms = kmsStatement(s3, ['kms:GenerateDataKey', 'kms:Decrypt'], notes);
     if (kms) statements.push(kms);
-    statements.push({ Sid: 'LogbargeCheckExistingObjects', Effect: 'Allow', Action: 's3:GetObject', Resource: dataObjects });
+    statements.push({ Sid: 'LogbargeCheckExistingObjects', Effect: 'Allow', Action: 's3:GetObject', Resource: existingObjects });
     if (options.verifyExtras) {
       statements.push(
         { Sid: 'OptionalVerifyReadBack', Effect: 'Allow', Action: 's3:GetObject', Resource: verifyObjects },
