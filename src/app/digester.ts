@@ -152,7 +152,7 @@ export function createDigester(deps: {
       log.info({ key: row.object_key }, 'digest already present with these bytes: an earlier attempt wrote it');
     }
     const at = now();
-    await retryBusy(() => markDigestWritten(spool, row, { now: at }));
+    await retryBusy(() => markDigestWritten(spool, row, { now: at }), signal ? { signal } : {});
     metrics.digestsWritten.inc({ export: config.name });
     metrics.digestLastSuccess.set({ export: config.name }, at / 1000);
     log.info(
@@ -188,6 +188,7 @@ export function createDigester(deps: {
           now: t,
           build,
         }),
+        signal ? { signal } : {},
       );
       if (planned) {
         signal?.throwIfAborted();

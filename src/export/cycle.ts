@@ -314,18 +314,21 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
    * Prunes what every export delivered, yielding to the event loop between short transactions,
    * then gives the freed pages back to the file system (in short steps too) when they add up.
    */
-  async function prune(): Promise<number> {
+  async function prune(signal?: AbortSignal): Promise<number> {
     const floor = pruneFloor(spool);
-    await retryBusy(() => spool.noteDelivered(floor));
+    const busy = signal ? { signal } : {};
+    await retryBusy(() => spool.noteDelivered(floor), busy);
     let total = 0;
     for (;;) {
-      const n = await retryBusy(() => pruneStep(spool, floor, pruneChunk));
+      // Aborted (a drain past shutdownTimeoutMs): the rest is pruned by the next cycle.
+      signal?.throwIfAborted();
+      const n = await retryBusy(() => pruneStep(spool, floor, pruneChunk), busy);
       total += n;
       if (n < pruneChunk) break;
       await yieldToLoop();
     }
     if (total > 0) {
-      const reclaimed = await reclaimFreePages(spool);
+      const reclaimed = await reclaimFreePages(spool, { stopped: () => signal?.aborted === true });
       if (reclaimed.pages > 0) log.info({ pages: reclaimed.pages, bytes: reclaimed.bytes }, 'spool file shrunk after pruning');
     }
     return total;
@@ -343,6 +346,7 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
     try {
       plans: for (;;) {
         const plan = await planExport(spool, {
+          ...(signal ? { signal } : {}),
           exportName: config.name,
           maxRowsPerFile: config.maxRowsPerFile,
           maxRowsPerPlan,
@@ -364,29 +368,31 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
           try {
             const { batch: delivered, bytes, content } = await deliver(batch, signal);
             const at = now();
-            await retryBusy(() =>
-              completeBatch(spool, delivered, {
-                bytes,
-                now: at,
-                // Listed by the digests of the export's destination; a batch planned for an earlier
-                // destination (the config changed since) is not, as its key is not under this one.
-                ...(content && delivered.destination === config.destination
-                  ? {
-                      object: {
-                        export: config.name,
-                        destination: delivered.destination,
-                        key: delivered.object_key,
-                        bytes: content.bytes,
-                        sha256: content.sha256,
-                        rows: delivered.row_count,
-                        dt: delivered.dt,
-                        seqFrom: delivered.seq_from,
-                        seqTo: delivered.seq_to,
-                        deliveredAt: at,
-                      },
-                    }
-                  : {}),
-              }),
+            await retryBusy(
+              () =>
+                completeBatch(spool, delivered, {
+                  bytes,
+                  now: at,
+                  // Listed by the digests of the export's destination; a batch planned for an earlier
+                  // destination (the config changed since) is not, as its key is not under this one.
+                  ...(content && delivered.destination === config.destination
+                    ? {
+                        object: {
+                          export: config.name,
+                          destination: delivered.destination,
+                          key: delivered.object_key,
+                          bytes: content.bytes,
+                          sha256: content.sha256,
+                          rows: delivered.row_count,
+                          dt: delivered.dt,
+                          seqFrom: delivered.seq_from,
+                          seqTo: delivered.seq_to,
+                          deliveredAt: at,
+                        },
+                      }
+                    : {}),
+                }),
+              signal ? { signal } : {},
             );
             result.batches++;
             result.rows += delivered.row_count;
@@ -398,7 +404,8 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
             metrics.lastSuccess.set({ export: config.name }, now() / 1000);
           } catch (err) {
             metrics.batchesFailed.inc({ export: config.name });
-            await retryBusy(() => noteBatchError(spool, batch, describeError(err), now()));
+            // Only a note: a lock still held when the signal aborts leaves it unwritten.
+            await retryBusy(() => noteBatchError(spool, batch, describeError(err), now()), signal ? { signal } : {}).catch(() => undefined);
             throw err;
           }
         }
@@ -406,7 +413,7 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
         if (!untilCaughtUp || (cursor?.committed_seq ?? 0) >= target) break;
       }
       const deliveredMs = Math.round(performance.now() - started);
-      result.pruned = await prune();
+      result.pruned = await prune(signal);
       log.info(
         { reason, batches: result.batches, rows: result.rows, bytes: result.bytes, pruned: result.pruned, deliveredMs, ms: Math.round(performance.now() - started), keys: result.keys, ...(paused ? { paused: true } : {}) },
         paused ? 'export paused during the cycle; stopped before the next batch' : 'export cycle done',
@@ -414,7 +421,7 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
       return { ...result, deliveredMs, ...(paused ? { paused } : {}) };
     } catch (err) {
       const message = describeError(err);
-      if (result.batches === 0) await retryBusy(() => noteExportError(spool, config.name, message, now()));
+      if (result.batches === 0) await retryBusy(() => noteExportError(spool, config.name, message, now()), signal ? { signal } : {}).catch(() => undefined);
       log.error({ reason, delivered: result.batches, err: message }, 'export cycle failed; spooled events stay and are retried');
       return { ...result, error: message };
     }

@@ -28,9 +28,12 @@ export function busyDelay(attempt: number): number {
 
 /**
  * Runs the synchronous write `fn`; while it throws SQLITE_BUSY (it stored nothing: better-sqlite3
- * rolled the transaction back), retries it after a timer, for up to busyGiveUpMs.
+ * rolled the transaction back), retries it after a timer, for up to `giveUpMs` (busyGiveUpMs).
+ * An aborted `signal` ends the wait with the signal's reason (a drain past shutdownTimeoutMs
+ * does not wait a minute for another process's lock).
  */
-export async function retryBusy<T>(fn: () => T, giveUpMs = busyGiveUpMs): Promise<T> {
+export async function retryBusy<T>(fn: () => T, options: { signal?: AbortSignal; giveUpMs?: number } = {}): Promise<T> {
+  const giveUpMs = options.giveUpMs ?? busyGiveUpMs;
   const started = Date.now();
   for (let attempt = 0; ; attempt++) {
     try {
@@ -38,6 +41,7 @@ export async function retryBusy<T>(fn: () => T, giveUpMs = busyGiveUpMs): Promis
     } catch (err) {
       if (!isBusy(err) || Date.now() - started >= giveUpMs) throw err;
     }
+    options.signal?.throwIfAborted();
     await new Promise((resolve) => setTimeout(resolve, busyDelay(attempt)));
   }
 }

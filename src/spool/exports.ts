@@ -23,6 +23,8 @@ export interface PlanOptions {
   readonly compression: string;
   /** The object key (relative to the destination) of a batch. */
   readonly keyFor: (batch: { dt: string; seqFrom: number; seqTo: number }) => string;
+  /** Ends a wait for another process's write lock (retryBusy). */
+  readonly signal?: AbortSignal;
   /** The format and compression of a batch of quarantine rows (dt `quarantine:…`), which differ from the export's. */
   readonly quarantineFormat?: { readonly format: string; readonly compression: string };
   readonly now: number;
@@ -64,6 +66,7 @@ const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(r
  */
 export async function planExport(spool: Spool, options: PlanOptions): Promise<Plan> {
   const { sql } = spool;
+  const busy = options.signal ? { signal: options.signal } : {};
   for (;;) {
     const start = await retryBusy(() => spool.db
       .transaction((): Plan | { from: number; upTo: number } => {
@@ -76,11 +79,11 @@ export async function planExport(spool: Spool, options: PlanOptions): Promise<Pl
         if (newest <= cursor.committed_seq) return { batches: [], resumed: false };
         return { from: cursor.committed_seq, upTo: Math.min(newest, cursor.committed_seq + options.maxRowsPerPlan) };
       })
-      .immediate());
+      .immediate(), busy);
     if ('batches' in start) return start;
     const { from, upTo } = start;
     const runs = await planRuns(spool, { from, upTo, maxRowsPerFile: options.maxRowsPerFile });
-    const recorded = await retryBusy(() => recordPlan(spool, options, { from, upTo, runs }));
+    const recorded = await retryBusy(() => recordPlan(spool, options, { from, upTo, runs }), busy);
     if (recorded !== undefined) return recorded;
   }
 }
