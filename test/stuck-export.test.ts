@@ -98,8 +98,13 @@ describe('a stuck export', () => {
     expect(pausedRun?.batches).toBe(0);
     await expect(skipBatchCommand('bad', { config: configPath, batch: String(stuck.id) })).rejects.toThrow(/Run again with --yes/);
     await expect(skipBatchCommand('bad', { config: configPath, batch: 'x', yes: true })).rejects.toThrow(/--batch must be a batch id/);
+    const lastSuccess = () => d.daemon.spool.sql.readCursor.get('bad')?.last_success ?? null;
+    const beforeSkip = lastSuccess();
+    await new Promise((resolve) => setTimeout(resolve, 5));
     r = await cli('exports', 'skip-batch', 'bad', '--batch', String(stuck.id), '--yes');
     expect(r.status, r.stderr).toBe(0);
+    // A skip is not a delivery: the last success (and its metric, which alerts watch) stays.
+    expect(lastSuccess()).toBe(beforeSkip);
     const deadLetter = /written to (\S+) \(not delivered\)/.exec(r.stdout)?.[1];
     expect(deadLetter && existsSync(deadLetter)).toBeTruthy();
     const lines = gunzipSync(readFileSync(deadLetter!)).toString('utf8').trim().split('\n').map((l) => JSON.parse(l) as { dt: string; event: { EVENT_ID: string } });

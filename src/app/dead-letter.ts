@@ -15,6 +15,8 @@ import type { Spool } from '../spool/spool.js';
 
 /** Rows read per page while writing a dead-letter file (as the export cycle pages). */
 const pageRows = 5_000;
+/** Most stored bytes per page, as the export's pages (defaultPageBytes in src/export/cycle.ts). */
+const pageBytes = 16 * 1024 * 1024;
 
 /** The folder of an export's dead-letter files: `<spool dir>/dead-letter/<export>/`. */
 export function deadLetterDir(spoolPath: string, exportName: string): string {
@@ -63,14 +65,14 @@ export async function skipPoisonBatch(options: { spool: Spool; exportName: strin
     const key = JSON.stringify(batch.object_key);
     let after = batch.seq_from - 1;
     for (;;) {
-      const page = readBatchPage(spool, batch, after, pageRows);
+      // Bounded by bytes like the export's pages: a poison batch is often one of large rows.
+      const page = readBatchPage(spool, batch, after, pageRows, pageBytes);
       if (page.length === 0) break;
       let text = '';
       for (const [seq, body, raw] of page) text += `{"seq":${seq},"dt":${JSON.stringify(batch.dt)},"object_key":${key},"event":${body},"raw":${JSON.stringify(raw)}}\n`;
       rows += page.length;
       after = page[page.length - 1]![0];
       if (!gzip.write(text)) await once(gzip, 'drain');
-      if (page.length < pageRows) break;
     }
     gzip.end();
     await once(file, 'close');

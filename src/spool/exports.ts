@@ -320,7 +320,7 @@ export function skipBatch(spool: Spool, batch: BatchRow, info: { deadLetter: str
     .transaction(() => {
       if (sql.markBatchSkipped.run(info.now, info.now, info.deadLetter, batch.id).changes === 0) return { skipped: false, cursorAdvanced: false };
       if ((sql.countOpenInPlan.get(batch.export, batch.plan_to) as number) > 0) return { skipped: true, cursorAdvanced: false };
-      return { skipped: true, cursorAdvanced: sql.commitPlan.run(info.now, batch.export, batch.plan_to).changes > 0 };
+      return { skipped: true, cursorAdvanced: sql.commitPlanSkipped.run(batch.export, batch.plan_to).changes > 0 };
     })
     .immediate();
 }

@@ -65,6 +65,10 @@ export function prepareStatements(db: Database.Database) {
     commitPlan: db.prepare<[number, string, number]>(
       'UPDATE export_cursors SET committed_seq = planned_seq, last_success = ?, last_error = NULL, last_error_at = NULL WHERE export = ? AND planned_seq = ?',
     ),
+    // A skipped batch (`exports skip-batch`) moves the cursor without a delivery: no last_success.
+    commitPlanSkipped: db.prepare<[string, number]>(
+      'UPDATE export_cursors SET committed_seq = planned_seq WHERE export = ? AND planned_seq = ?',
+    ),
     noteSuccess: db.prepare<[number, string]>(
       'UPDATE export_cursors SET last_success = ?, last_error = NULL, last_error_at = NULL WHERE export = ?',
     ),
