@@ -19,11 +19,11 @@ afterEach(async () => {
   stop = undefined;
 });
 
-async function start(free: { bytes: number }, wrap: (s: ObjectStore) => ObjectStore = (s) => s): Promise<{ daemon: Daemon; post: (n: number) => Promise<{ status: number; text: string }> }> {
+async function start(free: { bytes: number }, wrap: (s: ObjectStore) => ObjectStore = (s) => s, format = 'ndjson'): Promise<{ daemon: Daemon; post: (n: number) => Promise<{ status: number; text: string }> }> {
   const temp = tempDir('logbarge-staging-');
   const config = testConfig(temp.dir, {
     spool: { minFreeBytes },
-    exports: [{ name: 'nd', format: 'ndjson', compression: 'gzip', schedule: '0 0 1 1 *', destination: `file://${temp.dir}/out/` }],
+    exports: [{ name: 'nd', format, ...(format === 'ndjson' ? { compression: 'gzip' } : {}), schedule: '0 0 1 1 *', destination: `file://${temp.dir}/out/` }],
   });
   const daemon = await startDaemon({ config, logger: createLogger('silent'), freeBytes: async () => free.bytes, openStore: (d) => wrap(openStore(d, config.s3)) });
   stop = async () => {
@@ -56,6 +56,17 @@ describe('staging counted against spool.minFreeBytes', () => {
     free.bytes = minFreeBytes * 10;
     const [ok] = await d.daemon.exporter.flush();
     expect([ok?.error, ok?.rows]).toEqual([undefined, 50]);
+  });
+
+  it('reserves a Parquet batch its uncompressed NDJSON staging copy too, not only the Parquet file', async () => {
+    const free = { bytes: minFreeBytes * 10 };
+    const d = await start(free, undefined, 'parquet');
+    expect((await d.post(50)).status).toBe(202);
+    const stored = d.daemon.spool.counters().bytes; // ~115 KB: what the encoder first stages as NDJSON
+    free.bytes = Math.round(stored * 0.75); // room for the Parquet file (a quarter), not for the copy before it
+    const [failed] = await d.daemon.exporter.flush();
+    expect(failed?.error).toMatch(/: needs about \d+ bytes of staging/);
+    expect(d.daemon.spool.stats().depth).toBe(50);
   });
 
   it('refuses ingest (503 disk_low) while a reserved staged file would take the room minFreeBytes keeps', async () => {

@@ -24,7 +24,7 @@ import { createMetrics } from '../metrics.js';
 import { loadNamedSchema } from '../schema/schema.js';
 import { openSpool } from '../spool/spool.js';
 import { openStore } from '../store/open.js';
-import { benchEvents, benchRaw } from './fixtures.js';
+import { benchClock, benchEvents, benchRaw, type BenchClock } from './fixtures.js';
 
 const { values } = parseArgs({
   options: {
@@ -37,6 +37,8 @@ const { values } = parseArgs({
     'raw-every': { type: 'string', default: '0' },
     'no-raw': { type: 'boolean', default: false },
     integrity: { type: 'boolean', default: false },
+    /** EVENT_TIMEs spread over this many days in no order (the fixture before issue 11), for A/B runs against older numbers. */
+    'scatter-days': { type: 'string' },
     /** Config `schema` of the export (and of the rows filled in): a shipped name or a file; default the Airkit schema. */
     schema: { type: 'string' },
   },
@@ -46,13 +48,14 @@ const self = fileURLToPath(import.meta.url);
 const rows = Number(values.rows);
 const dir = mkdtempSync(join(tmpdir(), 'logbarge-bench-'));
 const credentials = { accessKeyId: 'bench', secretAccessKey: 'bench' };
+const clock: BenchClock = values['scatter-days'] === undefined ? benchClock : { ...benchClock, scatterDays: Number(values['scatter-days']) };
 
 /** Fills a spool at `path` with `rows` events (run in a child, so its memory is not counted). */
 function fill(path: string): void {
   const spool = openSpool({ path, synchronous: 'NORMAL' });
   const preparer = createPreparer(loadNamedSchema(values.schema ?? null), { strictEventTypes: false, unknownFields: 'drop', maxStringLength: 4096, organizationId: null, eventTime: defaultEventTime });
   for (let i = 0; i < rows; i += 10_000) {
-    const events = benchEvents(Math.min(10_000, rows - i), i);
+    const events = benchEvents(Math.min(10_000, rows - i), i, undefined, clock);
     const prepared = preparer.prepare(events);
     const withRaw = prepared.rows.map((row, k) => (rawEvery > 0 && (i + k) % rawEvery === 0 ? { ...row, raw: benchRaw(events[k]!, i + k) } : row));
     spool.appendGroups([withRaw], { now: Date.now(), limits: { maxEvents: 1e9, maxBytes: 1e13 } });
@@ -98,7 +101,7 @@ async function main(): Promise<void> {
     },
     { env: {}, source: 'bench' },
   );
-  const filled = spawnSync(process.execPath, ['--no-warnings', self, '--rows', String(rows), '--raw-every', String(rawEvery), '--fill', config.spool.path, ...(values.schema ? ['--schema', values.schema] : [])], { stdio: 'inherit' });
+  const filled = spawnSync(process.execPath, ['--no-warnings', self, '--rows', String(rows), '--raw-every', String(rawEvery), '--fill', config.spool.path, ...(values.schema ? ['--schema', values.schema] : []), ...(values['scatter-days'] ? ['--scatter-days', values['scatter-days']] : [])], { stdio: 'inherit' });
   if (filled.status !== 0) throw new Error('bench: filling the spool failed');
   const spool = openSpool({ path: config.spool.path, synchronous: 'NORMAL' });
   if (endpoint) {

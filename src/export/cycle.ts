@@ -34,7 +34,7 @@ import { retryBusy } from '../spool/busy.js';
 import { reclaimFreePages } from '../spool/vacuum.js';
 import { StoreError, type ObjectHead, type ObjectMetadata, type ObjectStore } from '../store/store.js';
 import { contentTypeOf, extensionOf, type Compression, type Encoder, type ExportRow, type Format } from './encoders/types.js';
-import { hashBytes, hashFile, type ContentHash } from './file-hash.js';
+import { hashFile, hashStream, type ContentHash } from './file-hash.js';
 import { conflictKey, objectKey } from './keys.js';
 import { compareRows, createRowsHasher, dataObjectMetadata, metadataNames, type RowsDigest, type RowsHasher } from './object-meta.js';
 
@@ -147,14 +147,17 @@ async function waitUnlessAborted(work: Promise<unknown>, signal: AbortSignal | u
 const assumedCompression = 4;
 
 /**
- * The expected size of a batch's staged file, without reading its rows: its row count times the
+ * The expected disk a batch's staging takes, without reading its rows: its row count times the
  * spool's mean stored bytes per event (body and raw), divided by assumedCompression unless the
- * file is uncompressed text.
+ * file is uncompressed text. A Parquet batch is first staged as uncompressed NDJSON beside the
+ * Parquet file DuckDB writes from it, so it needs both (DuckDB's own temporary files are not
+ * counted).
  */
 export function stagedSizeEstimate(spool: Spool, batch: BatchRow): number {
   const { depth, bytes } = spool.counters();
   const perRow = depth > 0 ? bytes / depth : 0;
   const raw = Math.ceil(batch.row_count * perRow);
+  if (batch.format === 'parquet') return raw + Math.ceil(raw / assumedCompression);
   return batch.compression === 'none' ? raw : Math.ceil(raw / assumedCompression);
 }
 
@@ -241,7 +244,8 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
           // The object already there may hold other bytes for the same rows (an earlier attempt's
           // encoding): the digest lists what is stored, so it is read back and hashed (rare: only
           // after a crash between upload and commit, or a copied spool).
-          const content = staging && existing ? hashBytes(await store.get(current.object_key, signal ? { signal } : {})) : staging;
+          // Streamed: an object can be hundreds of MB.
+          const content = staging && existing ? await hashStream(await store.getStream(current.object_key, signal ? { signal } : {})) : staging;
           return { batch: current, bytes: content?.bytes ?? bytes, ...(content ? { content } : {}) };
         }
         current = moveBatch(current, { ext: extensionOf(format, compression), digest, existing: existing.metadata, store });

@@ -23,7 +23,14 @@ export async function hashFile(path: string, signal?: AbortSignal): Promise<Cont
   return { sha256: hash.digest('hex'), bytes };
 }
 
-/** SHA-256 and size of bytes in memory. */
-export function hashBytes(body: Uint8Array): ContentHash {
-  return { sha256: createHash('sha256').update(body).digest('hex'), bytes: body.byteLength };
+/** Streams a readable (an object read back from a store) once through SHA-256 (bounded memory). */
+export async function hashStream(stream: AsyncIterable<unknown>): Promise<ContentHash> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  for await (const chunk of stream) {
+    const buffer = chunk as Buffer;
+    hash.update(buffer);
+    bytes += buffer.length;
+  }
+  return { sha256: hash.digest('hex'), bytes };
 }
