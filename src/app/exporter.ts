@@ -92,6 +92,8 @@ export function createExporter(options: {
 }): Exporter {
   const { config, spool, logger, metrics } = options;
   const schema = loadNamedSchema(config.schema);
+  // Signing keys first: a bad key is a config error (exit 2) before anything is written or started.
+  const integrityKeys = loadIntegrityKeys(config.exports);
   // A directory of its own (random id, owner record), and a sweep of those left by dead processes.
   const work = claimWorkDir(join(dirname(spool.path), 'work'));
   const workDir = work.path;
@@ -138,8 +140,6 @@ export function createExporter(options: {
     return `destination ${destination} has not passed verify${state.last?.message ? `: ${state.last.message}` : ''}`;
   };
 
-  // Signing keys first: a bad key is a config error (exit 2) before anything is written.
-  const integrityKeys = loadIntegrityKeys(config.exports);
   const names = config.exports.map((e) => e.name);
   registerExports(spool, names);
   const unnamed = unnamedCursors(spool, names);
