@@ -17,10 +17,19 @@ export const statfsFreeBytes: FreeBytes = async (dir) => {
   return s.bavail * s.bsize;
 };
 
+/** One file of a reservation: where it is written and how large it is expected to get. */
+export interface StagedFile {
+  readonly path: string;
+  readonly bytes: number;
+}
+
 /** The reservations of one process. */
 export interface StagingLedger {
-  /** Reserves `bytes` for the staged file at `path`; throws EXPORT_FAILED when it would not fit. Returns the release. */
-  reserve(staging: { path: string; bytes: number; what: string }): Promise<() => void>;
+  /**
+   * Reserves each file's expected bytes (a staged file, and for Parquet the NDJSON copy DuckDB
+   * reads); throws EXPORT_FAILED when their total would not fit. Returns the release.
+   */
+  reserve(staging: { files: readonly StagedFile[]; what: string }): Promise<() => void>;
   /** Reserved bytes not written yet (as of the last reserve, release or refresh). */
   outstanding(): number;
   /** Re-measures the staged files written so far; returns outstanding(). */
@@ -30,7 +39,9 @@ export interface StagingLedger {
 /** Creates the ledger of staged files under `dir`. */
 export function createStagingLedger(options: { dir: string; freeBytes?: FreeBytes }): StagingLedger {
   const freeBytes = options.freeBytes ?? statfsFreeBytes;
-  const held = new Set<{ path: string; bytes: number }>();
+  // `seen`: the largest size a file was measured at. A file deleted after it was written (the
+  // NDJSON copy of a Parquet batch) no longer takes room, and statfs already shows that.
+  const held = new Set<{ path: string; bytes: number; seen: number }>();
   let outstanding = 0;
   const sizeOf = (path: string): number => {
     try {
@@ -41,12 +52,16 @@ export function createStagingLedger(options: { dir: string; freeBytes?: FreeByte
   };
   const refresh = (): number => {
     let sum = 0;
-    for (const h of held) sum += Math.max(0, h.bytes - sizeOf(h.path));
+    for (const h of held) {
+      h.seen = Math.max(h.seen, sizeOf(h.path));
+      sum += Math.max(0, h.bytes - h.seen);
+    }
     outstanding = sum;
     return sum;
   };
   return {
-    async reserve({ path, bytes, what }) {
+    async reserve({ files, what }) {
+      const bytes = files.reduce((sum, f) => sum + f.bytes, 0);
       const free = await freeBytes(options.dir);
       const available = free - refresh();
       if (bytes > available) {
@@ -54,11 +69,11 @@ export function createStagingLedger(options: { dir: string; freeBytes?: FreeByte
           hint: 'free disk space next to the spool; spool.minFreeBytes is the room ingest leaves for staging (raise it), and a smaller maxRowsPerFile stages smaller files',
         });
       }
-      const entry = { path, bytes };
-      held.add(entry);
+      const entries = files.map((f) => ({ path: f.path, bytes: f.bytes, seen: 0 }));
+      for (const e of entries) held.add(e);
       outstanding += bytes;
       return () => {
-        held.delete(entry);
+        for (const e of entries) held.delete(e);
         refresh();
       };
     },

@@ -30,6 +30,7 @@ import {
   type BatchRow,
 } from '../spool/exports.js';
 import { quarantineDate, type Spool } from '../spool/spool.js';
+import type { StagedFile } from '../app/staging.js';
 import { retryBusy } from '../spool/busy.js';
 import { reclaimFreePages } from '../spool/vacuum.js';
 import { StoreError, type ObjectHead, type ObjectMetadata, type ObjectStore } from '../store/store.js';
@@ -88,7 +89,7 @@ export interface ExportRunnerDeps {
    * Reserves disk space for a staged file before it is written (throws when it would not fit);
    * the returned function releases it once the staged file is gone. None: no accounting.
    */
-  readonly reserveStaging?: (staging: { path: string; bytes: number; what: string }) => Promise<() => void>;
+  readonly reserveStaging?: (staging: { files: readonly StagedFile[]; what: string }) => Promise<() => void>;
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly now?: () => number;
@@ -147,18 +148,19 @@ async function waitUnlessAborted(work: Promise<unknown>, signal: AbortSignal | u
 const assumedCompression = 4;
 
 /**
- * The expected disk a batch's staging takes, without reading its rows: its row count times the
- * spool's mean stored bytes per event (body and raw), divided by assumedCompression unless the
- * file is uncompressed text. A Parquet batch is first staged as uncompressed NDJSON beside the
- * Parquet file DuckDB writes from it, so it needs both (DuckDB's own temporary files are not
- * counted).
+ * The files a batch's staging writes and their expected sizes, without reading its rows: its row
+ * count times the spool's mean stored bytes per event (body and raw), divided by
+ * assumedCompression unless the file is uncompressed text. A Parquet batch is first staged as
+ * uncompressed NDJSON (`<path>.ndjson`, deleted once DuckDB has read it) beside the Parquet file
+ * DuckDB writes from it, so it reserves both (DuckDB's own temporary files are not counted).
  */
-export function stagedSizeEstimate(spool: Spool, batch: BatchRow): number {
+export function stagedFiles(spool: Spool, batch: BatchRow, path: string): StagedFile[] {
   const { depth, bytes } = spool.counters();
   const perRow = depth > 0 ? bytes / depth : 0;
   const raw = Math.ceil(batch.row_count * perRow);
-  if (batch.format === 'parquet') return raw + Math.ceil(raw / assumedCompression);
-  return batch.compression === 'none' ? raw : Math.ceil(raw / assumedCompression);
+  const compressed = Math.ceil(raw / assumedCompression);
+  if (batch.format === 'parquet') return [{ path, bytes: compressed }, { path: `${path}.ndjson`, bytes: raw }];
+  return [{ path, bytes: batch.compression === 'none' ? raw : compressed }];
 }
 
 /** Creates the runner of one export. */
@@ -183,7 +185,7 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
     mkdirSync(deps.stagingDir, { recursive: true, mode: privateDirMode });
     const staged = join(deps.stagingDir, `${config.name}-${batch.id}-${process.pid}-${randomBytes(3).toString('hex')}`);
     const started = performance.now();
-    const release = await deps.reserveStaging?.({ path: staged, bytes: stagedSizeEstimate(spool, batch), what: `stage ${batch.object_key}` });
+    const release = await deps.reserveStaging?.({ files: stagedFiles(spool, batch, staged), what: `stage ${batch.object_key}` });
     try {
       const hasher = createRowsHasher();
       const encoded = await deps.encoderFor(format).encode({
@@ -269,7 +271,7 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
       throw new LogbargeError('EXPORT_FAILED', `check existing object ${store.describe(key)}: ${(err as Error).message}`, {
         cause: err,
         ...(denied
-          ? { hint: `the key exists already; logbarge reads its metadata to tell its own earlier upload from another spool's object: allow s3:GetObject on the destination's dt=* keys (\`logbarge ddl iam\` prints the policy)` }
+          ? { hint: `the key exists already; logbarge reads its metadata to tell its own earlier upload from another spool's object: allow s3:GetObject on the destination's dt=* and _quarantine/* keys (\`logbarge ddl iam\` prints the policy)` }
           : err instanceof StoreError && err.hint ? { hint: err.hint } : {}),
       });
     }
@@ -332,7 +334,7 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
       await yieldToLoop();
     }
     if (total > 0) {
-      const reclaimed = await reclaimFreePages(spool, { stopped: () => signal?.aborted === true });
+      const reclaimed = await reclaimFreePages(spool, signal ? { signal } : {});
       if (reclaimed.pages > 0) log.info({ pages: reclaimed.pages, bytes: reclaimed.bytes }, 'spool file shrunk after pruning');
     }
     return total;

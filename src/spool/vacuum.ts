@@ -39,14 +39,14 @@ export interface ReclaimResult {
  */
 export async function reclaimFreePages(
   spool: Spool,
-  options: { stepPages?: number; minFreePages?: number; stopped?: () => boolean } = {},
+  options: { stepPages?: number; minFreePages?: number; stopped?: () => boolean; signal?: AbortSignal } = {},
 ): Promise<ReclaimResult> {
   const step = options.stepPages ?? reclaimStepPages;
   const start = spool.freePages();
   if (!start.incremental || start.free < (options.minFreePages ?? reclaimMinFreePages) || start.free * 2 < start.total) return { pages: 0, bytes: 0 };
   let left = start.free;
-  while (left > 0 && !options.stopped?.()) {
-    const next = await retryBusy(() => spool.reclaimStep(step));
+  while (left > 0 && !options.stopped?.() && !options.signal?.aborted) {
+    const next = await retryBusy(() => spool.reclaimStep(step), options.signal ? { signal: options.signal } : {});
     if (next >= left) break; // nothing moved (should not happen): do not spin
     left = next;
     if (left > 0) await yieldToLoop();
