@@ -11,9 +11,9 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createExporter } from '../app/exporter.js';
 import { parseConfig } from '../config/load.js';
@@ -25,6 +25,7 @@ import { loadNamedSchema } from '../schema/schema.js';
 import { openSpool } from '../spool/spool.js';
 import { openStore } from '../store/open.js';
 import { benchClock, benchEvents, benchRaw, type BenchClock } from './fixtures.js';
+import { startFauxqsChild } from './fauxqs-child.js';
 
 const { values } = parseArgs({
   options: {
@@ -63,27 +64,13 @@ function fill(path: string): void {
   spool.close();
 }
 
-/** Starts fauxqs in a child process (its in-memory objects must not count as ours). */
-async function startS3(): Promise<{ endpoint: string; stop: () => void }> {
-  const script = `import('fauxqs').then(async ({ buildApp }) => { const app = buildApp({ logger: false }); const url = await app.listen({ port: 0, host: '127.0.0.1' }); process.stdout.write(url + '\\n'); });`;
-  const child = spawn(process.execPath, ['--no-warnings', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'], cwd: dirname(self) });
-  const endpoint = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.setEncoding('utf8').on('data', (c: string) => {
-      out += c;
-      if (out.includes('\n')) resolve(new URL(out.trim()).origin);
-    });
-    child.on('exit', (code) => reject(new Error(`fauxqs exited ${code}`)));
-  });
-  return { endpoint, stop: () => child.kill() };
-}
 
 async function main(): Promise<void> {
   if (values.fill) return fill(values.fill);
   let endpoint: string | null = null;
   let closeS3 = async (): Promise<void> => {};
   if (values.store === 's3') {
-    const s3 = await startS3();
+    const s3 = await startFauxqsChild('bench');
     endpoint = s3.endpoint;
     closeS3 = async () => s3.stop();
   }
@@ -104,12 +91,6 @@ async function main(): Promise<void> {
   const filled = spawnSync(process.execPath, ['--no-warnings', self, '--rows', String(rows), '--raw-every', String(rawEvery), '--fill', config.spool.path, ...(values.schema ? ['--schema', values.schema] : []), ...(values['scatter-days'] ? ['--scatter-days', values['scatter-days']] : [])], { stdio: 'inherit' });
   if (filled.status !== 0) throw new Error('bench: filling the spool failed');
   const spool = openSpool({ path: config.spool.path, synchronous: 'NORMAL' });
-  if (endpoint) {
-    const { S3Client, CreateBucketCommand } = await import('@aws-sdk/client-s3');
-    const admin = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials });
-    await admin.send(new CreateBucketCommand({ Bucket: 'bench' }));
-    admin.destroy();
-  }
   const rssBefore = process.resourceUsage().maxRSS;
   /** Summed over the objects (parquet): staging NDJSON from the spool, DuckDB's COPY, and the whole encode. */
   const split = { stageMs: 0, copyMs: 0, encodeMs: 0 };

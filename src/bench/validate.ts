@@ -9,44 +9,24 @@
  *
  * Prints one JSON line: objects, the seconds of each validate and baseline repetition.
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { validateArchive } from '../app/validate.js';
 import { openStore } from '../store/open.js';
 import type { ObjectStore } from '../store/store.js';
 import { buildArchive, writeKeyPair } from './digest-archive.js';
+import { startFauxqsChild } from './fauxqs-child.js';
 
 const { values } = parseArgs({ options: { store: { type: 'string', default: 'file' }, objects: { type: 'string', default: '10000' }, reps: { type: 'string', default: '3' } } });
 const objects = Number(values.objects);
 const reps = Number(values.reps);
 /** A day of hourly digests. */
 const periods = 24;
-const self = fileURLToPath(import.meta.url);
 
-/** Starts fauxqs in a child process and creates the bucket. */
-async function startS3(): Promise<{ endpoint: string; stop: () => void }> {
-  const script = `import('fauxqs').then(async ({ buildApp }) => { const app = buildApp({ logger: false }); const url = await app.listen({ port: 0, host: '127.0.0.1' }); process.stdout.write(url + '\\n'); });`;
-  const child = spawn(process.execPath, ['--no-warnings', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'], cwd: dirname(self) });
-  const endpoint = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.setEncoding('utf8').on('data', (c: string) => {
-      out += c;
-      if (out.includes('\n')) resolve(new URL(out.trim()).origin);
-    });
-    child.on('exit', (code) => reject(new Error(`fauxqs exited ${code}`)));
-  });
-  const { S3Client, CreateBucketCommand } = await import('@aws-sdk/client-s3');
-  const admin = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } });
-  await admin.send(new CreateBucketCommand({ Bucket: 'bench' }));
-  admin.destroy();
-  return { endpoint, stop: () => child.kill() };
-}
 
 /** The baseline: list, then read and hash every data object one after another. */
 async function sequentialHash(store: ObjectStore): Promise<number> {
@@ -61,7 +41,7 @@ async function sequentialHash(store: ObjectStore): Promise<number> {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'logbarge-validate-bench-'));
-const s3 = values.store === 's3' ? await startS3() : undefined;
+const s3 = values.store === 's3' ? await startFauxqsChild('bench') : undefined;
 try {
   const destination = s3 ? 's3://bench/archive/' : `file://${dir}/archive/`;
   const store = openStore(

@@ -62,11 +62,10 @@ describe('retryBusy', () => {
     holder.exec('BEGIN IMMEDIATE');
     const controller = new AbortController();
     setTimeout(() => controller.abort(new Error('the exporter is closing')), 30);
-    const started = Date.now();
     const err = await retryBusy(() => writer.exec('INSERT INTO t VALUES (1)'), { signal: controller.signal }).catch((e: unknown) => e);
+    // The abort's reason, not SQLITE_BUSY: the abort ended it, not the 60 s give-up (the test's
+    // own timeout would end a wait that long first).
     expect((err as Error).message).toBe('the exporter is closing');
-    // Far below busyGiveUpMs (60 s): the abort, not the give-up, ended it.
-    expect(Date.now() - started).toBeLessThan(10_000);
     holder.exec('ROLLBACK');
     expect(writer.prepare('SELECT count(*) AS n FROM t').get()).toEqual({ n: 0 });
     close();

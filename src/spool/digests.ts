@@ -6,20 +6,12 @@
  */
 import type Database from 'better-sqlite3';
 import type { Spool } from './spool.js';
+import type { DigestObject } from '../export/digest.js';
 
-/** What a delivered object holds, as recorded with its batch. */
-export interface DeliveredObject {
+/** What a delivered object holds, as recorded with its batch: what a digest lists of it, and where and when. */
+export interface DeliveredObject extends DigestObject {
   readonly export: string;
   readonly destination: string;
-  /** Relative to the destination. */
-  readonly key: string;
-  readonly bytes: number;
-  /** Hex SHA-256 of the object's bytes as uploaded. */
-  readonly sha256: string;
-  readonly rows: number;
-  readonly dt: string;
-  readonly seqFrom: number;
-  readonly seqTo: number;
   /** Epoch ms (wall clock) of the commit. */
   readonly deliveredAt: number;
 }
