@@ -86,6 +86,11 @@ export function createMetrics(options: { defaultMetrics?: boolean; sources?: Met
       help: 'Request body bytes held by requests in flight (as received, and again after gunzip); bounded by server.maxInflightBytes.',
       registers,
     }),
+    flushesInFlight: new Gauge({
+      name: 'logbarge_flush_requests_in_flight',
+      help: 'POST /v1/flush requests running now (each bounded by server.flushTimeoutMs, cut short on drain).',
+      registers,
+    }),
     inflightRefused: new Counter({
       name: 'logbarge_ingest_inflight_refused_total',
       help: 'Requests answered 503 because their bodies would exceed server.maxInflightBytes.',

@@ -67,6 +67,8 @@ describe('SIGTERM while a scheduled cycle hangs on S3', () => {
       await waitFor('a coalesced tick', async () => (await metric(d.url, 'logbarge_export_ticks_coalesced_total')) >= 1, { timeoutMs: 10_000 });
       // A flush that waits behind the hung cycle must not hold the drain open.
       flushAnswer = fetch(`${d.url}/v1/flush`, { method: 'POST' }).then((r) => r.status, () => -1);
+      // SIGTERM only once the daemon runs it (sent just before, it could find the listener closed).
+      await waitFor('the flush to be running', async () => (await metric(d.url, 'logbarge_flush_requests_in_flight')) >= 1, { timeoutMs: 10_000 });
 
       d.child.kill('SIGTERM');
       const code = await within(exitBound, 'the daemon to exit after SIGTERM', d.exited);

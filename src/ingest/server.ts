@@ -360,6 +360,7 @@ export function createIngestServer(deps: IngestServerDeps): IngestServer {
       if (!allowed(req, undefined)) return answer(res, path, 401, { error: 'missing or wrong API key' });
       const details = trusted(req);
       const timeout = AbortSignal.timeout(options.flushTimeoutMs);
+      metrics.flushesInFlight.inc();
       try {
         const result = await deps.flush(AbortSignal.any([closing.signal, timeout]));
         const shown = details ? result : { ...result, exports: result.exports.map((e) => (e.error === undefined ? e : { ...e, error: withheldError })) };
@@ -376,6 +377,8 @@ export function createIngestServer(deps: IngestServerDeps): IngestServer {
       } catch (err) {
         logger.error({ err: describeError(err) }, 'flush failed');
         return answer(res, path, 500, { error: details ? describeError(err) : 'flush failed; the daemon log has the error' });
+      } finally {
+        metrics.flushesInFlight.dec();
       }
     }
     if (path === '/healthz' && method === 'GET') return answer(res, path, 200, { status: 'ok' });
