@@ -22,7 +22,10 @@ describe('spool disk full', () => {
       expect((await d.post([event(), event()])).status).toBe(202);
       const db = d.daemon.spool.db;
       const pages = db.pragma('page_count', { simple: true }) as number;
-      db.pragma(`max_page_count = ${pages}`); // the file may not grow: SQLITE_FULL, as on a full disk
+      // The file may not grow: SQLITE_FULL, as on a full disk (a per-connection limit, so on the
+      // append worker's connection too).
+      db.pragma(`max_page_count = ${pages}`);
+      await d.daemon.appendThread.pragma(`max_page_count = ${pages}`);
       const before = d.snapshot();
       const big = Array.from({ length: 300 }, () => event({ DOMAIN: 'x'.repeat(200) }));
       const refused = await d.post(big);
@@ -37,6 +40,7 @@ describe('spool disk full', () => {
       expect((await d.request('/healthz')).status).toBe(200);
 
       db.pragma('max_page_count = 1073741823'); // space returns
+      await d.daemon.appendThread.pragma('max_page_count = 1073741823');
       const again = await d.post(big);
       expect(again.status).toBe(202);
       expect(again.body.accepted).toBe(300);

@@ -13,6 +13,7 @@ import { createPreparer } from '../ingest/prepare.js';
 import { createMetrics, type Metrics } from '../metrics.js';
 import { loadNamedSchema } from '../schema/schema.js';
 import { createGroupCommitter } from '../spool/group-commit.js';
+import { startAppendThread, type AppendThread } from '../spool/append-thread.js';
 import type { ObjectStore } from '../store/store.js';
 import { createExporter, exportLag, exportLastSuccess, exportVerified, type Exporter } from './exporter.js';
 import { createSealer, type Sealer } from './sealer.js';
@@ -30,6 +31,8 @@ export interface Daemon {
   readonly spool: Spool;
   readonly metrics: Metrics;
   readonly exporter: Exporter;
+  /** Group commit's worker thread (its own connection to the spool). */
+  readonly appendThread: AppendThread;
   /** The scheduled seals (seal.schedule); `run` seals an export now. */
   readonly sealer: Sealer;
   /** Stops accepting, finishes in-flight requests, closes the spool. Safe to call twice. */
@@ -48,6 +51,12 @@ const idPruneChunk = 5_000;
  * while its requests stay pending. Opening and migrating use the default (5 s): nothing is served yet.
  */
 const servingBusyTimeoutMs = 5;
+
+/**
+ * The append worker's busy timeout, in ms: its busy handler sleeps the worker thread only, so it
+ * may wait longer; past it, group commit retries after a timer (up to busyGiveUpMs) as before.
+ */
+const appendBusyTimeoutMs = 1000;
 
 /**
  * Forgets the idempotency keys of events delivered longer than `windowMs` ago (spool clock), in
@@ -138,18 +147,21 @@ export async function startDaemon(options: {
   const limits = { maxEvents: config.spool.maxEvents, maxBytes: config.spool.maxBytes };
   // Set when a spool transaction fails; cleared by the next commit or a successful write probe.
   let writeFailure: string | undefined;
+  // Group commit's transactions run on a worker thread with its own connection to the spool.
+  const appendThread = await startAppendThread({ path: spoolPath, synchronous: config.spool.synchronous, busyTimeoutMs: appendBusyTimeoutMs });
+  cleanups.push(() => appendThread.close());
   const committer = createGroupCommitter({
-    spool,
+    thread: appendThread,
     limits,
     onError: (err) => {
       writeFailure = `spool write failed at ${new Date().toISOString()}: ${describeError(err)}`;
       logger.error({ err: describeError(err) }, 'spool transaction failed; the requests in it got 503');
     },
-    onCommit: ({ rows, ms }) => {
+    onCommit: ({ rows, ms, counters }) => {
       metrics.groupCommit.observe(ms / 1000);
       metrics.groupCommitRows.observe(rows);
-      // One single-row read; keeps the capacity check exact between housekeeping runs.
-      stats = spool.counters();
+      // Read by the worker right after the commit; keeps the capacity check exact between housekeeping runs.
+      stats = counters ?? spool.counters();
       writeFailure = undefined;
     },
   });
@@ -283,6 +295,7 @@ export async function startDaemon(options: {
     spool,
     metrics,
     exporter,
+    appendThread,
     sealer,
     stop(reason = 'stop requested') {
       stopping ??= (async () => {

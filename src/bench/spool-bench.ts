@@ -3,8 +3,11 @@
  * 100-row groups, idempotency, counters) against raw better-sqlite3 inserting the same rows into
  * the same tables and indexes in 10,000-row transactions (the spool: incremental auto-vacuum and
  * group commits of at most 2,000 rows; raw: neither). Both synchronous=FULL, WAL.
+ *   --mode thread     the daemon's path: group commit on the append worker thread
+ *   --mode logbarge   group commit on the spool's own connection (`logbarge ingest`)
+ *   --mode raw        the baseline
  *
- *   node dist/bench/spool-bench.js --mode logbarge|raw --rows 200000
+ *   node dist/bench/spool-bench.js --mode thread|logbarge|raw --rows 200000
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +18,7 @@ import { createPreparer } from '../ingest/prepare.js';
 import { defaultEventTime } from '../config/schema.js';
 import { loadSchema } from '../schema/schema.js';
 import { createGroupCommitter } from '../spool/group-commit.js';
+import { startAppendThread } from '../spool/append-thread.js';
 import { migrate } from '../spool/migrate.js';
 import { idHash, openSpool, type SpoolRow } from '../spool/spool.js';
 import { benchEvents } from './fixtures.js';
@@ -28,9 +32,11 @@ const preparer = createPreparer(loadSchema(), { strictEventTypes: false, unknown
 const data: SpoolRow[] = [];
 for (let i = 0; i < rows; i += 10_000) data.push(...preparer.prepare(benchEvents(Math.min(10_000, rows - i), i, values.seed)).rows);
 
-async function logbarge(): Promise<number> {
+async function logbarge(threaded: boolean): Promise<number> {
   const spool = openSpool({ path, synchronous: 'FULL' });
-  const committer = createGroupCommitter({ spool, limits: { maxEvents: 1e9, maxBytes: 1e13 } });
+  const limits = { maxEvents: 1e9, maxBytes: 1e13 };
+  const thread = threaded ? await startAppendThread({ path, synchronous: 'FULL', busyTimeoutMs: 1000 }) : undefined;
+  const committer = thread ? createGroupCommitter({ thread, limits }) : createGroupCommitter({ spool, limits });
   const started = performance.now();
   // 100 requests of 100 rows in flight at once, like 100 concurrent POSTs: the group committer
   // stores them in transactions of at most 2,000 rows (5 commits per 10,000; raw makes 1).
@@ -40,6 +46,7 @@ async function logbarge(): Promise<number> {
     await Promise.all(groups);
   }
   const seconds = (performance.now() - started) / 1000;
+  await thread?.close();
   spool.close();
   return seconds;
 }
@@ -65,7 +72,8 @@ function raw(): number {
 }
 
 try {
-  const seconds = values.mode === 'raw' ? raw() : await logbarge();
+  if (!['raw', 'logbarge', 'thread'].includes(values.mode ?? '')) throw new Error(`spool-bench: --mode ${values.mode}: expected thread, logbarge or raw`);
+  const seconds = values.mode === 'raw' ? raw() : await logbarge(values.mode === 'thread');
   process.stdout.write(`${JSON.stringify({ mode: values.mode, rows, seconds, rowsPerSecond: rows / seconds })}\n`);
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -7,7 +7,8 @@
  */
 import { LogbargeError } from '../errors.js';
 import { busyDelay, busyGiveUpMs, isBusy } from './busy.js';
-import type { AppendOutcome, Spool, SpoolLimits, SpoolRow } from './spool.js';
+import type { AppendThread } from './append-thread.js';
+import type { AppendOutcome, Spool, SpoolCounters, SpoolLimits, SpoolRow } from './spool.js';
 
 interface Pending {
   readonly rows: readonly SpoolRow[];
@@ -33,25 +34,35 @@ export interface GroupCommitter {
 const defaultMaxRowsPerTransaction = 2_000;
 const defaultMaxBytesPerTransaction = 1 << 20;
 
-/** Creates a group committer over an open spool. */
-export function createGroupCommitter(options: {
-  spool: Spool;
-  limits: SpoolLimits;
-  now?: () => number;
-  /** Called after each commit with the number of groups and rows written (metrics). */
-  onCommit?: (info: { groups: number; rows: number; ms: number }) => void;
-  /** Called when a transaction fails (disk full, I/O error); every group in it was rejected. */
-  onError?: (err: unknown) => void;
-  /** Rows one transaction combines at most (default 2,000). */
-  maxRowsPerTransaction?: number;
-  /** Bytes one transaction combines at most (default 1 MiB). */
-  maxBytesPerTransaction?: number;
-}): GroupCommitter {
-  const { spool, limits } = options;
+/** Where group commit writes: the spool's own connection, or the daemon's append worker (append-thread.ts). */
+export type GroupAppender =
+  | { readonly spool: Spool; readonly thread?: undefined }
+  | { readonly thread: AppendThread; readonly spool?: undefined };
+
+/** Creates a group committer over an open spool (or its append worker). */
+export function createGroupCommitter(
+  options: GroupAppender & {
+    limits: SpoolLimits;
+    now?: () => number;
+    /**
+     * Called after each commit with the number of groups and rows written and how long the commit
+     * took (metrics); `counters` are the spool's figures right after it when the worker read them.
+     */
+    onCommit?: (info: { groups: number; rows: number; ms: number; counters?: SpoolCounters }) => void;
+    /** Called when a transaction fails (disk full, I/O error); every group in it was rejected. */
+    onError?: (err: unknown) => void;
+    /** Rows one transaction combines at most (default 2,000). */
+    maxRowsPerTransaction?: number;
+    /** Bytes one transaction combines at most (default 1 MiB). */
+    maxBytesPerTransaction?: number;
+  },
+): GroupCommitter {
+  const { limits } = options;
   const now = options.now ?? Date.now;
   const maxRows = options.maxRowsPerTransaction ?? defaultMaxRowsPerTransaction;
   const maxBytes = options.maxBytesPerTransaction ?? defaultMaxBytesPerTransaction;
   let queue: Pending[] = [];
+  // A flush is scheduled (setImmediate, or a timer after SQLITE_BUSY), or a worker commit is in flight.
   let scheduled = false;
   let idle: (() => void)[] = [];
   // While another process holds the write lock: when the first try failed, and retries so far.
@@ -60,20 +71,13 @@ export function createGroupCommitter(options: {
 
   /** Writes one transaction's worth of the queue, then schedules the next (after the loop had a turn). */
   function flush(): void {
-    if (queue.length > 0) commitNext();
-    if (scheduled) return; // a retry after SQLITE_BUSY is already scheduled
-    if (queue.length > 0) {
-      scheduled = true;
-      setImmediate(flush);
+    scheduled = false;
+    if (queue.length === 0) {
+      const waiters = idle;
+      idle = [];
+      for (const w of waiters) w();
       return;
     }
-    const waiters = idle;
-    idle = [];
-    for (const w of waiters) w();
-  }
-
-  function commitNext(): void {
-    scheduled = false;
     let rows = 0;
     let bytes = 0;
     let take = 0;
@@ -86,36 +90,63 @@ export function createGroupCommitter(options: {
       take++;
     }
     const batch = queue.slice(0, take);
+    const groups = batch.map((p) => p.rows);
     const started = performance.now();
-    let outcomes: (AppendOutcome | 'full')[];
-    try {
-      outcomes = spool.appendGroups(
-        batch.map((p) => p.rows),
-        { now: now(), limits },
+    if (options.thread) {
+      scheduled = true; // nothing else is written until the worker answers
+      options.thread.appendGroups(groups, { now: now(), limits }).then(
+        (result) => {
+          committed(batch, rows, result.outcomes, performance.now() - started, result.counters);
+          next();
+        },
+        (err: unknown) => {
+          failed(batch, err);
+        },
       );
-    } catch (err) {
-      if (isBusy(err) && Date.now() - (busySince ??= Date.now()) < busyGiveUpMs) {
-        // Another process holds the write lock; nothing was stored. The groups stay first in the
-        // queue, their requests pending, and the transaction is tried again after a timer.
-        scheduled = true;
-        setTimeout(flush, busyDelay(busyAttempts++));
-        return;
-      }
-      queue = queue.slice(take);
-      busySince = undefined;
-      busyAttempts = 0;
-      const wrapped = new LogbargeError('SPOOL_UNAVAILABLE', `append to spool: ${(err as Error).message}`, {
-        cause: err,
-        ...(isBusy(err) ? { hint: `another process held the spool's write lock for ${busyGiveUpMs / 1000} s; check for a stuck logbarge ingest or flush` } : {}),
-      });
-      for (const p of batch) p.reject(wrapped);
-      options.onError?.(err);
       return;
     }
-    queue = queue.slice(take);
+    let outcomes: (AppendOutcome | 'full')[];
+    try {
+      outcomes = options.spool.appendGroups(groups, { now: now(), limits });
+    } catch (err) {
+      failed(batch, err);
+      return;
+    }
+    committed(batch, rows, outcomes, performance.now() - started);
+    next();
+  }
+
+  /** Schedules the next flush after a turn of the event loop. */
+  function next(): void {
+    scheduled = true;
+    setImmediate(flush);
+  }
+
+  function failed(batch: readonly Pending[], err: unknown): void {
+    if (isBusy(err) && Date.now() - (busySince ??= Date.now()) < busyGiveUpMs) {
+      // Another process holds the write lock; nothing was stored. The groups stay first in the
+      // queue, their requests pending, and the transaction is tried again after a timer.
+      scheduled = true;
+      setTimeout(flush, busyDelay(busyAttempts++));
+      return;
+    }
+    queue = queue.slice(batch.length);
     busySince = undefined;
     busyAttempts = 0;
-    options.onCommit?.({ groups: batch.length, rows, ms: performance.now() - started });
+    const wrapped = new LogbargeError('SPOOL_UNAVAILABLE', `append to spool: ${(err as Error).message}`, {
+      cause: err,
+      ...(isBusy(err) ? { hint: `another process held the spool's write lock for ${busyGiveUpMs / 1000} s; check for a stuck logbarge ingest or flush` } : {}),
+    });
+    for (const p of batch) p.reject(wrapped);
+    options.onError?.(err);
+    next();
+  }
+
+  function committed(batch: readonly Pending[], rows: number, outcomes: readonly (AppendOutcome | 'full')[], ms: number, counters?: SpoolCounters): void {
+    queue = queue.slice(batch.length);
+    busySince = undefined;
+    busyAttempts = 0;
+    options.onCommit?.({ groups: batch.length, rows, ms, ...(counters ? { counters } : {}) });
     batch.forEach((p, i) => {
       const outcome = outcomes[i];
       if (outcome === 'full' || outcome === undefined) {
@@ -137,10 +168,7 @@ export function createGroupCommitter(options: {
         let bytes = 0;
         for (const row of rows) bytes += row.body.length + (row.raw?.length ?? 0);
         queue.push({ rows, bytes, resolve, reject });
-        if (!scheduled) {
-          scheduled = true;
-          setImmediate(flush);
-        }
+        if (!scheduled) next();
       });
     },
     drain() {

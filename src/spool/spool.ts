@@ -12,6 +12,7 @@ import { privateDirMode, privateFileMode } from '../modes.js';
 import { startSpoolClock, type ClockRecord, type ClockSources, type SpoolClock } from './clock.js';
 import { migrate, readMigrations } from './migrate.js';
 import { prepareStatements, type Statements } from './sql.js';
+import { createAppend } from './append.js';
 
 /** One validated event as the spool stores it. */
 export interface SpoolRow {
@@ -222,49 +223,7 @@ export function openSpool(options: OpenSpoolOptions): Spool {
   // Legacy ids (accepted before migration 000003) are looked up only while any are left.
   let legacyIds = sql.legacyAny.get() !== undefined;
 
-  const append = db.transaction(
-    (groups: readonly (readonly SpoolRow[])[], now: number, limits: SpoolLimits): (AppendOutcome | 'full')[] => {
-      const current = sql.readStats.get();
-      let depth = current?.depth ?? 0;
-      let bytes = current?.bytes ?? 0;
-      let keys = current?.keys ?? 0;
-      const startDepth = depth;
-      const startBytes = bytes;
-      const startKeys = keys;
-      const outcomes: (AppendOutcome | 'full')[] = [];
-      for (const group of groups) {
-        const sizes = group.map((row) => Buffer.byteLength(row.body) + (row.raw === null ? 0 : Buffer.byteLength(row.raw)));
-        let groupBytes = 0;
-        for (const size of sizes) groupBytes += size + keyBytes;
-        if (depth + group.length > limits.maxEvents || bytes + keys * keyBytes + groupBytes > limits.maxBytes) {
-          outcomes.push('full');
-          continue;
-        }
-        let accepted = 0;
-        const duplicateRows: number[] = [];
-        const conflictRows: number[] = [];
-        group.forEach((row, i) => {
-          const hash = idHash(row.eventId);
-          const known = sql.keysAtTime.all(row.eventMs, hash) as Buffer[];
-          if (known.some((content) => content.equals(row.content)) || (legacyIds && sql.legacyHasId.get(row.eventId) !== undefined)) {
-            duplicateRows.push(i);
-            return;
-          }
-          if (known.length > 0) conflictRows.push(i);
-          const seq = sql.insertEvent.run(row.dt, now, row.body, row.raw).lastInsertRowid;
-          sql.insertKey.run(seq, row.eventMs, hash, row.content);
-          accepted++;
-          keys++;
-          bytes += sizes[i] ?? 0;
-        });
-        depth += accepted;
-        outcomes.push({ accepted, duplicates: duplicateRows.length, duplicateRows, conflictRows });
-      }
-      if (depth !== startDepth) sql.addStats.run(depth - startDepth, bytes - startBytes);
-      if (keys !== startKeys) sql.addKeys.run(keys - startKeys);
-      return outcomes;
-    },
-  );
+  const append = createAppend(db, sql, () => legacyIds);
 
   const forget = db.transaction((windowMs: number, limit: number, wallNow: number): number => {
     let n = 0;
@@ -296,7 +255,7 @@ export function openSpool(options: OpenSpoolOptions): Spool {
     db,
     sql,
     appendGroups(groups, { now, limits }) {
-      return append.immediate(groups, now, limits);
+      return append(groups, now, limits);
     },
     counters() {
       const s = sql.readStats.get();

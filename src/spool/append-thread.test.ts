@@ -1,0 +1,106 @@
+/**
+ * Group commit on the append worker thread, against a real spool file: the same outcomes as the
+ * spool's own connection, SQLITE_BUSY kept (and retried by group commit), a dead worker replaced.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startAppendThread, type AppendThread } from './append-thread.js';
+import { createGroupCommitter } from './group-commit.js';
+import { contentKey, openSpool, type Spool, type SpoolRow } from './spool.js';
+
+const dirs: string[] = [];
+const closers: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of closers.splice(0).reverse()) await c();
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+const limits = { maxEvents: 1_000_000, maxBytes: 1e12 };
+
+function row(id: string, ms: number, body = `{"EVENT_ID":"${id}"}`): SpoolRow {
+  return { eventId: id, eventMs: ms, dt: new Date(ms).toISOString().slice(0, 10), body, raw: id.endsWith('r') ? `{"raw":"${id}"}` : null, content: contentKey(body) };
+}
+
+async function setup(options: { busyTimeoutMs?: number } = {}): Promise<{ spool: Spool; thread: AppendThread; path: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'logbarge-append-thread-'));
+  dirs.push(dir);
+  const path = join(dir, 'spool.db');
+  const spool = openSpool({ path });
+  closers.push(() => spool.close());
+  const thread = await startAppendThread({ path, synchronous: 'FULL', busyTimeoutMs: options.busyTimeoutMs ?? 1000 });
+  closers.push(() => thread.close());
+  return { spool, thread, path };
+}
+
+describe('append thread', () => {
+  it('stores rows and answers duplicates, conflicts and full exactly as the spool connection does', async () => {
+    const { spool, thread } = await setup();
+    const t = Date.UTC(2026, 11, 3, 12);
+    const first = await thread.appendGroups([[row('a', t), row('br', t + 1)], [row('c', t + 2)]], { now: 1000, limits });
+    expect(first.outcomes).toEqual([
+      { accepted: 2, duplicates: 0, duplicateRows: [], conflictRows: [] },
+      { accepted: 1, duplicates: 0, duplicateRows: [], conflictRows: [] },
+    ]);
+    expect(first.counters).toEqual(spool.counters());
+    expect(first.counters.depth).toBe(3);
+    // A retry of 'a' (same time, same content), 'c' again with other content (a conflict), and a new one.
+    const second = await thread.appendGroups([[row('a', t), row('c', t + 2, '{"EVENT_ID":"c","X":1}'), row('d', t + 3)]], { now: 2000, limits });
+    expect(second.outcomes).toEqual([{ accepted: 2, duplicates: 1, duplicateRows: [0], conflictRows: [1] }]);
+    const full = await thread.appendGroups([[row('e', t + 4)], [row('f', t + 5), row('g', t + 6)]], { now: 3000, limits: { maxEvents: 6, maxBytes: 1e12 } });
+    expect(full.outcomes).toEqual([{ accepted: 1, duplicates: 0, duplicateRows: [], conflictRows: [] }, 'full']);
+    // What the worker wrote, read through the daemon's own connection.
+    const stored = spool.db.prepare('SELECT dt, received_at AS at, body, raw FROM events ORDER BY seq').all();
+    expect(stored).toEqual([
+      { dt: '2026-12-03', at: 1000, body: '{"EVENT_ID":"a"}', raw: null },
+      { dt: '2026-12-03', at: 1000, body: '{"EVENT_ID":"br"}', raw: '{"raw":"br"}' },
+      { dt: '2026-12-03', at: 1000, body: '{"EVENT_ID":"c"}', raw: null },
+      { dt: '2026-12-03', at: 2000, body: '{"EVENT_ID":"c","X":1}', raw: null },
+      { dt: '2026-12-03', at: 2000, body: '{"EVENT_ID":"d"}', raw: null },
+      { dt: '2026-12-03', at: 3000, body: '{"EVENT_ID":"e"}', raw: null },
+    ]);
+    expect(spool.counters()).toEqual({ depth: 6, bytes: full.counters.bytes, keys: 6 });
+  });
+
+  it('sends a large group in chunks and commits it whole', async () => {
+    const { spool, thread } = await setup();
+    const t = Date.UTC(2026, 11, 3);
+    const rows = Array.from({ length: 4_321 }, (_, i) => row(`big-${i}`, t + i));
+    const r = await thread.appendGroups([rows], { now: 1, limits });
+    expect(r.outcomes).toEqual([{ accepted: 4_321, duplicates: 0, duplicateRows: [], conflictRows: [] }]);
+    expect(spool.db.prepare('SELECT count(*) FROM events').pluck().get()).toBe(4_321);
+    expect(spool.db.prepare("SELECT body FROM events WHERE seq = (SELECT max(seq) FROM events)").pluck().get()).toBe('{"EVENT_ID":"big-4320"}');
+  });
+
+  it('keeps SQLITE_BUSY as the error code, and group commit retries it until the lock is free', async () => {
+    const { spool, thread, path } = await setup({ busyTimeoutMs: 5 });
+    const holder = new Database(path, { timeout: 1 });
+    closers.push(() => void holder.close());
+    holder.exec('BEGIN IMMEDIATE');
+    const t = Date.UTC(2026, 11, 3);
+    await expect(thread.appendGroups([[row('x', t)]], { now: 1, limits })).rejects.toMatchObject({ code: 'SQLITE_BUSY' });
+    const committer = createGroupCommitter({ thread, limits });
+    const stored = committer.append([row('y', t)]);
+    let settled = false;
+    void stored.finally(() => (settled = true));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(settled).toBe(false); // still waiting for the lock, not failed
+    holder.exec('COMMIT');
+    await expect(stored).resolves.toEqual({ accepted: 1, duplicates: 0, duplicateRows: [], conflictRows: [] });
+    expect(spool.db.prepare('SELECT body FROM events').pluck().all()).toEqual(['{"EVENT_ID":"y"}']);
+  });
+
+  it('fails the commits of a worker that died, and the next commit starts a new worker', async () => {
+    const { spool, thread } = await setup();
+    const t = Date.UTC(2026, 11, 3);
+    await thread.appendGroups([[row('before', t)]], { now: 1, limits });
+    const committer = createGroupCommitter({ thread, limits });
+    thread.simulateCrash();
+    // The worker dies before it reads this commit: its request gets 503.
+    await expect(committer.append([row('lost', t + 1)])).rejects.toMatchObject({ code: 'SPOOL_UNAVAILABLE', message: expect.stringMatching(/append worker exited \(code 70\)/) });
+    await expect(committer.append([row('after', t + 2)])).resolves.toMatchObject({ accepted: 1 });
+    expect(spool.db.prepare('SELECT body FROM events ORDER BY seq').pluck().all()).toEqual(['{"EVENT_ID":"before"}', '{"EVENT_ID":"after"}']);
+  });
+});

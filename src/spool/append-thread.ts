@@ -1,0 +1,223 @@
+/**
+ * Group commit's transactions on a worker thread (append-worker.ts), for the daemon: the event
+ * loop only copies each commit's rows to the worker and waits for its answer, so a 5 MiB request
+ * (about 14,000 rows, a few hundred ms of inserts and fsync) no longer blocks every other request,
+ * /metrics and the export cycle while it is written. Same outcomes and errors as
+ * Spool.appendGroups; SQLITE_BUSY keeps its code, so group commit retries it as before.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { AppendOutcome, SpoolCounters, SpoolLimits, SpoolRow } from './spool.js';
+
+/** What the worker is started with. */
+export interface AppendWorkerData {
+  readonly path: string;
+  readonly synchronous: 'FULL' | 'NORMAL';
+  /** SQLite's busy timeout on the worker's connection, in ms (it sleeps the worker, not the loop). */
+  readonly busyTimeoutMs: number;
+}
+
+/** Messages to the worker: rows in chunks, then the commit that takes every row sent before it. */
+export type ToWorker =
+  | {
+      readonly t: 'rows';
+      readonly eventIds: string[];
+      readonly eventMs: number[];
+      readonly dts: string[];
+      readonly bodies: string[];
+      readonly raws: (string | null)[];
+      /** 16 bytes per row: the content keys, back to back. */
+      readonly contents: Uint8Array;
+    }
+  | { readonly t: 'commit'; readonly id: number; readonly sizes: number[]; readonly now: number; readonly limits: SpoolLimits }
+  | { readonly t: 'pragma'; readonly id: number; readonly source: string }
+  | { readonly t: 'close' }
+  | { readonly t: 'crash' };
+
+/** Messages from the worker. */
+export type FromWorker =
+  | { readonly t: 'ready' }
+  | { readonly t: 'failed'; readonly error: WorkerError }
+  | { readonly t: 'done'; readonly id: number; readonly outcomes: (AppendOutcome | 'full')[]; readonly counters: SpoolCounters; readonly ms: number }
+  | { readonly t: 'error'; readonly id: number; readonly error: WorkerError }
+  | { readonly t: 'pragma'; readonly id: number; readonly value: unknown };
+
+interface WorkerError {
+  readonly message: string;
+  readonly code?: string;
+}
+
+/** What one commit on the worker achieved. */
+export interface ThreadedAppendResult {
+  readonly outcomes: (AppendOutcome | 'full')[];
+  /** Spool counters read in the worker right after the commit. */
+  readonly counters: SpoolCounters;
+}
+
+/** Appends on a worker thread. */
+export interface AppendThread {
+  /** Appends groups in one transaction on the worker; rejects with the worker's error (its code kept). */
+  appendGroups(groups: readonly (readonly SpoolRow[])[], options: { now: number; limits: SpoolLimits }): Promise<ThreadedAppendResult>;
+  /** Closes the worker's connection and ends the thread (after the commit in flight, if any). */
+  close(): Promise<void>;
+  /**
+   * Tests: the worker exits (code 70) just before it reads the next commit, as an uncaught error
+   * would end it; that commit fails, and the one after it starts a new worker. (Worker.terminate
+   * is not used: terminating a thread inside better-sqlite3 can abort the whole process.)
+   */
+  simulateCrash(): void;
+  /**
+   * Runs `PRAGMA <source>` on the worker's connection and resolves with its simple value (tests
+   * and diagnostics: a per-connection setting such as max_page_count, which tests use to make
+   * the disk look full, must be set on the connection that appends).
+   */
+  pragma(source: string): Promise<unknown>;
+}
+
+/** Rows per message: keeps each structured clone on the event loop to a few ms. */
+const rowsPerMessage = 1_000;
+
+/**
+ * The worker's script. Under the test runner this module is TypeScript source, which a worker
+ * thread cannot load, so the compiled copy in dist/ is used (`npm test` compiles first).
+ */
+function workerScript(): URL {
+  const beside = new URL('./append-worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(beside))) return beside;
+  const compiled = new URL('../../dist/spool/append-worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(compiled))) return compiled;
+  throw new Error(`append worker: neither ${fileURLToPath(beside)} nor ${fileURLToPath(compiled)} exists (run \`npm run build\`)`);
+}
+
+function toError(error: WorkerError): Error {
+  return Object.assign(new Error(error.message), error.code === undefined ? {} : { code: error.code });
+}
+
+interface Running {
+  readonly worker: Worker;
+  /** Commits sent and not answered yet. */
+  readonly pending: Map<number, { resolve: (r: ThreadedAppendResult) => void; reject: (err: unknown) => void; pragma?: (value: unknown) => void }>;
+  /** Set once the thread ended (crashed, or closed). */
+  exited?: Error;
+  readonly ended: Promise<void>;
+}
+
+/** Starts one worker and resolves once its connection is open. */
+async function spawn(data: AppendWorkerData): Promise<Running> {
+  const worker = new Worker(workerScript(), { workerData: data });
+  const pending: Running['pending'] = new Map();
+  let ended!: () => void;
+  const running: Running = { worker, pending, ended: new Promise<void>((resolve) => (ended = resolve)) };
+  const fail = (err: Error) => {
+    running.exited ??= err;
+    for (const p of pending.values()) p.reject(err);
+    pending.clear();
+  };
+  worker.on('error', (err) => fail(err));
+  worker.once('exit', (code) => {
+    fail(new Error(`append worker exited (code ${code})`));
+    ended();
+  });
+  await new Promise<void>((resolve, reject) => {
+    worker.once('message', (m: FromWorker) => {
+      if (m.t === 'ready') resolve();
+      else if (m.t === 'failed') reject(toError(m.error));
+      else reject(new Error(`append worker: unexpected first message ${m.t}`));
+    });
+    void running.ended.then(() => reject(running.exited));
+  });
+  // Referenced only while something waits on it: an idle worker does not keep the process alive.
+  worker.unref();
+  worker.on('message', (m: FromWorker) => {
+    if (m.t !== 'done' && m.t !== 'error' && m.t !== 'pragma') return;
+    const p = pending.get(m.id);
+    if (!p) return;
+    pending.delete(m.id);
+    if (pending.size === 0) worker.unref();
+    if (m.t === 'pragma') p.pragma?.(m.value);
+    else if (m.t === 'done') p.resolve({ outcomes: m.outcomes, counters: m.counters });
+    else p.reject(toError(m.error));
+  });
+  return running;
+}
+
+/**
+ * Starts the append worker on the (already opened and migrated) spool at `path`; resolves once
+ * its connection is open. A worker that dies fails the commit in flight (its requests get 503;
+ * had SQLite committed it just before, the senders' retries are answered as duplicates), and the
+ * next commit starts a new worker.
+ */
+export async function startAppendThread(data: AppendWorkerData): Promise<AppendThread> {
+  let current: Promise<Running> = spawn(data);
+  await current;
+  let closed = false;
+  let crashNext = false;
+  let nextId = 1;
+
+  /** The live worker, started again when the last one died. */
+  async function live(): Promise<Running> {
+    const running = await current.catch(() => undefined);
+    if (running && !running.exited) return running;
+    current = spawn(data);
+    return current;
+  }
+
+  return {
+    async appendGroups(groups, { now, limits }) {
+      if (closed) throw new Error('append worker: closed');
+      const running = await live();
+      const rows: SpoolRow[] = groups.length === 1 ? (groups[0] as SpoolRow[]) : groups.flat();
+      for (let at = 0; at < rows.length; at += rowsPerMessage) {
+        // Between two chunks of one large commit, the loop runs (only one commit is in flight).
+        if (at > 0) await new Promise((resolve) => setImmediate(resolve));
+        if (running.exited) throw running.exited;
+        const chunk = rows.slice(at, at + rowsPerMessage);
+        const contents = new Uint8Array(chunk.length * 16);
+        chunk.forEach((row, i) => contents.set(row.content, i * 16));
+        const message: ToWorker = {
+          t: 'rows',
+          eventIds: chunk.map((r) => r.eventId),
+          eventMs: chunk.map((r) => r.eventMs),
+          dts: chunk.map((r) => r.dt),
+          bodies: chunk.map((r) => r.body),
+          raws: chunk.map((r) => r.raw),
+          contents,
+        };
+        running.worker.postMessage(message, [contents.buffer]);
+      }
+      if (running.exited) throw running.exited;
+      const id = nextId++;
+      return new Promise<ThreadedAppendResult>((resolve, reject) => {
+        running.pending.set(id, { resolve, reject });
+        running.worker.ref();
+        if (crashNext) {
+          crashNext = false;
+          running.worker.postMessage({ t: 'crash' } satisfies ToWorker);
+        }
+        const message: ToWorker = { t: 'commit', id, sizes: groups.map((g) => g.length), now, limits };
+        running.worker.postMessage(message);
+      });
+    },
+    async pragma(source) {
+      const running = await live();
+      const id = nextId++;
+      return new Promise<unknown>((resolve, reject) => {
+        running.pending.set(id, { resolve: () => undefined, reject, pragma: resolve });
+        running.worker.ref();
+        running.worker.postMessage({ t: 'pragma', id, source } satisfies ToWorker);
+      });
+    },
+    simulateCrash() {
+      crashNext = true;
+    },
+    async close() {
+      closed = true;
+      const running = await current.catch(() => undefined);
+      if (!running || running.exited) return;
+      running.worker.ref();
+      running.worker.postMessage({ t: 'close' } satisfies ToWorker);
+      await running.ended;
+    },
+  };
+}
