@@ -23,7 +23,7 @@ import { migrate } from '../spool/migrate.js';
 import { idHash, openSpool, type SpoolRow } from '../spool/spool.js';
 import { benchEvents } from './fixtures.js';
 
-const { values } = parseArgs({ options: { mode: { type: 'string' }, rows: { type: 'string', default: '200000' }, seed: { type: 'string', default: 'spool' } } });
+const { values } = parseArgs({ options: { mode: { type: 'string' }, 'max-rows': { type: 'string' }, rows: { type: 'string', default: '200000' }, seed: { type: 'string', default: 'spool' } } });
 const rows = Number(values.rows);
 const dir = mkdtempSync(join(tmpdir(), 'logbarge-spoolbench-'));
 const path = join(dir, 'spool.db');
@@ -36,7 +36,8 @@ async function logbarge(threaded: boolean): Promise<number> {
   const spool = openSpool({ path, synchronous: 'FULL' });
   const limits = { maxEvents: 1e9, maxBytes: 1e13 };
   const thread = threaded ? await startAppendThread({ path, synchronous: 'FULL', busyTimeoutMs: 1000 }) : undefined;
-  const committer = thread ? createGroupCommitter({ thread, limits }) : createGroupCommitter({ spool, limits });
+  const caps = values['max-rows'] === undefined ? {} : { maxRowsPerTransaction: Number(values['max-rows']), maxBytesPerTransaction: Number(values['max-rows']) * 1024 };
+  const committer = thread ? createGroupCommitter({ thread, limits, ...caps }) : createGroupCommitter({ spool, limits, ...caps });
   const started = performance.now();
   // 100 requests of 100 rows in flight at once, like 100 concurrent POSTs: the group committer
   // stores them in transactions of at most 2,000 rows (5 commits per 10,000; raw makes 1).
