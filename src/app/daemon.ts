@@ -109,8 +109,11 @@ export async function startDaemon(options: {
     labels: { exports: config.exports.map((e) => e.name), sources: Object.keys(config.sources ?? {}) },
   });
   const freeBytes = options.freeBytes ?? statfsFreeBytes;
+  // Aborted shutdownTimeoutMs after stop() began: ends the final cycle, any cycle still running,
+  // and every wait of the drain (the exporter's close, a trim of the idempotency window).
+  const drainDeadline = new AbortController();
   const exporter = createExporter({ config, spool, logger, metrics, freeBytes, ...(options.openStore ? { openStore: options.openStore } : {}) });
-  cleanups.push(() => exporter.close());
+  cleanups.push(() => exporter.close({ signal: drainDeadline.signal }));
   // Scheduled seals (seal.schedule) use stores of their own; stopping cancels a running seal.
   const sealStores = new Map<string, ObjectStore>();
   const sealer = createSealer({
@@ -130,8 +133,6 @@ export async function startDaemon(options: {
     await sealer.close();
     for (const store of sealStores.values()) store.close();
   });
-  // Aborted shutdownTimeoutMs after stop() began: ends the final cycle and any cycle still running.
-  const drainDeadline = new AbortController();
   // Runs after the server stopped taking requests (cleanups run in reverse): the final cycle.
   cleanups.push(async () => {
     const results = await exporter.flush({ reason: 'shutdown', signal: drainDeadline.signal });
