@@ -7,7 +7,9 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../src/log.js';
 import { event, startTestDaemon, type Answer, type TestDaemon } from './support/daemon.js';
+import { within } from './support/export-check.js';
 
 /** A child process that takes the spool's write lock (BEGIN IMMEDIATE), says "locked", and commits on "release". */
 const holder = `
@@ -83,4 +85,26 @@ describe('a CLI process holding the spool write lock', () => {
     expect(order.slice(0, 2)).toEqual(['healthz 200', 'releasing']);
     expect(d.snapshot().depth).toBe(before + 10);
   });
+
+  it('does not hold the drain past shutdownTimeoutMs: a trim of the idempotency window waiting for the lock ends on the deadline', async () => {
+    const lines: string[] = [];
+    const shutdownTimeoutMs = 300;
+    // The window is trimmed every 10 ms here (every minute in production), so a trim is waiting
+    // for the lock when the drain begins.
+    d = await startTestDaemon({ shutdownTimeoutMs }, undefined, { logger: createLogger('info', { write: (l: string) => void lines.push(l) }), trimIntervalMs: 10 });
+    const lock = await holdLock(d.config.spool.path);
+    child = lock.child;
+    // Let a trim start and find the spool locked (a wait, not an assertion on time).
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // The old drain awaited the trim's retries for up to busyGiveUpMs (60 s); the bound here is
+    // a generous test timeout, far below that.
+    await within(20_000, 'the daemon to stop while another process holds the lock', d.daemon.stop());
+    const logged = lines.map((l) => JSON.parse(l) as { msg: string; err?: string });
+    const trim = logged.find((l) => l.msg.startsWith('trim of the idempotency window stopped'));
+    expect(trim, lines.join('')).toBeDefined();
+    expect(trim!.err).toContain(`shutdownTimeoutMs (${shutdownTimeoutMs} ms) elapsed`);
+    expect(logged.at(-1)?.msg).toBe('stopped');
+    // Stopped with the lock still held; the holder commits afterwards.
+    await lock.release();
+  }, 30_000);
 });

@@ -162,4 +162,31 @@ describe('sweep of old verify-test objects (fauxqs)', () => {
       sibling.close();
     }
   });
+
+  it("reaches this writer's old verify objects behind more than 100 of another writer's, and deletes every one in one sweep", async () => {
+    const store = openTestStore('s3://verify-sweep/app/many/', server.s3Config());
+    try {
+      const now = new Date(Date.UTC(2026, 2, 20, 12));
+      const put = async (at: Date, writerId: string) => {
+        const key = verifyKey(at);
+        await store.putBytes(key, verifyBody({ writerId, now: at }), { contentType: 'text/plain' });
+        return key;
+      };
+      // The oldest: 105 of a writer that is gone (a replica scaled away), which nobody else deletes.
+      const gone: string[] = [];
+      for (let i = 0; i < 105; i++) gone.push(await put(new Date(now.getTime() - 60 * 86_400_000 + i * 60_000), 'pod-gone'));
+      // Then 110 of this writer's, all older than a day, and the folder's newest five.
+      const mineOld: string[] = [];
+      for (let i = 0; i < 110; i++) mineOld.push(await put(new Date(now.getTime() - 30 * 86_400_000 + i * 60_000), 'pod-a'));
+      const newest: string[] = [];
+      for (let i = 0; i < verifyKeepNewest; i++) newest.push(await put(new Date(now.getTime() - 2 * 86_400_000 + i * 60_000), 'pod-a'));
+
+      const swept = await sweepVerifyObjects({ store, writerId: 'pod-a', now });
+      expect(swept.deleted.sort()).toEqual([...mineOld].sort());
+      expect(swept.foreign).toBe(105);
+      expect((await store.list('_verify/')).map((o) => o.key).sort()).toEqual([...gone, ...newest].sort());
+    } finally {
+      store.close();
+    }
+  });
 });

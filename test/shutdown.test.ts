@@ -3,11 +3,14 @@
  * never answers): ticks during the hang coalesce, a POST /v1/flush waiting behind it does not hold
  * the drain, SIGTERM ends the real daemon process within shutdownTimeoutMs (the bound below is a
  * generous test timeout, not a timing threshold), the events stay in the spool, and a restart
- * against a working S3 delivers each exactly once.
+ * against a working S3 delivers each exactly once. A cycle stuck in a step that cannot see the
+ * abort does not hold the drain either.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { startTestDaemon, tempDir } from './support/daemon.js';
+import { startDaemon } from '../src/app/daemon.js';
+import { createLogger } from '../src/log.js';
+import { event, startTestDaemon, tempDir, testConfig } from './support/daemon.js';
 import { readFiles } from './support/duckdb.js';
 import { samples } from './support/events.js';
 import { downloadData, notExactlyOnce, postAll, spoolDepth, waitFor, within } from './support/export-check.js';
@@ -121,4 +124,46 @@ describe('POST /v1/flush while S3 hangs', () => {
       await within(exitBound, 'the daemon to stop', d.stop());
     }
   }, 30_000);
+});
+
+describe('SIGTERM while a cycle is stuck in a step that ignores the abort', () => {
+  it('ends the drain at shutdownTimeoutMs anyway: the exporter leaves the cycle behind, and says so; the events stay spooled', async () => {
+    const dir = join(temp.dir, 'stuck-step');
+    const config = testConfig(dir, {
+      exports: [{ name: 'nd', format: 'ndjson', compression: 'none', schedule: '0 0 1 1 *', destination: `file://${join(dir, 'out')}/` }],
+      shutdownTimeoutMs: 300,
+    });
+    // Free space is injected (as in disk-staging.test.ts): the statfs a batch's staging asks
+    // (its work directory) never answers, like one on a hung mount; housekeeping's (the spool's
+    // directory) answers. Nothing the cycle does after that call can see the abort.
+    const unanswered: (() => void)[] = [];
+    const freeBytes = (path: string): Promise<number> =>
+      path.includes(`${join(dir, 'work')}/`) ? new Promise((resolve) => unanswered.push(() => resolve(1e12))) : Promise.resolve(1e12);
+    const lines: string[] = [];
+    const daemon = await startDaemon({ config, logger: createLogger('info', { write: (l: string) => void lines.push(l) }), freeBytes });
+    let flushing: Promise<unknown> | undefined;
+    try {
+      const res = await fetch(`http://127.0.0.1:${daemon.address.port}/v1/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify([event(), event(), event()]),
+      });
+      expect(res.status).toBe(202);
+      flushing = daemon.exporter.flush();
+      await waitFor('the cycle to ask for staging space', () => unanswered.length > 0);
+      // The bound is a generous test timeout: the old exporter.close() waited for the cycle for good.
+      await within(20_000, 'the drain to end while the cycle is stuck', daemon.stop());
+      expect(unanswered.length).toBe(1); // still unanswered: the drain did not wait for it
+      const logged = lines.map((l) => JSON.parse(l) as { msg: string; running?: string[]; err?: string });
+      const left = logged.find((l) => l.msg.startsWith('still running at the drain deadline'));
+      expect(left, lines.join('')).toMatchObject({ running: ['export cycle of nd'] });
+      expect(left!.err).toContain('shutdownTimeoutMs (300 ms) elapsed');
+      expect(logged.at(-1)?.msg).toBe('stopped');
+      expect(spoolDepth(config.spool.path)).toBe(3);
+    } finally {
+      for (const answer of unanswered) answer();
+      await within(20_000, 'the stuck cycle to end once answered', flushing ?? Promise.resolve());
+      await daemon.stop();
+    }
+  }, 60_000);
 });

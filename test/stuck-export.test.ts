@@ -110,6 +110,13 @@ describe('a stuck export', () => {
     const lines = gunzipSync(readFileSync(deadLetter!)).toString('utf8').trim().split('\n').map((l) => JSON.parse(l) as { dt: string; event: { EVENT_ID: string } });
     expect(lines.map((l) => l.event.EVENT_ID).sort()).toEqual([...poisonIds].sort());
     expect(lines.every((l) => l.dt === poisonDay)).toBe(true);
+    // Skipped, the batch is no longer what the export is stuck on: status, `logbarge exports` and
+    // /metrics report it as skipped, and none keeps its error as the export's last error.
+    s = await status();
+    expect(s.exports.find((e) => e.name === 'bad')).toMatchObject({ stuckBatch: null, lastError: null, skipped: { batches: 1, rows: 4 } });
+    expect(collectCursors({ config: configPath }).cursors.find((c) => c.name === 'bad')).toMatchObject({ stuckBatch: null, lastError: null, skipped: { batches: 1, rows: 4 } });
+    expect(await metric('logbarge_export_stuck_batch_id', 'bad')).toBe(0);
+    expect(await metric('logbarge_export_consecutive_failures', 'bad')).toBe(0);
     resumeCommand('bad', { config: configPath });
 
     // The rest flows: new events reach both exports, and the spool prunes everything.

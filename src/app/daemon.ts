@@ -61,14 +61,16 @@ const appendBusyTimeoutMs = 1000;
 /**
  * Forgets the idempotency keys of events delivered longer than `windowMs` ago (spool clock), in
  * short transactions with a turn of the event loop between them, so ingest keeps being served;
- * saves the spool clock first. Returns how many keys were forgotten.
+ * saves the spool clock first. Returns how many keys were forgotten. An aborted `signal` ends a
+ * wait for another process's write lock with the signal's reason (what is left is trimmed later).
  */
-export async function forgetDeliveredIds(options: { spool: Spool; windowMs: number; chunk: number; stopped?: () => boolean }): Promise<number> {
+export async function forgetDeliveredIds(options: { spool: Spool; windowMs: number; chunk: number; stopped?: () => boolean; signal?: AbortSignal }): Promise<number> {
   const { spool, windowMs, chunk } = options;
-  await retryBusy(() => spool.saveClock());
+  const busy = options.signal ? { signal: options.signal } : {};
+  await retryBusy(() => spool.saveClock(), busy);
   let total = 0;
   for (;;) {
-    const n = await retryBusy(() => spool.forgetDelivered({ windowMs, limit: chunk, wallNow: Date.now() }));
+    const n = await retryBusy(() => spool.forgetDelivered({ windowMs, limit: chunk, wallNow: Date.now() }), busy);
     total += n;
     if (n < chunk || options.stopped?.()) return total;
     await yieldToLoop();
@@ -83,6 +85,8 @@ export async function startDaemon(options: {
   openStore?: (destination: string) => ObjectStore;
   /** Free space next to the spool, for tests; the default asks statfs. */
   freeBytes?: FreeBytes;
+  /** How often the idempotency window is trimmed, for tests; the default is idPruneIntervalMs. */
+  trimIntervalMs?: number;
 }): Promise<Daemon> {
   const { config, logger } = options;
   const cleanups: (() => Promise<void> | void)[] = [];
@@ -114,8 +118,11 @@ export async function startDaemon(options: {
     labels: { exports: config.exports.map((e) => e.name), sources: Object.keys(config.sources ?? {}) },
   });
   const freeBytes = options.freeBytes ?? statfsFreeBytes;
+  // Aborted shutdownTimeoutMs after stop() began: ends the final cycle, any cycle still running,
+  // and every wait of the drain (the exporter's close, a trim of the idempotency window).
+  const drainDeadline = new AbortController();
   const exporter = createExporter({ config, spool, logger, metrics, freeBytes, ...(options.openStore ? { openStore: options.openStore } : {}) });
-  cleanups.push(() => exporter.close());
+  cleanups.push(() => exporter.close({ signal: drainDeadline.signal }));
   // Scheduled seals (seal.schedule) use stores of their own; stopping cancels a running seal.
   const sealStores = new Map<string, ObjectStore>();
   const sealer = createSealer({
@@ -135,8 +142,6 @@ export async function startDaemon(options: {
     await sealer.close();
     for (const store of sealStores.values()) store.close();
   });
-  // Aborted shutdownTimeoutMs after stop() began: ends the final cycle and any cycle still running.
-  const drainDeadline = new AbortController();
   // Runs after the server stopped taking requests (cleanups run in reverse): the final cycle.
   cleanups.push(async () => {
     const results = await exporter.flush({ reason: 'shutdown', signal: drainDeadline.signal });
@@ -217,20 +222,26 @@ export async function startDaemon(options: {
 
   const windowMs = config.spool.idempotencyWindowDays * 86_400_000;
   let trimming: Promise<void> | undefined;
+  // The drain awaits a running trim (below): it stops between chunks once draining, and a wait for
+  // another process's write lock ends on the drain's deadline, not after busyGiveUpMs.
   const trimIds = (): void => {
-    trimming ??= forgetDeliveredIds({ spool, windowMs, chunk: idPruneChunk, stopped: () => draining })
+    const signal = drainDeadline.signal;
+    trimming ??= forgetDeliveredIds({ spool, windowMs, chunk: idPruneChunk, stopped: () => draining, signal })
       .then(async (total) => {
         if (total === 0) return;
         logger.info({ forgotten: total }, 'trimmed idempotency window');
-        const reclaimed = await reclaimFreePages(spool, { stopped: () => draining });
+        const reclaimed = await reclaimFreePages(spool, { stopped: () => draining, signal });
         if (reclaimed.pages > 0) logger.info({ pages: reclaimed.pages, bytes: reclaimed.bytes }, 'spool file shrunk after trimming the window');
       })
-      .catch((err: unknown) => logger.error({ err: describeError(err) }, 'trim idempotency window failed'))
+      .catch((err: unknown) => {
+        if (signal.aborted) logger.warn({ err: describeError(err) }, 'trim of the idempotency window stopped by the drain deadline; the next start trims the rest');
+        else logger.error({ err: describeError(err) }, 'trim idempotency window failed');
+      })
       .finally(() => {
         trimming = undefined;
       });
   };
-  const pruneTimer = setInterval(trimIds, idPruneIntervalMs);
+  const pruneTimer = setInterval(trimIds, options.trimIntervalMs ?? idPruneIntervalMs);
   pruneTimer.unref();
   cleanups.push(async () => {
     clearInterval(pruneTimer);

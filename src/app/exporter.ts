@@ -68,8 +68,13 @@ export interface Exporter {
   readinessReasons(): ReadinessReason[];
   /** Disk space reserved by staged files of this process (counted against spool.minFreeBytes). */
   readonly staging: StagingLedger;
-  /** Stops schedules and retries, aborts and waits for running cycles, releases encoders and stores. */
-  close(): Promise<void>;
+  /**
+   * Stops schedules and retries, aborts and waits for running cycles and digest writes, releases
+   * encoders and stores. An aborted `signal` (the drain's deadline) ends the wait: what still runs
+   * (a step that does not see the abort) is logged and left to end with the process; an
+   * unfinished plan stays recorded in the spool.
+   */
+  close(options?: { signal?: AbortSignal }): Promise<void>;
 }
 
 /** Backoff of verify retries and of early runs after a failure: 5 s doubling to 5 min. */
@@ -78,6 +83,26 @@ const maxBackoffMs = 300_000;
 /** DuckDB's memory limit and threads for Parquet encoding: bounded, and leaves a core for ingest. */
 const duckdbMemoryLimit = '256MB';
 const duckdbThreads = 1;
+
+/** How often close() checks whether a running cycle has ended, in ms. */
+const closePollMs = 20;
+
+/** Waits for `work` to settle or `signal` to abort, whichever comes first; true when `work` settled. */
+async function settledBefore(work: Promise<unknown>, signal: AbortSignal | undefined): Promise<boolean> {
+  if (!signal) {
+    await work.catch(() => undefined);
+    return true;
+  }
+  if (signal.aborted) return false;
+  let onAbort: () => void = () => {};
+  const aborted = new Promise<false>((resolve) => (onAbort = () => resolve(false)));
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    return await Promise.race([work.then(() => true, () => true), aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}
 
 /** Creates the exporter for a config over an open spool. */
 export function createExporter(options: {
@@ -386,12 +411,23 @@ export function createExporter(options: {
     abort(reason) {
       lifetime.abort(reason);
     },
-    async close() {
+    async close(closeOptions = {}) {
+      const { signal } = closeOptions;
       this.stopSchedules();
       // Whatever still runs now is cut short: S3 calls end on the signal, a plan stays recorded.
       lifetime.abort(new Error('the exporter is closing'));
-      for (const digester of digesters.values()) await digester.close();
-      for (const runner of runners.values()) while (runner.busy()) await new Promise((r) => setTimeout(r, 20));
+      const running: string[] = [];
+      for (const digester of digesters.values()) if (!(await settledBefore(digester.close(), signal))) running.push(`digest write of ${digester.exportName}`);
+      for (const runner of runners.values()) {
+        while (runner.busy() && !signal?.aborted) await settledBefore(new Promise((r) => setTimeout(r, closePollMs)), signal);
+        if (runner.busy()) running.push(`export cycle of ${runner.name}`);
+      }
+      if (running.length > 0) {
+        logger.warn(
+          { running, err: describeError(signal?.reason) },
+          'still running at the drain deadline (a step that does not see the abort); left to end with the process: an unfinished plan stays recorded and the next start delivers it',
+        );
+      }
       for (const encoder of encoders.values()) await encoder.close();
       for (const store of stores.values()) store.close();
       work.release();

@@ -7,10 +7,12 @@ import {
   exportState,
   forgetExport,
   noteBatchError,
+  noteExportError,
   planExport,
   pruneDelivered,
   readBatchPage,
   registerExports,
+  skipBatch,
   unnamedCursors,
   type PlanOptions,
 } from './exports.js';
@@ -169,6 +171,44 @@ describe('completeBatch', () => {
     expect(exportState(spool, 'a')).toMatchObject({ failingBatches: 1, failedAttempts: 2, lastError: 'upload: S3 still down', lastErrorAt: 60 });
     completeBatch(spool, b!, { bytes: 1, now: 70 });
     expect(exportState(spool, 'a')).toMatchObject({ failingBatches: 0, lastError: null });
+  });
+});
+
+describe('skipBatch', () => {
+  it("clears the export's last error when it was the skipped batch's: a skipped batch is reported as skipped, not as the error", async () => {
+    open();
+    append(['2026-03-14']);
+    const [b] = (await plan()).batches;
+    noteBatchError(spool, b!, 'upload: poison', 50);
+    expect(exportState(spool, 'a')).toMatchObject({ lastError: 'upload: poison', lastErrorAt: 50, stuckBatch: { id: b!.id } });
+    expect(skipBatch(spool, b!, { deadLetter: '/x/batch.ndjson.gz', now: 60 })).toEqual({ skipped: true, cursorAdvanced: true });
+    expect(exportState(spool, 'a')).toMatchObject({ lastError: null, lastErrorAt: null, stuckBatch: null, skipped: { batches: 1, rows: 1 }, lastSuccess: null });
+  });
+
+  it("keeps an error that is not the skipped batch's: another open batch's, or a later failure of the export", async () => {
+    open();
+    append(['2026-03-14', '2026-03-13', '2026-03-12']);
+    const [b1, b2, b3] = (await plan()).batches;
+    // b2 failed after b1: the export's last error is b2's, and skipping b1 leaves it.
+    noteBatchError(spool, b1!, 'upload: poison', 50);
+    noteBatchError(spool, b2!, 'upload: S3 down', 60);
+    expect(skipBatch(spool, b1!, { deadLetter: '/x/b1.ndjson.gz', now: 70 })).toEqual({ skipped: true, cursorAdvanced: false });
+    expect(exportState(spool, 'a')).toMatchObject({ lastError: 'upload: S3 down', lastErrorAt: 60, stuckBatch: { id: b2!.id } });
+    // A failure after the batch's (verify failed) stays too.
+    noteBatchError(spool, b3!, 'upload: poison too', 80);
+    noteExportError(spool, 'a', 'verify: access denied', 90);
+    skipBatch(spool, b3!, { deadLetter: '/x/b3.ndjson.gz', now: 100 });
+    expect(exportState(spool, 'a')).toMatchObject({ lastError: 'verify: access denied', lastErrorAt: 90 });
+  });
+
+  it("falls back to the error of a batch still open when the skipped batch's was the last", async () => {
+    open();
+    append(['2026-03-14', '2026-03-13']);
+    const [b1, b2] = (await plan()).batches;
+    noteBatchError(spool, b2!, 'upload: S3 down', 50);
+    noteBatchError(spool, b1!, 'upload: poison', 60);
+    skipBatch(spool, b1!, { deadLetter: '/x/b1.ndjson.gz', now: 70 });
+    expect(exportState(spool, 'a')).toMatchObject({ lastError: 'upload: S3 down', stuckBatch: { id: b2!.id } });
   });
 });
 

@@ -312,6 +312,8 @@ export function pausedState(spool: Spool, exportName: string): { at: number; rea
  * Marks a planned batch done without a delivery, recording where its rows were kept instead
  * (`deadLetter`), and advances the cursor when it was the last open batch of its plan, in one
  * transaction: what `exports skip-batch` does once the rows are durable in the dead-letter file.
+ * The export's last error is cleared when it is the batch's (status then reports the batch under
+ * `skipped`, and any other open batch's error); a later or other error stays.
  * Returns false when the batch is no longer planned (delivered or skipped meanwhile).
  */
 export function skipBatch(spool: Spool, batch: BatchRow, info: { deadLetter: string; now: number }): { skipped: boolean; cursorAdvanced: boolean } {
@@ -319,6 +321,7 @@ export function skipBatch(spool: Spool, batch: BatchRow, info: { deadLetter: str
   return spool.db
     .transaction(() => {
       if (sql.markBatchSkipped.run(info.now, info.now, info.deadLetter, batch.id).changes === 0) return { skipped: false, cursorAdvanced: false };
+      sql.clearCursorErrorOfBatch.run(batch.export, batch.id);
       if ((sql.countOpenInPlan.get(batch.export, batch.plan_to) as number) > 0) return { skipped: true, cursorAdvanced: false };
       return { skipped: true, cursorAdvanced: sql.commitPlanSkipped.run(batch.export, batch.plan_to).changes > 0 };
     })

@@ -136,6 +136,10 @@ export function prepareStatements(db: Database.Database) {
     markBatchSkipped: db.prepare<[number, number, string, number]>(
       "UPDATE export_batches SET state = 'done', bytes = 0, done_at = ?, skipped_at = ?, dead_letter = ? WHERE id = ? AND state = 'planned'",
     ),
+    // The export's last error, when it is the given batch's last failure (a skipped batch is reported as skipped).
+    clearCursorErrorOfBatch: db.prepare<[string, number]>(
+      'UPDATE export_cursors SET last_error = NULL, last_error_at = NULL WHERE export = ? AND last_error = (SELECT last_error FROM export_batches WHERE id = ?)',
+    ),
     skippedSummary: db.prepare<[string], { batches: number; rows: number }>(
       'SELECT count(*) AS batches, total(row_count) AS rows FROM export_batches WHERE export = ? AND skipped_at IS NOT NULL',
     ),

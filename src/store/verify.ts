@@ -161,8 +161,6 @@ export async function cleanupVerifyObject(store: ObjectStore, key: string, optio
 export const verifyKeepNewest = 5;
 /** Verify-test objects younger than this are kept: one day. */
 export const verifyKeepMs = 86_400_000;
-/** Most objects one sweep reads and deletes, so a prefix with years of starts is cleaned over several. */
-const verifySweepLimit = 100;
 
 /** What sweepVerifyObjects did. */
 export interface VerifySweep {
@@ -174,8 +172,10 @@ export interface VerifySweep {
 /**
  * Deletes old verify-test objects this writer wrote under the store's own `_verify/` folder:
  * everything but the newest verifyKeepNewest and those younger than verifyKeepMs, and only
- * objects whose body names `writerId` (another replica's are its own to sweep). Needs
- * s3:GetObject and s3:DeleteObject on `_verify/`; an error is the caller's to report.
+ * objects whose body names `writerId` (another replica's are its own to sweep). Every old one
+ * is read, oldest first: only the body names the writer, so a cap on reads would leave this
+ * writer's objects behind those of a writer that is gone (which nobody deletes) for good.
+ * Needs s3:GetObject and s3:DeleteObject on `_verify/`; an error is the caller's to report.
  */
 export async function sweepVerifyObjects(options: { store: ObjectStore; writerId: string; now: Date; signal?: AbortSignal }): Promise<VerifySweep> {
   const { store, writerId, signal } = options;
@@ -189,7 +189,7 @@ export async function sweepVerifyObjects(options: { store: ObjectStore; writerId
   const old = listed.slice(0, Math.max(0, listed.length - verifyKeepNewest)).filter((o) => o.stamp < cutoff);
   const deleted: string[] = [];
   let foreign = 0;
-  for (const o of old.slice(0, verifySweepLimit)) {
+  for (const o of old) {
     const body = (await store.get(o.key, opts)).toString('utf8');
     if (!body.startsWith(`${bodyHeader}\nwriter: ${writerId}\n`)) {
       foreign++;

@@ -94,7 +94,7 @@ async function toAnswer(res: Response): Promise<Answer> {
 export async function startTestDaemon(
   overrides: Record<string, unknown> = {},
   dir?: string,
-  options: { openStore?: (destination: string, config: Config) => ObjectStore; logger?: Logger } = {},
+  options: { openStore?: (destination: string, config: Config) => ObjectStore; logger?: Logger; trimIntervalMs?: number } = {},
 ): Promise<TestDaemon & { dir: string }> {
   const temp = dir ? { dir, remove: () => {} } : tempDir();
   const config = testConfig(temp.dir, overrides);
@@ -103,6 +103,7 @@ export async function startTestDaemon(
     config,
     logger: options.logger ?? createLogger('silent'),
     ...(open ? { openStore: (destination: string) => open(destination, config) } : {}),
+    ...(options.trimIntervalMs !== undefined ? { trimIntervalMs: options.trimIntervalMs } : {}),
   });
   const url = `http://127.0.0.1:${daemon.address.port}`;
   const request = async (path: string, init?: RequestInit) => toAnswer(await fetch(url + path, init));
