@@ -107,4 +107,26 @@ describe('a CLI process holding the spool write lock', () => {
     // Stopped with the lock still held; the holder commits afterwards.
     await lock.release();
   }, 30_000);
+
+  it('does not hold the drain past shutdownTimeoutMs: requests waiting for the lock are given up at the deadline, storing nothing', async () => {
+    const shutdownTimeoutMs = 300;
+    d = await startTestDaemon({ shutdownTimeoutMs });
+    const before = d.snapshot().depth;
+    const lock = await holdLock(d.config.spool.path);
+    child = lock.child;
+    const posts = Array.from({ length: 3 }, () => d!.post([event(), event()]).then((a) => a.status, () => 'closed'));
+    // Let the requests reach group commit and find the spool locked (a wait, not an assertion on time).
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // The old drain awaited group commit's retries for up to busyGiveUpMs (60 s); the bound here
+    // is a generous test timeout, far below that.
+    await within(20_000, 'the daemon to stop while another process holds the lock', d.daemon.stop());
+    // Their connections were cut at the deadline (or they were answered 503): never a 202.
+    for (const status of await Promise.all(posts)) expect([503, 'closed']).toContain(status);
+    await lock.release();
+    // Nothing of them was stored.
+    const { openSpool } = await import('../src/spool/spool.js');
+    const spool = openSpool({ path: d.config.spool.path, readonly: true });
+    expect(spool.counters().depth).toBe(before);
+    spool.close();
+  }, 30_000);
 });

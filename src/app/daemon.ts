@@ -170,7 +170,7 @@ export async function startDaemon(options: {
       writeFailure = undefined;
     },
   });
-  cleanups.push(() => committer.drain());
+  cleanups.push(() => committer.drain(drainDeadline.signal));
 
   let draining = false;
   // Free bytes next to the spool at the last housekeeping; staged files reserved since count against it.

@@ -22,8 +22,13 @@ interface Pending {
 export interface GroupCommitter {
   /** Resolves after the rows are durable; rejects with SPOOL_FULL or SPOOL_UNAVAILABLE, storing nothing. */
   append(rows: readonly SpoolRow[]): Promise<AppendOutcome>;
-  /** Resolves when everything queued so far has been written. */
-  drain(): Promise<void>;
+  /**
+   * Resolves when everything queued so far has been written. An aborted `signal` (the drain's
+   * deadline) gives up the groups still waiting for another process's write lock: they are
+   * rejected with SPOOL_UNAVAILABLE, storing nothing, and it resolves once a commit in flight on
+   * the worker (if any) has ended.
+   */
+  drain(signal?: AbortSignal): Promise<void>;
 }
 
 /**
@@ -64,6 +69,11 @@ export function createGroupCommitter(
   let queue: Pending[] = [];
   // A flush is scheduled (setImmediate, or a timer after SQLITE_BUSY), or a worker commit is in flight.
   let scheduled = false;
+  // The groups of the worker commit in flight (the head of the queue), and the timer of a retry after SQLITE_BUSY.
+  let inFlight = 0;
+  let retryTimer: NodeJS.Timeout | undefined;
+  // Set once the drain's deadline passed: SQLITE_BUSY is no longer retried, it fails with this.
+  let givenUp: LogbargeError | undefined;
   let idle: (() => void)[] = [];
   // While another process holds the write lock: when the first try failed, and retries so far.
   let busySince: number | undefined;
@@ -72,6 +82,7 @@ export function createGroupCommitter(
   /** Writes one transaction's worth of the queue, then schedules the next (after the loop had a turn). */
   function flush(): void {
     scheduled = false;
+    retryTimer = undefined;
     if (queue.length === 0) {
       const waiters = idle;
       idle = [];
@@ -94,12 +105,15 @@ export function createGroupCommitter(
     const started = performance.now();
     if (options.thread) {
       scheduled = true; // nothing else is written until the worker answers
+      inFlight = batch.length;
       options.thread.appendGroups(groups, { now: now(), limits }).then(
         (result) => {
+          inFlight = 0;
           committed(batch, rows, result.outcomes, performance.now() - started, result.counters);
           next();
         },
         (err: unknown) => {
+          inFlight = 0;
           failed(batch, err);
         },
       );
@@ -123,22 +137,22 @@ export function createGroupCommitter(
   }
 
   function failed(batch: readonly Pending[], err: unknown): void {
-    if (isBusy(err) && Date.now() - (busySince ??= Date.now()) < busyGiveUpMs) {
+    if (isBusy(err) && givenUp === undefined && Date.now() - (busySince ??= Date.now()) < busyGiveUpMs) {
       // Another process holds the write lock; nothing was stored. The groups stay first in the
       // queue, their requests pending, and the transaction is tried again after a timer.
       scheduled = true;
-      setTimeout(flush, busyDelay(busyAttempts++));
+      retryTimer = setTimeout(flush, busyDelay(busyAttempts++));
       return;
     }
     queue = queue.slice(batch.length);
     busySince = undefined;
     busyAttempts = 0;
-    const wrapped = new LogbargeError('SPOOL_UNAVAILABLE', `append to spool: ${(err as Error).message}`, {
+    const wrapped = isBusy(err) && givenUp ? givenUp : new LogbargeError('SPOOL_UNAVAILABLE', `append to spool: ${(err as Error).message}`, {
       cause: err,
       ...(isBusy(err) ? { hint: `another process held the spool's write lock for ${busyGiveUpMs / 1000} s; check for a stuck logbarge ingest or flush` } : {}),
     });
     for (const p of batch) p.reject(wrapped);
-    options.onError?.(err);
+    options.onError?.(wrapped === givenUp ? givenUp : err);
     next();
   }
 
@@ -171,9 +185,31 @@ export function createGroupCommitter(
         if (!scheduled) next();
       });
     },
-    drain() {
+    drain(signal) {
       if (!scheduled && queue.length === 0) return Promise.resolve();
-      return new Promise<void>((resolve) => idle.push(resolve));
+      const done = new Promise<void>((resolve) => idle.push(resolve));
+      if (!signal) return done;
+      const giveUp = () => {
+        // Everything not in the worker's hands now: rejected, and no retry runs any more.
+        const waiting = queue.slice(inFlight);
+        queue = queue.slice(0, inFlight);
+        if (retryTimer !== undefined) {
+          clearTimeout(retryTimer);
+          retryTimer = undefined;
+          scheduled = false;
+        }
+        busySince = undefined;
+        busyAttempts = 0;
+        givenUp ??= new LogbargeError('SPOOL_UNAVAILABLE', 'append to spool: shutting down before the spool could be written', {
+          cause: signal.reason,
+          hint: 'the drain deadline (shutdownTimeoutMs) passed while another process held the spool write lock; nothing of the request was stored, the sender retries',
+        });
+        for (const p of waiting) p.reject(givenUp);
+        if (!scheduled) next();
+      };
+      if (signal.aborted) giveUp();
+      else signal.addEventListener('abort', giveUp, { once: true });
+      return done.finally(() => signal.removeEventListener('abort', giveUp));
     },
   };
 }
