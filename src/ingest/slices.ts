@@ -1,63 +1,68 @@
 /**
  * Large bodies in slices: NDJSON decoding and record preparation (mapping, validation) of a
- * multi-megabyte body run in slices with a turn of the event loop between them, so other
- * requests, /healthz and the exporter are served meanwhile. The outcome is exactly that of the
+ * multi-megabyte body run in slices, scheduled with the slices of every other large request by
+ * turns.ts (a time budget per turn of the event loop), so other requests, /healthz and the
+ * exporter are served meanwhile. The outcome is exactly that of the
  * one-pass functions (same records, same errors with the same index and line, same rows), so a
  * request stays all-or-nothing: its rows reach the spool only after every slice passed. Small
  * bodies take the one-pass path.
  */
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { inTurn } from './turns.js';
 import { decodeBody, decodeNdjsonSlice, emptyNdjson, ndjsonResult, type BodyKind, type Decoded } from './decode.js';
 import { maxErrors, type Arrival, type Prepared, type Preparer } from './prepare.js';
 
 /**
- * NDJSON text decoded between two yields, in UTF-16 units. Measured on a 5 MB body of bench
- * events on a loaded 2-core machine: 170-250 ms to decode in one pass (about 40 ms per MB), so
- * a 128 K slice takes about 5 ms.
+ * NDJSON text decoded in one slice, in UTF-16 units. Measured on a 5 MB body of bench events on a
+ * loaded 2-core machine: 170-250 ms to decode in one pass (about 40 ms per MB), so a 32 K slice
+ * takes about 1.3 ms.
  */
-export const defaultSliceChars = 128 * 1024;
+export const defaultSliceChars = 32 * 1024;
 /**
- * Records prepared (mapped and validated) between two yields. Measured as above: 0.95-1.4 s for
- * the body's 13,838 events (about 75 µs each), so 200 records take about 15 ms.
+ * Records prepared (mapped and validated) in one slice. Measured as above: 0.95-1.4 s for the
+ * body's 13,838 events (about 75 µs each), so 50 records take about 4 ms.
  */
-export const defaultSliceRecords = 200;
+export const defaultSliceRecords = 50;
 
-/** Options of the sliced functions (tests use small slices). */
+/** A body up to this many UTF-16 units is decoded in one pass (most requests: no scheduling). */
+export const onePassChars = 128 * 1024;
+/** Up to this many records are prepared in one pass. */
+export const onePassRecords = 200;
+
+/** Options of the sliced functions (tests use small slices; the one-pass bounds default to the slice sizes then). */
 export interface SliceOptions {
   readonly sliceChars?: number;
   readonly sliceRecords?: number;
 }
 
 /**
- * decodeBody, with an NDJSON body longer than one slice decoded a slice of whole lines at a
- * time. A JSON body (one document) is parsed in one pass.
+ * decodeBody, with an NDJSON body longer than onePassChars decoded a slice of whole lines at a
+ * time (scheduled by turns.ts). A JSON body (one document) is parsed in one pass.
  */
 export async function decodeBodySliced(text: string, kind: BodyKind, options: SliceOptions = {}): Promise<Decoded> {
   const sliceChars = options.sliceChars ?? defaultSliceChars;
-  if (kind === 'json' || text.length <= sliceChars) return decodeBody(text, kind);
+  if (kind === 'json' || text.length <= (options.sliceChars ?? onePassChars)) return decodeBody(text, kind);
   const out = emptyNdjson();
   let at = { index: 0, line: 0 };
   let from = 0;
   for (;;) {
     let to = from + sliceChars >= text.length ? -1 : text.indexOf('\n', from + sliceChars);
     if (to === -1) to = text.length;
-    at = decodeNdjsonSlice(text, { from, to, at, out });
+    const slice = { from, to, at, out };
+    at = await inTurn(() => decodeNdjsonSlice(text, slice));
     if (to >= text.length) return ndjsonResult(out);
     from = to + 1;
-    await yieldToLoop();
   }
 }
 
-/** preparer.prepare over every record, in slices of sliceRecords with a yield between them. */
+/** preparer.prepare over every record; more than onePassRecords in slices of sliceRecords, scheduled by turns.ts. */
 export async function prepareSliced(preparer: Preparer, records: readonly unknown[], arrival: Arrival, options: SliceOptions = {}): Promise<Prepared> {
   const sliceRecords = options.sliceRecords ?? defaultSliceRecords;
   // One receive time for every slice, as in one pass.
   const fixed: Arrival = { ...arrival, receivedAt: arrival.receivedAt ?? Date.now() };
-  if (records.length <= sliceRecords) return preparer.prepare(records, 0, fixed);
+  if (records.length <= (options.sliceRecords ?? onePassRecords)) return preparer.prepare(records, 0, fixed);
   const parts: Prepared[] = [];
   for (let i = 0; i < records.length; i += sliceRecords) {
-    if (i > 0) await yieldToLoop();
-    parts.push(preparer.prepare(records.slice(i, i + sliceRecords), i, fixed));
+    parts.push(await inTurn(() => preparer.prepare(records.slice(i, i + sliceRecords), i, fixed)));
   }
   return mergePrepared(parts);
 }
