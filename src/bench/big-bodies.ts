@@ -3,7 +3,8 @@
  * `--bytes` bytes to 127.0.0.1, `--concurrency` at a time, a new round every `--every-ms`
  * (or as soon as the previous round is answered, whichever is later), until `--rounds` rounds or
  * SIGTERM. `--invalid-last` makes each body's last record invalid (a 400: parsed and validated,
- * nothing stored). Prints one JSON line with the answers.
+ * nothing stored). `--json` sends each body as one JSON array (application/json) instead. Prints
+ * one JSON line with the answers.
  *
  *   node dist/bench/big-bodies.js --url http://127.0.0.1:8080/v1/events --bytes 5000000 --every-ms 1000
  */
@@ -19,6 +20,7 @@ const { values } = parseArgs({
     'every-ms': { type: 'string', default: '1000' },
     rounds: { type: 'string', default: '1000' },
     'invalid-last': { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
     seed: { type: 'string', default: 'big' },
   },
 });
@@ -41,7 +43,9 @@ function body(offset: number): { body: Buffer; events: number } {
     size += line.length;
   }
   if (values['invalid-last']) lines[lines.length - 1] = `${JSON.stringify({ ...benchEvents(1, 0)[0], EVENT_TIME: 'not a time' })}\n`;
-  return { body: Buffer.from(lines.join('')), events: lines.length };
+  // As a JSON array: the same records, a comma where NDJSON has a newline (the same size within a few bytes).
+  const text = values.json ? `[${lines.map((l) => l.slice(0, -1)).join(',')}]` : lines.join('');
+  return { body: Buffer.from(text), events: lines.length };
 }
 
 // Two sets of bodies, alternated, built before the clock starts (ids differ per round, so a
@@ -53,7 +57,7 @@ const statuses: Record<string, number> = {};
 function post(b: Buffer): Promise<void> {
   return new Promise((resolve) => {
     const req = request(
-      { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', agent, headers: { 'content-type': 'application/x-ndjson', 'content-length': b.length } },
+      { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', agent, headers: { 'content-type': values.json ? 'application/json' : 'application/x-ndjson', 'content-length': b.length } },
       (res) => {
         res.resume();
         res.on('end', () => {

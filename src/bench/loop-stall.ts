@@ -6,6 +6,7 @@
  *   export   a --rows export (flush) of a filled spool while a 5 MiB NDJSON body arrives every second
  *   ingest   no export: --rounds rounds of three concurrent 5 MiB NDJSON bodies (group commit + parsing)
  *   parse    as ingest, but each body's last record is invalid: parse and validate only (400s)
+ *   json     as ingest, with each body one JSON array (application/json) instead of NDJSON
  *
  *   node dist/bench/loop-stall.js --scenario export --rows 1000000
  */
@@ -24,7 +25,7 @@ const { values } = parseArgs({
   options: { scenario: { type: 'string', default: 'export' }, rows: { type: 'string', default: '1000000' }, rounds: { type: 'string', default: '5' } },
 });
 const scenario = values.scenario!;
-if (!['export', 'ingest', 'parse'].includes(scenario)) throw new Error(`loop-stall: --scenario ${scenario}: expected export, ingest or parse`);
+if (!['export', 'ingest', 'parse', 'json'].includes(scenario)) throw new Error(`loop-stall: --scenario ${scenario}: expected export, ingest, parse or json`);
 const here = dirname(fileURLToPath(import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'logbarge-stall-'));
 
@@ -54,6 +55,7 @@ try {
       '--no-warnings', join(here, 'big-bodies.js'), '--url', `http://127.0.0.1:${daemon.address.port}/v1/events`,
       '--concurrency', exporting ? '1' : '3', '--every-ms', exporting ? '1000' : '0', '--rounds', exporting ? '120' : values.rounds!,
       ...(scenario === 'parse' ? ['--invalid-last'] : []),
+      ...(scenario === 'json' ? ['--json'] : []),
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );

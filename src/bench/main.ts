@@ -258,7 +258,11 @@ async function benchLoop(): Promise<void> {
     'ms', [during.maxStallMs], null, null, '< 50 ms', (_r, v) => v < 50,
     `p99 ${during.p99StallMs.toFixed(1)} ms; answers ${JSON.stringify(during.bodies?.statuses ?? {})}`,
   );
-  for (const [scenario, what] of [['ingest', 'three concurrent 5 MiB NDJSON bodies, stored'], ['parse', 'three concurrent 5 MiB NDJSON bodies, parsed and refused (400)']] as const) {
+  for (const [scenario, what] of [
+    ['ingest', 'three concurrent 5 MiB NDJSON bodies, stored'],
+    ['json', 'three concurrent 5 MiB JSON array bodies, stored'],
+    ['parse', 'three concurrent 5 MiB NDJSON bodies, parsed and refused (400)'],
+  ] as const) {
     const r = await child('loop-stall.js', ['--scenario', scenario, '--rounds', values.quick ? '2' : '5']);
     record(`longest event-loop stall, ${what}`, 'ms', [r.maxStallMs], null, null, '< 50 ms', (_r, v) => v < 50, `p99 ${r.p99StallMs.toFixed(1)} ms`);
   }

@@ -75,7 +75,7 @@ export type ParsedJson = { ok: true; value: unknown } | { ok: false; field: stri
  * rather than silently resolved to its last value. A number literal that a JavaScript number
  * would change (a 64-bit id, `1.0`) is kept as a JsonNumber with its exact text.
  */
-export function parseJson(text: string): ParsedJson {
+export function parseJson(text: string, maxDepth = maxJsonDepth): ParsedJson {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -83,7 +83,7 @@ export function parseJson(text: string): ParsedJson {
     return { ok: false, field: '(body)', message: `invalid JSON: ${jsonError(err)}`, record: 0 };
   }
   if (value !== null && typeof value === 'object') {
-    const scan = scanJson(text);
+    const scan = scanJson(text, maxDepth);
     const problem = scan.problem;
     if (problem?.kind === 'depth') {
       return { ok: false, field: '(record)', message: `is nested ${problem.depth} levels deep, more than the limit of ${maxJsonDepth}`, record: problem.record };

@@ -4,7 +4,7 @@ import { defaultEventTime } from '../config/schema.js';
 import { loadSchema } from '../schema/schema.js';
 import { decodeBody } from './decode.js';
 import { createPreparer, maxErrors } from './prepare.js';
-import { decodeBodySliced, prepareSliced } from './slices.js';
+import { decodeBodySliced, decodeJsonArraySliced, prepareSliced } from './slices.js';
 
 const sources = parseConfig(
   { sources: { q: { profile: 'auto', organizationId: 'acme', onInvalid: 'quarantine' } } },
@@ -50,6 +50,66 @@ describe('decodeBodySliced', () => {
     const small = await yieldedDuring(() => decodeBodySliced(text, 'ndjson', { sliceChars: text.length }));
     expect(small.yielded).toBe(false);
     expect(small.value).toEqual(large.value);
+  });
+});
+
+describe('decodeBodySliced, JSON arrays', () => {
+  const records = Array.from({ length: 40 }, (_, i) =>
+    event(i, {
+      // Strings holding brackets, commas, quotes and backslashes; nesting; 64-bit and other inexact numbers.
+      DOMAIN: i % 3 === 0 ? 'a],[{"x":1},' : i % 3 === 1 ? 'q\\"\\\\' : 'plain',
+      nested: i % 4 === 0 ? { list: [1, [2, { deep: '}' }]], empty: {}, none: [] } : null,
+    }),
+  );
+  const body = (items: string[], sep = ',') => `[${items.join(sep)}]`;
+  const texts = records.map((r) => JSON.stringify(r));
+  const inexact = texts.map((t, i) => (i === 7 ? t.replace('"APP_ID"', '"BIG":9007199254740993,"F":1.0,"APP_ID"') : t));
+  const deep = (levels: number) => `${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}`;
+  const good: [string, string][] = [
+    ['plain', body(texts)],
+    ['whitespace around everything', ` \r\n\t[ ${texts.join(' ,\n\t ')} ]\n `],
+    ['inexact numbers', body(inexact)],
+    ['numbers, strings, null and arrays as elements', body(['1', '"s,]"', 'null', '[1,[2]]', ...texts.slice(0, 3)])],
+    ['empty array', '[ ]'],
+    ['nesting at the depth limit', body([deep(31), ...texts.slice(0, 2)])],
+  ];
+  const bad: [string, string][] = [
+    ['nesting one past the limit (counted with the array)', body([...texts.slice(0, 2), deep(32)])],
+    ['a duplicate key in record 5', body(texts.map((t, i) => (i === 5 ? t.replace('"APP_ID"', '"EVENT_ID":"x","APP_ID"').replace('{"ORGANIZATION_ID"', '{"EVENT_ID":"y","ORGANIZATION_ID"') : t)))],
+    ['__proto__ as a key', body([...texts.slice(0, 3), '{"__proto__":{"x":1}}'])],
+    ['a trailing comma', `${body(texts).slice(0, -1)},]`],
+    ['two commas', body(texts.slice(0, 4), ',,')],
+    ['a missing comma', body(texts.slice(0, 4), ' ')],
+    ['text after the array', `${body(texts)} x`],
+    ['a second array', `${body(texts)}[]`],
+    ['an unterminated string', `${body(texts).slice(0, -3)}`],
+    ['mismatched brackets', body([...texts.slice(0, 2), '{"a":[1}]'])],
+    ['invalid JSON inside a record', body([...texts.slice(0, 2), '{"a":tru}'])],
+  ];
+
+  it('gives exactly the one-pass answer, records or errors, whatever the slice size', async () => {
+    for (const [what, text] of [...good, ...bad]) {
+      const whole = decodeBody(text, 'json');
+      for (const sliceChars of [1, 7, 64, 333, 4096]) {
+        expect(await decodeBodySliced(text, 'json', { sliceChars }), `${what}, slices of ${sliceChars}`).toEqual(whole);
+      }
+    }
+    for (const [what, text] of good) expect(decodeBody(text, 'json').ok, what).toBe(true);
+    for (const [what, text] of bad) expect(decodeBody(text, 'json').ok, what).toBe(false);
+    // The good bodies were parsed in slices, not by the one-pass fallback; every bad one fell back.
+    for (const [what, text] of good) expect(await decodeJsonArraySliced(text, 64), what).toEqual(decodeBody(text, 'json'));
+    for (const [what, text] of bad) expect(await decodeJsonArraySliced(text, 64), what).toBeUndefined();
+  });
+
+  it('gives the event loop a turn while parsing a large array, and none for a small one or an object', async () => {
+    const text = body(texts);
+    const large = await yieldedDuring(() => decodeBodySliced(text, 'json', { sliceChars: 200 }));
+    expect(large.yielded).toBe(true);
+    expect(large.value).toEqual(decodeBody(text, 'json'));
+    const small = await yieldedDuring(() => decodeBodySliced(text, 'json', { sliceChars: text.length }));
+    expect(small.yielded).toBe(false);
+    const object = JSON.stringify({ data: { events: records } });
+    expect((await yieldedDuring(() => decodeBodySliced(object, 'json', { sliceChars: 200 }))).yielded).toBe(false);
   });
 });
 

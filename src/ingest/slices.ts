@@ -8,7 +8,8 @@
  * bodies take the one-pass path.
  */
 import { inTurn } from './turns.js';
-import { decodeBody, decodeNdjsonSlice, emptyNdjson, ndjsonResult, type BodyKind, type Decoded } from './decode.js';
+import { decodeBody, decodeNdjsonSlice, emptyNdjson, ndjsonResult, parseJson, type BodyKind, type Decoded } from './decode.js';
+import { maxJsonDepth } from './json-structure.js';
 import { maxErrors, type Arrival, type Prepared, type Preparer } from './prepare.js';
 
 /**
@@ -35,12 +36,14 @@ export interface SliceOptions {
 }
 
 /**
- * decodeBody, with an NDJSON body longer than onePassChars decoded a slice of whole lines at a
- * time (scheduled by turns.ts). A JSON body (one document) is parsed in one pass.
+ * decodeBody, with a body longer than onePassChars decoded in slices scheduled by turns.ts:
+ * NDJSON a slice of whole lines at a time, a JSON array an element at a time (a JSON body that is
+ * one object, or is refused, is parsed in one pass).
  */
 export async function decodeBodySliced(text: string, kind: BodyKind, options: SliceOptions = {}): Promise<Decoded> {
   const sliceChars = options.sliceChars ?? defaultSliceChars;
-  if (kind === 'json' || text.length <= (options.sliceChars ?? onePassChars)) return decodeBody(text, kind);
+  if (text.length <= (options.sliceChars ?? onePassChars)) return decodeBody(text, kind);
+  if (kind === 'json') return (await decodeJsonArraySliced(text, sliceChars)) ?? decodeBody(text, kind);
   const out = emptyNdjson();
   let at = { index: 0, line: 0 };
   let from = 0;
@@ -52,6 +55,93 @@ export async function decodeBodySliced(text: string, kind: BodyKind, options: Sl
     if (to >= text.length) return ndjsonResult(out);
     from = to + 1;
   }
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_OBJECT = 0x7d;
+const OPEN_ARRAY = 0x5b;
+const CLOSE_ARRAY = 0x5d;
+
+/** True for JSON's insignificant whitespace. */
+function isSpace(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}
+
+/**
+ * The records of a large JSON array body, found and parsed in slices: the top-level elements are
+ * delimited by a scan (strings, escapes and nesting tracked) and each is parsed alone, as
+ * parseJson parses the whole body (duplicate keys, depth one less than the limit since it sits in
+ * the array, exact numbers). Undefined when the body is not a top-level array or anything in it is
+ * refused: the caller then parses it in one pass, so every error message (and its position) is
+ * exactly the one-pass answer.
+ */
+export async function decodeJsonArraySliced(text: string, sliceChars: number): Promise<Decoded | undefined> {
+  let i = 0;
+  while (i < text.length && isSpace(text.charCodeAt(i))) i++;
+  if (text.charCodeAt(i) !== OPEN_ARRAY) return undefined;
+  // Element bounds [start, end) in the text, from a resumable scan.
+  const bounds: number[] = [];
+  let start = i + 1;
+  let depth = 0;
+  let closed = -1;
+  let pos = i + 1;
+  while (closed < 0 && pos < text.length) {
+    const stop = Math.min(text.length, pos + sliceChars);
+    pos = await inTurn(() => {
+      let p = pos;
+      for (; p < stop; p++) {
+        const c = text.charCodeAt(p);
+        if (c === QUOTE) {
+          // Skip the string: the next quote not escaped by an odd run of backslashes.
+          for (p++; p < text.length; p++) {
+            const d = text.charCodeAt(p);
+            if (d === BACKSLASH) p++;
+            else if (d === QUOTE) break;
+          }
+        } else if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
+          depth++;
+        } else if (c === CLOSE_OBJECT || (c === CLOSE_ARRAY && depth > 0)) {
+          depth--;
+        } else if (depth === 0 && (c === COMMA || c === CLOSE_ARRAY)) {
+          bounds.push(start, p);
+          start = p + 1;
+          if (c === CLOSE_ARRAY) {
+            closed = p;
+            return p + 1;
+          }
+        }
+      }
+      return p;
+    });
+  }
+  if (closed < 0) return undefined;
+  for (let j = closed + 1; j < text.length; j++) if (!isSpace(text.charCodeAt(j))) return undefined;
+  // `[]` and `[ ]`: one empty bound, no record.
+  if (bounds.length === 2) {
+    let empty = true;
+    for (let j = bounds[0]!; j < bounds[1]! && empty; j++) empty = isSpace(text.charCodeAt(j));
+    if (empty) return { ok: true, records: [] };
+  }
+  const records: unknown[] = [];
+  let failed = false;
+  for (let k = 0; k < bounds.length && !failed; ) {
+    const from = k;
+    failed = await inTurn(() => {
+      let chars = 0;
+      for (; k < bounds.length && (k === from || chars < sliceChars); k += 2) {
+        const element = text.slice(bounds[k]!, bounds[k + 1]!);
+        chars += element.length;
+        const parsed = parseJson(element, maxJsonDepth - 1);
+        if (!parsed.ok) return true;
+        records.push(parsed.value);
+      }
+      return false;
+    });
+  }
+  return failed ? undefined : { ok: true, records };
 }
 
 /** preparer.prepare over every record; more than onePassRecords in slices of sliceRecords, scheduled by turns.ts. */
