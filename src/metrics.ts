@@ -108,7 +108,7 @@ export function createMetrics(options: { defaultMetrics?: boolean; sources?: Met
     }),
     groupCommit: new Histogram({
       name: 'logbarge_spool_commit_seconds',
-      help: 'Duration of one spool group-commit transaction (including fsync).',
+      help: 'Duration of one spool group-commit transaction (including fsync and, in the daemon, handing its rows to the append worker).',
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
       registers,
     }),
