@@ -103,4 +103,10 @@ describe('append thread', () => {
     await expect(committer.append([row('after', t + 2)])).resolves.toMatchObject({ accepted: 1 });
     expect(spool.db.prepare('SELECT body FROM events ORDER BY seq').pluck().all()).toEqual(['{"EVENT_ID":"before"}', '{"EVENT_ID":"after"}']);
   });
+
+  it('fails to start, naming the cause, when the spool file cannot be opened', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'logbarge-append-thread-'));
+    dirs.push(dir);
+    await expect(startAppendThread({ path: join(dir, 'gone', 'missing.db'), synchronous: 'FULL', busyTimeoutMs: 10 })).rejects.toThrow(/^open spool .*missing\.db in the append worker: Cannot open database because the directory does not exist$/);
+  });
 });

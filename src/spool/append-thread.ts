@@ -122,7 +122,7 @@ async function spawn(data: AppendWorkerData): Promise<Running> {
   await new Promise<void>((resolve, reject) => {
     worker.once('message', (m: FromWorker) => {
       if (m.t === 'ready') resolve();
-      else if (m.t === 'failed') reject(toError(m.error));
+      else if (m.t === 'failed') reject(toError({ ...m.error, message: `open spool ${data.path} in the append worker: ${m.error.message}` }));
       else reject(new Error(`append worker: unexpected first message ${m.t}`));
     });
     void running.ended.then(() => reject(running.exited));

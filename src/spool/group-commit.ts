@@ -24,9 +24,10 @@ export interface GroupCommitter {
   append(rows: readonly SpoolRow[]): Promise<AppendOutcome>;
   /**
    * Resolves when everything queued so far has been written. An aborted `signal` (the drain's
-   * deadline) gives up the groups still waiting for another process's write lock: they are
-   * rejected with SPOOL_UNAVAILABLE, storing nothing, and it resolves once a commit in flight on
-   * the worker (if any) has ended.
+   * deadline) gives up the groups not yet handed to the worker (waiting behind a commit, or for
+   * another process's write lock): they are rejected with SPOOL_UNAVAILABLE, storing nothing, a
+   * commit in flight that finds the lock taken is not retried, and it resolves once a commit in
+   * flight on the worker (if any) has ended.
    */
   drain(signal?: AbortSignal): Promise<void>;
 }
@@ -207,7 +208,7 @@ export function createGroupCommitter(
         busyAttempts = 0;
         givenUp ??= new LogbargeError('SPOOL_UNAVAILABLE', 'append to spool: shutting down before the spool could be written', {
           cause: signal.reason,
-          hint: 'the drain deadline (shutdownTimeoutMs) passed while another process held the spool write lock; nothing of the request was stored, the sender retries',
+          hint: 'the drain deadline (shutdownTimeoutMs) passed before the request could be written (another process holding the spool write lock, or a slow disk); nothing of it was stored, the sender retries',
         });
         for (const p of waiting) p.reject(givenUp);
         if (!scheduled) next();
