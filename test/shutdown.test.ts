@@ -9,6 +9,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { startDaemon } from '../src/app/daemon.js';
+import { openStore } from '../src/store/open.js';
+import type { ObjectStore } from '../src/store/store.js';
 import { createLogger } from '../src/log.js';
 import { event, startTestDaemon, tempDir, testConfig } from './support/daemon.js';
 import { readFiles } from './support/duckdb.js';
@@ -165,5 +167,46 @@ describe('SIGTERM while a cycle is stuck in a step that ignores the abort', () =
       await within(20_000, 'the stuck cycle to end once answered', flushing ?? Promise.resolve());
       await daemon.stop();
     }
+  }, 60_000);
+});
+
+describe('SIGTERM while a scheduled seal is stuck in a call that ignores the abort', () => {
+  it('ends the drain at shutdownTimeoutMs anyway, and says which seal it left running', async () => {
+    const dir = join(temp.dir, 'stuck-seal');
+    const config = testConfig(dir, {
+      exports: [{ name: 'pq', format: 'parquet', schedule: '0 0 1 1 *', destination: `file://${join(dir, 'out')}/`, seal: {} }],
+      shutdownTimeoutMs: 300,
+    });
+    // Stores opened once `hang` is set (the sealer opens its own at its first run) answer
+    // nothing and ignore the abort signal, like a call stuck below the SDK.
+    let hang = false;
+    let calls = 0;
+    const hanging = (store: ObjectStore): ObjectStore =>
+      new Proxy(store, {
+        get(target, prop, receiver) {
+          const value = Reflect.get(target, prop, receiver) as unknown;
+          if (typeof value !== 'function' || prop === 'close' || prop === 'describe') return value;
+          return () => {
+            calls++;
+            return new Promise(() => {});
+          };
+        },
+      });
+    const lines: string[] = [];
+    const daemon = await startDaemon({
+      config,
+      logger: createLogger('info', { write: (l: string) => void lines.push(l) }),
+      openStore: (d) => (hang ? hanging(openStore(d, config.s3)) : openStore(d, config.s3)),
+    });
+    hang = true;
+    const sealing = daemon.sealer.run('pq').catch(() => undefined);
+    await waitFor('the seal to call its store', () => calls > 0);
+    // The bound is a generous test timeout: the old sealer.close() waited for the seal for good.
+    await within(20_000, 'the drain to end while the seal is stuck', daemon.stop());
+    const logged = lines.map((l) => JSON.parse(l) as { msg: string; running?: string[]; err?: string });
+    const left = logged.find((l) => l.msg.startsWith('still running at the drain deadline') && l.running?.some((r) => r.startsWith('seal')));
+    expect(left, lines.join('')).toMatchObject({ running: ['seal of pq'] });
+    expect(logged.at(-1)?.msg).toBe('stopped');
+    void sealing;
   }, 60_000);
 });

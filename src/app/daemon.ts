@@ -139,7 +139,7 @@ export async function startDaemon(options: {
     },
   });
   cleanups.push(async () => {
-    await sealer.close();
+    await sealer.close({ signal: drainDeadline.signal });
     for (const store of sealStores.values()) store.close();
   });
   // Runs after the server stopped taking requests (cleanups run in reverse): the final cycle.

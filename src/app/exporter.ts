@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import type { Config, ExportConfig } from '../config/schema.js';
+import { settledBefore } from './settle.js';
 import { describeError } from '../errors.js';
 import { createExportRunner, type CycleReason, type CycleResult, type ExportRunner } from '../export/cycle.js';
 import { createParquetEncoder } from '../export/encoders/parquet.js';
@@ -86,23 +87,6 @@ const duckdbThreads = 1;
 
 /** How often close() checks whether a running cycle has ended, in ms. */
 const closePollMs = 20;
-
-/** Waits for `work` to settle or `signal` to abort, whichever comes first; true when `work` settled. */
-async function settledBefore(work: Promise<unknown>, signal: AbortSignal | undefined): Promise<boolean> {
-  if (!signal) {
-    await work.catch(() => undefined);
-    return true;
-  }
-  if (signal.aborted) return false;
-  let onAbort: () => void = () => {};
-  const aborted = new Promise<false>((resolve) => (onAbort = () => resolve(false)));
-  signal.addEventListener('abort', onAbort, { once: true });
-  try {
-    return await Promise.race([work.then(() => true, () => true), aborted]);
-  } finally {
-    signal.removeEventListener('abort', onAbort);
-  }
-}
 
 /** Creates the exporter for a config over an open spool. */
 export function createExporter(options: {

@@ -8,6 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import type { Config, ExportConfig } from '../config/schema.js';
+import { settledBefore } from './settle.js';
 import { describeError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import { loadNamedSchema } from '../schema/schema.js';
@@ -84,8 +85,12 @@ export interface Sealer {
   startSchedules(): void;
   /** Runs one export's seal now, as its schedule does. */
   run(exportName: string): Promise<SealRunResult>;
-  /** Stops the schedules, cancels a running seal (the day keeps its previous state) and waits for it. */
-  close(): Promise<void>;
+  /**
+   * Stops the schedules, cancels a running seal (the day keeps its previous state) and waits for
+   * it. An aborted `signal` (the drain's deadline) ends the wait: a seal still running (in a call
+   * that does not see the abort) is logged and left to end with the process.
+   */
+  close(options?: { signal?: AbortSignal }): Promise<void>;
 }
 
 /** Creates the scheduled sealer of a config. */
@@ -134,10 +139,16 @@ export function createSealer(options: { config: Config; logger: Logger; metrics:
       }
     },
     run,
-    async close() {
+    async close({ signal } = {}) {
       for (const task of tasks) await task.destroy();
       controller.abort(new Error('the daemon is stopping'));
-      await Promise.allSettled(running.values());
+      if (running.size === 0 || (await settledBefore(Promise.allSettled(running.values()), signal))) return;
+      const left = [...running.keys()].map((name) => `seal of ${name}`);
+      if (left.length === 0) return;
+      logger.warn(
+        { running: left, err: describeError(signal?.reason) },
+        'still running at the drain deadline (a step that does not see the abort); left to end with the process: the day keeps its previous state until the next run',
+      );
     },
   };
 }
