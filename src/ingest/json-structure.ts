@@ -24,12 +24,12 @@ const forbiddenKeys = new Set(['__proto__']);
 /** Deepest nesting accepted: audit events are flat; Okta events nest 4 levels. */
 export const maxJsonDepth = 32;
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN_OBJECT = 0x7b;
-const CLOSE_OBJECT = 0x7d;
-const OPEN_ARRAY = 0x5b;
-const CLOSE_ARRAY = 0x5d;
+export const QUOTE = 0x22;
+export const BACKSLASH = 0x5c;
+export const OPEN_OBJECT = 0x7b;
+export const CLOSE_OBJECT = 0x7d;
+export const OPEN_ARRAY = 0x5b;
+export const CLOSE_ARRAY = 0x5d;
 const COLON = 0x3a;
 
 /** Index just past the closing quote of the string starting at `start` (an opening quote). */

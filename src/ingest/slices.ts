@@ -9,7 +9,7 @@
  */
 import { inTurn } from './turns.js';
 import { decodeBody, decodeNdjsonSlice, emptyNdjson, ndjsonResult, parseJson, type BodyKind, type Decoded } from './decode.js';
-import { maxJsonDepth } from './json-structure.js';
+import { BACKSLASH, CLOSE_ARRAY, CLOSE_OBJECT, maxJsonDepth, OPEN_ARRAY, OPEN_OBJECT, QUOTE } from './json-structure.js';
 import { maxErrors, type Arrival, type Prepared, type Preparer } from './prepare.js';
 
 /**
@@ -57,13 +57,7 @@ export async function decodeBodySliced(text: string, kind: BodyKind, options: Sl
   }
 }
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
 const COMMA = 0x2c;
-const OPEN_OBJECT = 0x7b;
-const CLOSE_OBJECT = 0x7d;
-const OPEN_ARRAY = 0x5b;
-const CLOSE_ARRAY = 0x5d;
 
 /** True for JSON's insignificant whitespace. */
 function isSpace(c: number): boolean {
