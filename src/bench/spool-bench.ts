@@ -2,10 +2,12 @@
  * Spool append rate (a child process of the bench): logbarge's append path (group commit,
  * 100-row groups, idempotency, counters) against raw better-sqlite3 inserting the same rows into
  * the same tables and indexes in 10,000-row transactions (the spool: incremental auto-vacuum and
- * group commits of at most 2,000 rows; raw: neither). Both synchronous=FULL, WAL.
+ * group commits of at most 10,000 rows on the worker, 2,000 on the spool's connection; raw: no
+ * auto-vacuum). Both synchronous=FULL, WAL.
  *   --mode thread     the daemon's path: group commit on the append worker thread
  *   --mode logbarge   group commit on the spool's own connection (`logbarge ingest`)
  *   --mode raw        the baseline
+ *   --max-rows N      group commit's row cap (and N KiB as its byte cap), to measure other caps
  *
  *   node dist/bench/spool-bench.js --mode thread|logbarge|raw --rows 200000
  */
@@ -40,7 +42,8 @@ async function logbarge(threaded: boolean): Promise<number> {
   const committer = thread ? createGroupCommitter({ thread, limits, ...caps }) : createGroupCommitter({ spool, limits, ...caps });
   const started = performance.now();
   // 100 requests of 100 rows in flight at once, like 100 concurrent POSTs: the group committer
-  // stores them in transactions of at most 2,000 rows (5 commits per 10,000; raw makes 1).
+  // stores them in transactions of at most 10,000 rows on the worker (raw: 10,000 too), 2,000 on
+  // the spool's own connection.
   for (let i = 0; i < data.length; i += 10_000) {
     const groups: Promise<unknown>[] = [];
     for (let j = i; j < Math.min(i + 10_000, data.length); j += 100) groups.push(committer.append(data.slice(j, j + 100)));
