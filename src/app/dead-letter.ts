@@ -40,7 +40,14 @@ export interface SkippedBatch {
  * skipped. Refuses (USAGE) unless the export is paused (so no attempt is started meanwhile)
  * and the batch is an open batch of that export.
  */
-export async function skipPoisonBatch(options: { spool: Spool; exportName: string; batchId: number; now: number }): Promise<SkippedBatch> {
+export async function skipPoisonBatch(options: {
+  spool: Spool;
+  exportName: string;
+  batchId: number;
+  now: number;
+  /** Most stored bytes per page read (tests use small pages); default 16 MiB. */
+  pageBytes?: number;
+}): Promise<SkippedBatch> {
   const { spool, exportName, batchId } = options;
   if (spool.sql.readCursor.get(exportName) === undefined) throw new LogbargeError('USAGE', `skip batch ${batchId}: no export cursor named ${exportName} in the spool`);
   if (!pausedState(spool, exportName)) {
@@ -66,7 +73,7 @@ export async function skipPoisonBatch(options: { spool: Spool; exportName: strin
     let after = batch.seq_from - 1;
     for (;;) {
       // Bounded by bytes like the export's pages: a poison batch is often one of large rows.
-      const page = readBatchPage(spool, batch, after, pageRows, pageBytes);
+      const page = readBatchPage(spool, batch, after, pageRows, options.pageBytes ?? pageBytes);
       if (page.length === 0) break;
       let text = '';
       for (const [seq, body, raw] of page) text += `{"seq":${seq},"dt":${JSON.stringify(batch.dt)},"object_key":${key},"event":${body},"raw":${JSON.stringify(raw)}}\n`;
