@@ -3,6 +3,7 @@
  * array of events; NDJSON bodies hold one event per line (blank lines ignored).
  */
 import { parseJsonLossless } from './json-lossless.js';
+import { isExactNumberLiteral, JsonNumber } from '../schema/json-number.js';
 import { scanJson, maxJsonDepth } from './json-structure.js';
 import type { RecordError } from './prepare.js';
 
@@ -93,6 +94,10 @@ export function parseJson(text: string, maxDepth = maxJsonDepth): ParsedJson {
       return { ok: false, field: problem.key.slice(0, 100), message, record: problem.record };
     }
     if (scan.inexactNumbers) return { ok: true, value: parseJsonLossless(text) };
+  } else if (typeof value === 'number' && !isExactNumberLiteral(text.trim())) {
+    // A document that is one number (an element of a JSON array parsed alone, an NDJSON line):
+    // kept digit for digit, as inside an object or array.
+    return { ok: true, value: new JsonNumber(text.trim()) };
   }
   return { ok: true, value };
 }

@@ -70,6 +70,7 @@ describe('decodeBodySliced, JSON arrays', () => {
     ['whitespace around everything', ` \r\n\t[ ${texts.join(' ,\n\t ')} ]\n `],
     ['inexact numbers', body(inexact)],
     ['numbers, strings, null and arrays as elements', body(['1', '"s,]"', 'null', '[1,[2]]', ...texts.slice(0, 3)])],
+    ['inexact numbers as elements', body(['12345678901234567891', ' 1.0 ', '1e400', '-0', '1E2', ...texts.slice(0, 3)])],
     ['empty array', '[ ]'],
     ['nesting at the depth limit', body([deep(31), ...texts.slice(0, 2)])],
   ];
