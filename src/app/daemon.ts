@@ -198,7 +198,8 @@ export async function startDaemon(options: {
     stats = spool.counters();
     if (writeFailure) {
       try {
-        await retryBusy(() => spool.probeWrite(Date.now()));
+        // On the worker's connection: the one whose commits failed.
+        await appendThread.probeWrite(Date.now());
         logger.info('spool is writable again');
         writeFailure = undefined;
       } catch {

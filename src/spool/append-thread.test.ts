@@ -74,6 +74,32 @@ describe('append thread', () => {
     expect(spool.db.prepare("SELECT body FROM events WHERE seq = (SELECT max(seq) FROM events)").pluck().get()).toBe('{"EVENT_ID":"big-4320"}');
   });
 
+  it('keeps the rows of overlapping commits apart (each commit takes only its own chunks)', async () => {
+    const { spool, thread } = await setup();
+    const t = Date.UTC(2026, 11, 3);
+    const batch = (name: string, n: number) => Array.from({ length: n }, (_, i) => row(`${name}-${i}`, t + i));
+    // Sent in chunks with turns between them, so the three calls' messages interleave.
+    const a = thread.appendGroups([batch('a', 2_000)], { now: 1, limits });
+    const b = thread.appendGroups([batch('b', 500)], { now: 1, limits });
+    await new Promise((resolve) => setImmediate(resolve));
+    const c = thread.appendGroups([batch('c', 1_500)], { now: 1, limits });
+    const results = await Promise.all([a, b, c]);
+    expect(results.map((r) => r.outcomes)).toEqual([2_000, 500, 1_500].map((n) => [{ accepted: n, duplicates: 0, duplicateRows: [], conflictRows: [] }]));
+    const stored = spool.db.prepare("SELECT substr(json_extract(body, '$.EVENT_ID'), 1, 1) AS name, count(*) AS n FROM events GROUP BY name ORDER BY name").all();
+    expect(stored).toEqual([{ name: 'a', n: 2_000 }, { name: 'b', n: 500 }, { name: 'c', n: 1_500 }]);
+  });
+
+  it('probes the spool on its own connection, and reports the failure of that connection', async () => {
+    const { spool, thread, path } = await setup({ busyTimeoutMs: 5 });
+    await thread.probeWrite(Date.UTC(2026, 11, 3));
+    expect(spool.db.prepare("SELECT value FROM spool_meta WHERE key = 'write_probe'").pluck().get()).toBe('2026-12-03T00:00:00.000Z');
+    const holder = new Database(path, { timeout: 1 });
+    closers.push(() => void holder.close());
+    holder.exec('BEGIN IMMEDIATE');
+    await expect(thread.probeWrite(Date.UTC(2026, 11, 4))).rejects.toMatchObject({ code: 'SQLITE_BUSY' });
+    holder.exec('ROLLBACK');
+  });
+
   it('keeps SQLITE_BUSY as the error code, and group commit retries it until the lock is free', async () => {
     const { spool, thread, path } = await setup({ busyTimeoutMs: 5 });
     const holder = new Database(path, { timeout: 1 });

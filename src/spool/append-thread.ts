@@ -18,10 +18,12 @@ export interface AppendWorkerData {
   readonly busyTimeoutMs: number;
 }
 
-/** Messages to the worker: rows in chunks, then the commit that takes every row sent before it. */
+/** Messages to the worker: a commit's rows in chunks (under its id), then the commit that takes them. */
 export type ToWorker =
   | {
       readonly t: 'rows';
+      /** The commit these rows belong to. */
+      readonly id: number;
       readonly eventIds: string[];
       readonly eventMs: number[];
       readonly dts: string[];
@@ -32,6 +34,7 @@ export type ToWorker =
     }
   | { readonly t: 'commit'; readonly id: number; readonly sizes: number[]; readonly now: number; readonly limits: SpoolLimits }
   | { readonly t: 'pragma'; readonly id: number; readonly source: string }
+  | { readonly t: 'probe'; readonly id: number; readonly now: number }
   | { readonly t: 'close' }
   | { readonly t: 'crash' };
 
@@ -73,6 +76,11 @@ export interface AppendThread {
    * the disk look full, must be set on the connection that appends).
    */
   pragma(source: string): Promise<unknown>;
+  /**
+   * Commits a one-row write on the worker's connection (Spool.probeWrite there): whether the
+   * connection that appends can write again after a failure. Rejects as the write failed.
+   */
+  probeWrite(now: number): Promise<void>;
 }
 
 /** Rows per message: keeps each structured clone on the event loop to a few ms. */
@@ -155,18 +163,34 @@ export async function startAppendThread(data: AppendWorkerData): Promise<AppendT
   let crashNext = false;
   let nextId = 1;
 
-  /** The live worker, started again when the last one died. */
+  /** The live worker, started again when the last one died (once, however many callers find it dead). */
   async function live(): Promise<Running> {
-    const running = await current.catch(() => undefined);
+    const seen = current;
+    const running = await seen.catch(() => undefined);
     if (running && !running.exited) return running;
-    current = spawn(data);
+    if (current === seen) current = spawn(data);
     return current;
+  }
+
+  /** Sends a one-message request (pragma, probe) and resolves with the worker's value. */
+  async function request(message: (id: number) => ToWorker): Promise<unknown> {
+    if (closed) throw new Error('append worker: closed');
+    const running = await live();
+    const id = nextId++;
+    return new Promise<unknown>((resolve, reject) => {
+      running.pending.set(id, { resolve: () => undefined, reject, pragma: resolve });
+      running.worker.ref();
+      running.worker.postMessage(message(id));
+    });
   }
 
   return {
     async appendGroups(groups, { now, limits }) {
       if (closed) throw new Error('append worker: closed');
       const running = await live();
+      // Every message of this commit carries its id, so the worker never mixes two commits' rows
+      // (group commit has one in flight at a time; this keeps it right if two ever overlap).
+      const id = nextId++;
       const rows: SpoolRow[] = groups.length === 1 ? (groups[0] as SpoolRow[]) : groups.flat();
       for (let at = 0; at < rows.length; at += rowsPerMessage) {
         // Between two chunks of one large commit, the loop runs (only one commit is in flight).
@@ -177,6 +201,7 @@ export async function startAppendThread(data: AppendWorkerData): Promise<AppendT
         chunk.forEach((row, i) => contents.set(row.content, i * 16));
         const message: ToWorker = {
           t: 'rows',
+          id,
           eventIds: chunk.map((r) => r.eventId),
           eventMs: chunk.map((r) => r.eventMs),
           dts: chunk.map((r) => r.dt),
@@ -187,7 +212,6 @@ export async function startAppendThread(data: AppendWorkerData): Promise<AppendT
         running.worker.postMessage(message, [contents.buffer]);
       }
       if (running.exited) throw running.exited;
-      const id = nextId++;
       return new Promise<ThreadedAppendResult>((resolve, reject) => {
         running.pending.set(id, { resolve, reject });
         running.worker.ref();
@@ -200,13 +224,10 @@ export async function startAppendThread(data: AppendWorkerData): Promise<AppendT
       });
     },
     async pragma(source) {
-      const running = await live();
-      const id = nextId++;
-      return new Promise<unknown>((resolve, reject) => {
-        running.pending.set(id, { resolve: () => undefined, reject, pragma: resolve });
-        running.worker.ref();
-        running.worker.postMessage({ t: 'pragma', id, source } satisfies ToWorker);
-      });
+      return request((id) => ({ t: 'pragma', id, source }));
+    },
+    async probeWrite(now) {
+      await request((id) => ({ t: 'probe', id, now }));
     },
     simulateCrash() {
       crashNext = true;

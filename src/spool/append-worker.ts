@@ -44,22 +44,24 @@ if (opened) serve(opened.db, opened.sql);
 function serve(db: Database.Database, sql: ReturnType<typeof prepareStatements>): void {
   let legacyIds = sql.legacyAny.get() !== undefined;
   const append = createAppend(db, sql, () => legacyIds);
-  // Rows of the next commit, received in chunks (a large request arrives in several messages).
-  let staged: SpoolRow[] = [];
+  // Rows of each commit not sent whole yet, by commit id (a large request arrives in several messages).
+  const staged = new Map<number, SpoolRow[]>();
 
   port.on('message', (message: ToWorker) => {
     switch (message.t) {
       case 'rows': {
         const { eventIds, eventMs, dts, bodies, raws, contents } = message;
         const buf = Buffer.from(contents.buffer, contents.byteOffset, contents.byteLength);
+        let rows = staged.get(message.id);
+        if (!rows) staged.set(message.id, (rows = []));
         for (let i = 0; i < eventIds.length; i++) {
-          staged.push({ eventId: eventIds[i]!, eventMs: eventMs[i]!, dt: dts[i]!, body: bodies[i]!, raw: raws[i] ?? null, content: buf.subarray(i * 16, i * 16 + 16) });
+          rows.push({ eventId: eventIds[i]!, eventMs: eventMs[i]!, dt: dts[i]!, body: bodies[i]!, raw: raws[i] ?? null, content: buf.subarray(i * 16, i * 16 + 16) });
         }
         return;
       }
       case 'commit': {
-        const rows = staged;
-        staged = [];
+        const rows = staged.get(message.id) ?? [];
+        staged.delete(message.id);
         const groups: SpoolRow[][] = [];
         let at = 0;
         for (const size of message.sizes) {
@@ -67,20 +69,36 @@ function serve(db: Database.Database, sql: ReturnType<typeof prepareStatements>)
           at += size;
         }
         const started = performance.now();
+        let appended;
         try {
-          if (at !== rows.length) throw new Error(`append-worker: commit of ${at} rows, ${rows.length} received`);
-          const outcomes = append(groups, message.now, message.limits);
-          const s = sql.readStats.get();
-          if (legacyIds) legacyIds = sql.legacyAny.get() !== undefined;
-          send({ t: 'done', id: message.id, outcomes, counters: { depth: s?.depth ?? 0, bytes: s?.bytes ?? 0, keys: s?.keys ?? 0 }, ms: performance.now() - started });
+          if (at !== rows.length) throw new Error(`append-worker: commit ${message.id} of ${at} rows, ${rows.length} received`);
+          appended = append(groups, message.now, message.limits);
         } catch (err) {
           send({ t: 'error', id: message.id, error: errorOf(err) });
+          return;
+        }
+        // Committed: from here on the answer is 'done' (nothing after the commit may turn it into a failure).
+        send({ t: 'done', id: message.id, outcomes: appended.outcomes, counters: appended.counters, ms: performance.now() - started });
+        if (legacyIds) {
+          try {
+            legacyIds = sql.legacyAny.get() !== undefined;
+          } catch {
+            // Stays true: a lookup more per row, never a wrong answer.
+          }
         }
         return;
       }
       case 'pragma':
         try {
           send({ t: 'pragma', id: message.id, value: db.pragma(message.source, { simple: true }) });
+        } catch (err) {
+          send({ t: 'error', id: message.id, error: errorOf(err) });
+        }
+        return;
+      case 'probe':
+        try {
+          sql.writeProbe.run(new Date(message.now).toISOString());
+          send({ t: 'pragma', id: message.id, value: null });
         } catch (err) {
           send({ t: 'error', id: message.id, error: errorOf(err) });
         }

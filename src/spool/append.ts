@@ -3,11 +3,17 @@
  * connection (`logbarge ingest`, tests) and the daemon's append worker (append-worker.ts).
  */
 import type Database from 'better-sqlite3';
-import { idHash, keyBytes, type AppendOutcome, type SpoolLimits, type SpoolRow } from './spool.js';
+import { idHash, keyBytes, type AppendOutcome, type SpoolCounters, type SpoolLimits, type SpoolRow } from './spool.js';
 import type { Statements } from './sql.js';
 
+/** What one append transaction did, and the spool's counters as it committed them. */
+export interface Appended {
+  readonly outcomes: (AppendOutcome | 'full')[];
+  readonly counters: SpoolCounters;
+}
+
 /** Appends groups of rows in one IMMEDIATE transaction; see Spool.appendGroups. */
-export type AppendGroups = (groups: readonly (readonly SpoolRow[])[], now: number, limits: SpoolLimits) => (AppendOutcome | 'full')[];
+export type AppendGroups = (groups: readonly (readonly SpoolRow[])[], now: number, limits: SpoolLimits) => Appended;
 
 /**
  * The append transaction on `db`. `legacyIds` says whether pre-000003 EVENT_IDs may still be
@@ -15,7 +21,7 @@ export type AppendGroups = (groups: readonly (readonly SpoolRow[])[], now: numbe
  * table is no longer written).
  */
 export function createAppend(db: Database.Database, sql: Statements, legacyIds: () => boolean): AppendGroups {
-  const append = db.transaction((groups: readonly (readonly SpoolRow[])[], now: number, limits: SpoolLimits): (AppendOutcome | 'full')[] => {
+  const append = db.transaction((groups: readonly (readonly SpoolRow[])[], now: number, limits: SpoolLimits): Appended => {
     const current = sql.readStats.get();
     let depth = current?.depth ?? 0;
     let bytes = current?.bytes ?? 0;
@@ -55,7 +61,7 @@ export function createAppend(db: Database.Database, sql: Statements, legacyIds: 
     }
     if (depth !== startDepth) sql.addStats.run(depth - startDepth, bytes - startBytes);
     if (keys !== startKeys) sql.addKeys.run(keys - startKeys);
-    return outcomes;
+    return { outcomes, counters: { depth, bytes, keys } };
   });
   return (groups, now, limits) => append.immediate(groups, now, limits);
 }

@@ -255,7 +255,7 @@ export function openSpool(options: OpenSpoolOptions): Spool {
     db,
     sql,
     appendGroups(groups, { now, limits }) {
-      return append(groups, now, limits);
+      return append(groups, now, limits).outcomes;
     },
     counters() {
       const s = sql.readStats.get();
