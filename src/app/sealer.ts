@@ -16,6 +16,7 @@ import type { SealContext } from '../seal/day.js';
 import { classifyObjects } from '../seal/late.js';
 import { sealExport, type SealRunResult } from '../seal/run.js';
 import { lateObjects, updateLate } from '../spool/late.js';
+import { retryBusy } from '../spool/busy.js';
 import type { Spool } from '../spool/spool.js';
 import type { ObjectStore } from '../store/store.js';
 
@@ -64,13 +65,16 @@ export async function checkLateObjects(options: { spool: Spool; store: ObjectSto
   const { late, notLate } = await classifyObjects({ store: options.store, keys, now: options.now });
   const known = new Set(recorded);
   const fresh = late.filter((l) => !known.has(l.key));
-  updateLate(spool, {
-    exportName: exportConfig.name,
-    destination: exportConfig.destination,
-    late: fresh,
-    covered: notLate.filter((k) => known.has(k)),
-    now: options.now,
-  });
+  // The append worker may hold the write lock: waited for, as the cycle's other writes.
+  await retryBusy(() =>
+    updateLate(spool, {
+      exportName: exportConfig.name,
+      destination: exportConfig.destination,
+      late: fresh,
+      covered: notLate.filter((k) => known.has(k)),
+      now: options.now,
+    }),
+  );
   for (const dt of new Set(fresh.map((l) => l.dt))) {
     options.logger.warn(
       { export: exportConfig.name, dt, objects: fresh.filter((l) => l.dt === dt).map((l) => l.key), hint: `logbarge seal --export ${exportConfig.name} --date ${dt}` },

@@ -250,7 +250,7 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
           const content = staging && existing ? await hashStream(await store.getStream(current.object_key, signal ? { signal } : {})) : staging;
           return { batch: current, bytes: content?.bytes ?? bytes, ...(content ? { content } : {}) };
         }
-        current = moveBatch(current, { ext: extensionOf(format, compression), digest, existing: existing.metadata, store });
+        current = await moveBatch(current, { ext: extensionOf(format, compression), digest, existing: existing.metadata, store, signal });
       }
     } finally {
       await rm(staged, { force: true }); // off the event loop: a staged file can be hundreds of MB
@@ -285,17 +285,18 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
    * Moves a batch whose key holds other rows to the key named by its rows' hash, recorded in the
    * spool before anything is uploaded there; warns naming both keys and counts it.
    */
-  function moveBatch(
+  async function moveBatch(
     batch: BatchRow,
-    { ext, digest, existing, store }: { ext: string; digest: RowsDigest; existing: ObjectMetadata; store: ObjectStore },
-  ): BatchRow {
+    { ext, digest, existing, store, signal }: { ext: string; digest: RowsDigest; existing: ObjectMetadata; store: ObjectStore; signal: AbortSignal | undefined },
+  ): Promise<BatchRow> {
     const next = conflictKey({ key: batch.object_key, ext, sha256: digest.sha256 });
     if (next === undefined) {
       throw new LogbargeError('EXPORT_FAILED', `upload ${store.describe(batch.object_key)}: the key holds other rows (${existing[metadataNames.rows] ?? '?'} rows, SHA-256 ${existing[metadataNames.rowsSha256] ?? '?'}) although it is named by this batch's own rows`, {
         hint: 'something other than this spool wrote the object; move it aside, then the next cycle delivers the batch',
       });
     }
-    const moved = rekeyBatch(spool, batch, next);
+    // The append worker may hold the write lock: waited for, as the cycle's other writes.
+    const moved = await retryBusy(() => rekeyBatch(spool, batch, next), signal ? { signal } : {});
     metrics.keyConflicts.inc({ export: config.name });
     log.warn(
       {

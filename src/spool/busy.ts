@@ -1,8 +1,8 @@
 /**
- * Waiting for another process's write lock without blocking the event loop. The daemon opens
+ * Waiting for another connection's write lock without blocking the event loop. The daemon opens
  * the spool with a short busy timeout (SQLite's busy handler sleeps synchronously), and a write
- * that still finds the lock taken (SQLITE_BUSY: a `logbarge ingest` or `flush` holds it) is
- * retried after a timer, with backoff, instead of failing.
+ * that still finds the lock taken (SQLITE_BUSY: the daemon's own append worker in a commit, or a
+ * `logbarge ingest` or `flush` process) is retried after a timer, with backoff, instead of failing.
  */
 
 /** True when `err` is SQLite's "database is locked" (SQLITE_BUSY and its extended codes). */
