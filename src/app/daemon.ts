@@ -14,6 +14,7 @@ import { createMetrics, type Metrics } from '../metrics.js';
 import { loadNamedSchema } from '../schema/schema.js';
 import { createGroupCommitter } from '../spool/group-commit.js';
 import { startAppendThread, type AppendThread } from '../spool/append-thread.js';
+import { settledWithin } from './settle.js';
 import type { ObjectStore } from '../store/store.js';
 import { createExporter, exportLag, exportLastSuccess, exportVerified, type Exporter } from './exporter.js';
 import { createSealer, type Sealer } from './sealer.js';
@@ -57,6 +58,9 @@ const servingBusyTimeoutMs = 5;
  * may wait longer; past it, group commit retries after a timer (up to busyGiveUpMs) as before.
  */
 const appendBusyTimeoutMs = 1000;
+
+/** How long past shutdownTimeoutMs the drain still waits for the commit in flight and the append worker to close, in ms. */
+const drainGraceMs = 1000;
 
 /**
  * Forgets the idempotency keys of events delivered longer than `windowMs` ago (spool clock), in
@@ -154,7 +158,15 @@ export async function startDaemon(options: {
   let writeFailure: string | undefined;
   // Group commit's transactions run on a worker thread with its own connection to the spool.
   const appendThread = await startAppendThread({ path: spoolPath, synchronous: config.spool.synchronous, busyTimeoutMs: appendBusyTimeoutMs });
-  cleanups.push(() => appendThread.close());
+  // Bounded like the rest of the drain (with drainGraceMs past the deadline, so a commit about to
+  // end still ends): a commit hung in the worker (an fsync that never returns) is left to end with
+  // the process, which then stops as after a kill -9 (SQLite's commit is atomic; the senders of
+  // the requests in it got no answer and retry).
+  const leftRunning = (what: string) =>
+    logger.warn({ running: [what], err: describeError(drainDeadline.signal.reason) }, 'still running at the drain deadline; left to end with the process');
+  cleanups.push(async () => {
+    if (!(await settledWithin(appendThread.close(), drainDeadline.signal, drainGraceMs))) leftRunning('append worker');
+  });
   const committer = createGroupCommitter({
     thread: appendThread,
     limits,
@@ -170,7 +182,9 @@ export async function startDaemon(options: {
       writeFailure = undefined;
     },
   });
-  cleanups.push(() => committer.drain(drainDeadline.signal));
+  cleanups.push(async () => {
+    if (!(await settledWithin(committer.drain(drainDeadline.signal), drainDeadline.signal, drainGraceMs))) leftRunning('spool commit');
+  });
 
   let draining = false;
   // Free bytes next to the spool at the last housekeeping; staged files reserved since count against it.
