@@ -114,9 +114,12 @@ describe('a CLI process holding the spool write lock', () => {
     const before = d.snapshot().depth;
     const lock = await holdLock(d.config.spool.path);
     child = lock.child;
-    const posts = Array.from({ length: 3 }, () => d!.post([event(), event()]).then((a) => a.status, () => 'closed'));
+    let answered = 0;
+    const posts = Array.from({ length: 3 }, () => d!.post([event(), event()]).then((a) => a.status, () => 'closed').finally(() => answered++));
     // Let the requests reach group commit and find the spool locked (a wait, not an assertion on time).
     await new Promise((resolve) => setTimeout(resolve, 300));
+    // None answered yet: they passed admission (which answers at once) and wait for the lock.
+    expect(answered).toBe(0);
     // The old drain awaited group commit's retries for up to busyGiveUpMs (60 s); the bound here
     // is a generous test timeout, far below that.
     await within(20_000, 'the daemon to stop while another process holds the lock', d.daemon.stop());

@@ -118,6 +118,34 @@ describe('append thread', () => {
     expect(spool.db.prepare('SELECT body FROM events').pluck().all()).toEqual(['{"EVENT_ID":"y"}']);
   });
 
+  it('drain at the deadline: the commit in the worker ends and is answered; requests behind it are refused, storing nothing', async () => {
+    const { spool, thread, path } = await setup({ busyTimeoutMs: 5 });
+    const t = Date.UTC(2026, 11, 3);
+    const holder = new Database(path, { timeout: 1 });
+    closers.push(() => void holder.close());
+    holder.exec('BEGIN IMMEDIATE');
+    // One row per transaction: the first request is the commit in flight, the others wait behind it.
+    const committer = createGroupCommitter({ thread, limits, maxRowsPerTransaction: 1 });
+    const answers = ['first', 'second', 'third'].map((id, i) =>
+      committer.append([row(id, t + i)]).then(
+        (o) => `stored ${o.accepted}`,
+        (err: { code?: string }) => `refused ${err.code}`,
+      ),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 100)); // the first is retrying the lock
+    const deadline = new AbortController();
+    deadline.abort(new Error('shutdownTimeoutMs elapsed'));
+    const drained = committer.drain(deadline.signal);
+    holder.exec('COMMIT'); // the lock frees: what is in the worker may still end, nothing is retried
+    await drained;
+    const got = await Promise.all(answers);
+    expect(got.slice(1)).toEqual(['refused SPOOL_UNAVAILABLE', 'refused SPOOL_UNAVAILABLE']);
+    // The first was either in the worker when the deadline came (stored) or waiting for a retry (refused).
+    expect(['stored 1', 'refused SPOOL_UNAVAILABLE']).toContain(got[0]);
+    const stored = spool.db.prepare('SELECT body FROM events').pluck().all();
+    expect(stored).toEqual(got[0] === 'stored 1' ? ['{"EVENT_ID":"first"}'] : []);
+  });
+
   it('fails the commits of a worker that died, and the next commit starts a new worker', async () => {
     const { spool, thread } = await setup();
     const t = Date.UTC(2026, 11, 3);

@@ -5,7 +5,7 @@
  * /metrics and the export cycle while it is written. Same outcomes and errors as
  * Spool.appendGroups; SQLITE_BUSY keeps its code, so group commit retries it as before.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { AppendOutcome, SpoolCounters, SpoolLimits, SpoolRow } from './spool.js';
@@ -88,13 +88,24 @@ const rowsPerMessage = 1_000;
 
 /**
  * The worker's script. Under the test runner this module is TypeScript source, which a worker
- * thread cannot load, so the compiled copy in dist/ is used (`npm test` compiles first).
+ * thread cannot load, so the compiled copy in dist/ is used (`npm test` compiles first), and only
+ * when it is not older than the source.
  */
 function workerScript(): URL {
   const beside = new URL('./append-worker.js', import.meta.url);
   if (existsSync(fileURLToPath(beside))) return beside;
   const compiled = new URL('../../dist/spool/append-worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(compiled))) return compiled;
+  if (existsSync(fileURLToPath(compiled))) {
+    // The worker's code, compiled: refuse a copy older than its source, which would test stale code.
+    for (const name of ['append-worker', 'append', 'sql', 'spool']) {
+      const source = fileURLToPath(new URL(`./${name}.ts`, import.meta.url));
+      const built = fileURLToPath(new URL(`../../dist/spool/${name}.js`, import.meta.url));
+      if (existsSync(source) && (!existsSync(built) || statSync(built).mtimeMs < statSync(source).mtimeMs)) {
+        throw new Error(`append worker: ${built} is older than ${source}; run \`npm run build\` (npm test does)`);
+      }
+    }
+    return compiled;
+  }
   throw new Error(`append worker: neither ${fileURLToPath(beside)} nor ${fileURLToPath(compiled)} exists (run \`npm run build\`)`);
 }
 

@@ -64,7 +64,7 @@ export function createGroupCommitter(
     onError?: (err: unknown) => void;
     /** Rows one transaction combines at most (default 2,000; 10,000 on the append worker). */
     maxRowsPerTransaction?: number;
-    /** Bytes one transaction combines at most (default 1 MiB; 8 MiB on the append worker). */
+    /** Characters (bodies and raw records) one transaction combines at most (default 1 Mi; 8 Mi on the append worker). */
     maxBytesPerTransaction?: number;
   },
 ): GroupCommitter {
