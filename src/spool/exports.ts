@@ -190,6 +190,45 @@ export function readBatchPage(
   return spool.sql.batchPage.all(batch.dt, after, upTo, rows);
 }
 
+/** A page of a batch as readBatchLines reads it: stored lines, or rows as readBatchPage reads them. */
+export type BatchLinesPage =
+  | { readonly lastSeq: number; readonly rows: number; readonly lines: Buffer }
+  | { readonly lastSeq: number; readonly rows: [number, string, string | null][] };
+
+/**
+ * Reads the next page of a batch like readBatchPage (after `afterSeq`, at most `limit` rows and
+ * `maxBytes` stored bytes, at least one row), but when none of its rows carries a raw record and
+ * they fit in `maxBytes`, as one buffer: the stored bodies in sequence order joined by "\n" (UTF-8,
+ * no newline after the last), concatenated by SQLite, with no JavaScript string per row. Other
+ * pages come as rows. Undefined when no row follows `afterSeq`.
+ */
+export function readBatchLines(
+  spool: Spool,
+  batch: BatchRow,
+  afterSeq: number,
+  limit: number,
+  maxBytes = Number.POSITIVE_INFINITY,
+): BatchLinesPage | undefined {
+  const after = Math.max(afterSeq, batch.seq_from - 1);
+  const extent = spool.sql.batchPageExtent.get(batch.dt, after, batch.seq_to, limit);
+  if (!extent || extent.n === 0 || extent.last === null) return undefined;
+  if (extent.raws === 0 && extent.bytes <= maxBytes) {
+    const [lines, seqs] = spool.sql.batchPageLines.get(batch.dt, after, extent.last)!;
+    if (lines !== null && ascending(JSON.parse(seqs) as number[], extent.n)) return { lastSeq: extent.last, rows: extent.n, lines };
+  }
+  // Raw records (spliced into each line by the encoder), rows larger than the bound, or (never
+  // seen) the rows not reaching the aggregate in order.
+  const rows = readBatchPage(spool, batch, after, limit, maxBytes);
+  return rows.length === 0 ? undefined : { lastSeq: rows[rows.length - 1]![0], rows };
+}
+
+/** True when `seqs` holds `n` strictly ascending numbers. */
+function ascending(seqs: readonly number[], n: number): boolean {
+  if (seqs.length !== n) return false;
+  for (let i = 1; i < seqs.length; i++) if (!(seqs[i]! > seqs[i - 1]!)) return false;
+  return true;
+}
+
 /**
  * Marks a batch delivered and, when it was the last open batch of its plan, advances the
  * export's cursor over the whole plan, in one transaction. Idempotent. `object` (exports with
