@@ -24,6 +24,8 @@ import {
   planExport,
   pruneFloor,
   pausedState,
+  pruneAll,
+  pruneAllMaxRows,
   pruneStep,
   readBatchLines,
   readBatchPage,
@@ -345,15 +347,18 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
   }
 
   /**
-   * Prunes what every export delivered, yielding to the event loop between short transactions,
-   * then gives the freed pages back to the file system (in short steps too) when they add up.
+   * Prunes what every export delivered (all of it at once when pruneAll can, else in chunks,
+   * yielding to the event loop between short transactions), then gives the freed pages back to
+   * the file system (in short steps too) when they add up.
    */
   async function prune(signal?: AbortSignal): Promise<number> {
     const floor = pruneFloor(spool);
     const busy = signal ? { signal } : {};
     await retryBusy(() => spool.noteDelivered(floor), busy);
-    let total = 0;
-    for (;;) {
+    // Everything delivered and not too much of it: one truncation instead of chunks.
+    const all = await retryBusy(() => pruneAll(spool, floor, pruneAllMaxRows), busy);
+    let total = all ?? 0;
+    while (all === undefined) {
       // Aborted (a drain past shutdownTimeoutMs): the rest is pruned by the next cycle.
       signal?.throwIfAborted();
       const n = await retryBusy(() => pruneStep(spool, floor, pruneChunk), busy);

@@ -8,6 +8,7 @@ import {
   forgetExport,
   noteBatchError,
   planExport,
+  pruneAll,
   pruneDelivered,
   readBatchLines,
   readBatchPage,
@@ -223,6 +224,28 @@ describe('pruneDelivered', () => {
     // Sequence numbers are never reused after pruning (object names depend on it).
     append(['2026-03-14']);
     expect(spool.stats().newestSeq).toBe(4);
+    expect(spool.hasEventId('e1')).toBe(true);
+  });
+
+  it('pruneAll deletes every event at once only when all are delivered and they are few enough', async () => {
+    open();
+    registerExports(spool, ['a', 'b']);
+    append(['2026-03-14', '2026-03-15', '2026-03-14']);
+    for (const batch of (await plan()).batches) completeBatch(spool, batch, { bytes: 1, now: 6 });
+    const pb = await plan({ exportName: 'b', destination: 'file:///y/', maxRowsPerPlan: 2 });
+    for (const batch of pb.batches) completeBatch(spool, batch, { bytes: 1, now: 6 });
+    const floor = (): number => Math.min(...['a', 'b'].map((name) => exportState(spool, name).committedSeq));
+    expect(floor()).toBe(2);
+    expect(pruneAll(spool, floor(), 10)).toBeUndefined(); // seq 3 is not delivered by b
+    expect(spool.stats().depth).toBe(3);
+    for (const batch of (await plan({ exportName: 'b', destination: 'file:///y/' })).batches) completeBatch(spool, batch, { bytes: 1, now: 7 });
+    expect(pruneAll(spool, floor(), 2)).toBeUndefined(); // more rows than allowed
+    expect(pruneAll(spool, floor(), 3)).toBe(3);
+    expect(spool.stats()).toMatchObject({ depth: 0, bytes: 0, newestSeq: 3 });
+    expect(pruneAll(spool, floor(), 3)).toBeUndefined(); // nothing left
+    // Sequence numbers go on after the truncation; the idempotency keys stay.
+    append(['2026-03-14']);
+    expect(spool.stats()).toMatchObject({ depth: 1, newestSeq: 4 });
     expect(spool.hasEventId('e1')).toBe(true);
   });
 

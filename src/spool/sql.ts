@@ -143,6 +143,9 @@ export function prepareStatements(db: Database.Database) {
     pruneChunk: db.prepare<[number, number]>(
       'DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE seq <= ? ORDER BY seq LIMIT ?)',
     ),
+    // No WHERE clause: SQLite truncates the table and its indexes instead of deleting row by row.
+    pruneAll: db.prepare('DELETE FROM events'),
+    clearStats: db.prepare('UPDATE spool_stats SET depth = 0, bytes = 0 WHERE id = 1'),
     // --- operator levers for a stuck export (000007) ----------------------------------------------
     setPaused: db.prepare<[number | null, string | null, string]>('UPDATE export_cursors SET paused_at = ?, paused_reason = ? WHERE export = ?'),
     markBatchSkipped: db.prepare<[number, number, string, number]>(
