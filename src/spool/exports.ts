@@ -393,8 +393,8 @@ export const pruneAllMaxRows = 250_000;
  * there are at most `maxRows`; returns how many, or undefined when that does not hold (then
  * pruneStep prunes in chunks). Without a WHERE clause SQLite truncates the table and its index,
  * freeing their pages, instead of deleting row by row: for 200,000 bench rows ~55 ms against
- * ~500 ms in 2,000-row steps, whose deletes rebalance the B-tree and so rewrite about a third of
- * the freed leaf pages into the WAL (~64 MB) and its checkpoints.
+ * ~500-800 ms in 2,000-row steps, whose deletes rebalance the B-tree and so rewrite about a
+ * third of the freed leaf pages into the WAL (~64 MB) and its checkpoints.
  */
 export function pruneAll(spool: Spool, floor: number, maxRows: number): number | undefined {
   const { sql } = spool;

@@ -106,8 +106,8 @@ async function writeAll(file: FileHandle, buffers: readonly Buffer[]): Promise<v
  * rowGroupBytes was measured with), so a batch is given the ROW_GROUP_SIZE it was given then.
  * DuckDB ends a row group at a boundary of its reader's buffers, and shorter lines put more rows
  * in a buffer, so a large batch's groups can end some rows apart from where they did (200,000
- * bench rows: 67,389 + 67,389 + 65,222 then, 66,140 × 3 + 1,581 now); the rows, their order,
- * types and metadata are the same.
+ * bench rows: 67,389 + 67,389 + 65,222 then, 66,140 + 66,140 + 66,139 + 1,581 now); the rows,
+ * their order, types and metadata are the same.
  */
 async function stage(input: EncodeInput, path: string): Promise<{ rows: number; bytes: number }> {
   const file = await open(path, 'w', privateFileMode);
