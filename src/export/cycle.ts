@@ -24,7 +24,10 @@ import {
   planExport,
   pruneFloor,
   pausedState,
+  pruneAll,
+  pruneAllMaxRows,
   pruneStep,
+  readBatchLines,
   readBatchPage,
   rekeyBatch,
   type BatchRow,
@@ -34,7 +37,7 @@ import type { StagedFile } from '../app/staging.js';
 import { retryBusy } from '../spool/busy.js';
 import { reclaimFreePages } from '../spool/vacuum.js';
 import { StoreError, type ObjectHead, type ObjectMetadata, type ObjectStore } from '../store/store.js';
-import { contentTypeOf, extensionOf, type Compression, type Encoder, type ExportRow, type Format } from './encoders/types.js';
+import { contentTypeOf, extensionOf, type Compression, type Encoder, type ExportPage, type ExportRow, type Format } from './encoders/types.js';
 import { hashFile, hashStream, type ContentHash } from './file-hash.js';
 import { conflictKey, objectKey } from './keys.js';
 import { compareRows, createRowsHasher, dataObjectMetadata, metadataNames, type RowsDigest, type RowsHasher } from './object-meta.js';
@@ -111,20 +114,46 @@ export interface ExportRunner {
   run(reason: CycleReason, options?: { untilCaughtUp?: boolean; signal?: AbortSignal }): Promise<CycleResult>;
 }
 
-/** The batch's rows page by page, in sequence order; every row also goes through `hasher`. */
-async function* pagesOf(spool: Spool, batch: BatchRow, hasher: RowsHasher, pageBytes: number, signal?: AbortSignal): AsyncGenerator<ExportRow[]> {
+/**
+ * The batch's rows page by page, in sequence order; every row also goes through `hasher`. With
+ * `storedLines` (an encoder that takes them), a page without raw records comes as StoredLines.
+ */
+async function* pagesOf(
+  spool: Spool,
+  batch: BatchRow,
+  hasher: RowsHasher,
+  options: { pageBytes: number; storedLines: boolean; signal?: AbortSignal | undefined },
+): AsyncGenerator<ExportPage> {
+  const { pageBytes, storedLines, signal } = options;
   let after = batch.seq_from - 1;
   for (;;) {
     signal?.throwIfAborted();
-    const rows = readBatchPage(spool, batch, after, pageRows, pageBytes);
-    if (rows.length === 0) return;
-    after = rows[rows.length - 1]![0];
-    const page = rows.map(([, body, raw]) => ({ body, raw }));
-    for (const row of page) hasher.add(row.body, row.raw);
+    let page: ExportPage;
+    if (storedLines) {
+      const read = readBatchLines(spool, batch, after, pageRows, pageBytes);
+      if (read === undefined) return;
+      after = read.lastSeq;
+      if ('lines' in read) {
+        hasher.addLines(read.lines, read.rows);
+        page = { rows: read.rows, lines: read.lines };
+      } else page = rowsFrom(read.rows, hasher);
+    } else {
+      const rows = readBatchPage(spool, batch, after, pageRows, pageBytes);
+      if (rows.length === 0) return;
+      after = rows[rows.length - 1]![0];
+      page = rowsFrom(rows, hasher);
+    }
     yield page;
     if (after >= batch.seq_to) return;
     await yieldToLoop(); // let ingest requests in between pages
   }
+}
+
+/** Spool rows as export rows, each added to `hasher`. */
+function rowsFrom(rows: readonly [number, string, string | null][], hasher: RowsHasher): ExportRow[] {
+  const page = rows.map(([, body, raw]) => ({ body, raw }));
+  for (const row of page) hasher.add(row.body, row.raw);
+  return page;
 }
 
 /** Waits for `work` to settle, or until `signal` aborts (never rejects; removes its listener). */
@@ -188,8 +217,9 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
     const release = await deps.reserveStaging?.({ files: stagedFiles(spool, batch, staged), what: `stage ${batch.object_key}` });
     try {
       const hasher = createRowsHasher();
-      const encoded = await deps.encoderFor(format).encode({
-        pages: pagesOf(spool, batch, hasher, deps.pageBytes ?? defaultPageBytes, signal),
+      const encoder = deps.encoderFor(format);
+      const encoded = await encoder.encode({
+        pages: pagesOf(spool, batch, hasher, { pageBytes: deps.pageBytes ?? defaultPageBytes, storedLines: encoder.takesStoredLines === true, signal }),
         // Quarantine lines are already whole records ({received_at, source, errors, record}).
         includeRaw: config.raw && quarantineDate(batch.dt) === undefined,
         asStored: quarantineDate(batch.dt) !== undefined,
@@ -318,15 +348,18 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
   }
 
   /**
-   * Prunes what every export delivered, yielding to the event loop between short transactions,
-   * then gives the freed pages back to the file system (in short steps too) when they add up.
+   * Prunes what every export delivered (all of it at once when pruneAll can, else in chunks,
+   * yielding to the event loop between short transactions), then gives the freed pages back to
+   * the file system (in short steps too) when they add up.
    */
   async function prune(signal?: AbortSignal): Promise<number> {
     const floor = pruneFloor(spool);
     const busy = signal ? { signal } : {};
     await retryBusy(() => spool.noteDelivered(floor), busy);
-    let total = 0;
-    for (;;) {
+    // Everything delivered and not too much of it: one truncation instead of chunks.
+    const all = await retryBusy(() => pruneAll(spool, floor, pruneAllMaxRows), busy);
+    let total = all ?? 0;
+    while (all === undefined) {
       // Aborted (a drain past shutdownTimeoutMs): the rest is pruned by the next cycle.
       signal?.throwIfAborted();
       const n = await retryBusy(() => pruneStep(spool, floor, pruneChunk), busy);

@@ -10,6 +10,16 @@ describe('createRowsHasher', () => {
     expect(h.digest()).toEqual({ rows: 3, sha256: createHash('sha256').update(`${bodies.join('\n')}\n`).digest('hex') });
   });
 
+  it('hashes stored lines (bodies joined by newlines) as the same rows added one by one', () => {
+    const bodies = ['{"EVENT_ID":"a"}', '{"EVENT_ID":"ü 🚀"}', '{}'];
+    const one = createRowsHasher();
+    for (const b of bodies) one.add(b);
+    const lines = createRowsHasher();
+    lines.addLines(Buffer.from(bodies.slice(0, 2).join('\n')), 2);
+    lines.add(bodies[2]!);
+    expect(lines.digest()).toEqual(one.digest());
+  });
+
   it('tells order and row boundaries apart', () => {
     const of = (bodies: string[]): string => {
       const h = createRowsHasher();

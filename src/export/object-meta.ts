@@ -33,6 +33,8 @@ export interface RowsDigest {
 export interface RowsHasher {
   /** Adds one row: its canonical body and its raw record (null when it has none). */
   add(body: string, raw?: string | null): void;
+  /** Adds `rows` rows without raw records as their bodies joined by "\n" (StoredLines): the bytes add() would hash. */
+  addLines(lines: Buffer, rows: number): void;
   digest(): RowsDigest;
 }
 
@@ -54,6 +56,12 @@ export function createRowsHasher(): RowsHasher {
       if (raw !== null && raw !== undefined) hash.update(`\t${raw}`, 'utf8');
       hash.update('\n');
       rows++;
+    },
+    addLines(lines, n) {
+      if (done) throw new Error('hash rows: add after digest');
+      hash.update(lines);
+      hash.update('\n');
+      rows += n;
     },
     digest() {
       done ??= { rows, sha256: hash.digest('hex') };

@@ -9,7 +9,9 @@ import {
   noteBatchError,
   noteExportError,
   planExport,
+  pruneAll,
   pruneDelivered,
+  readBatchLines,
   readBatchPage,
   registerExports,
   skipBatch,
@@ -34,12 +36,12 @@ function open(): Spool {
   return spool;
 }
 
-/** Appends events with the given dts, ids e1, e2, …; bodies are {"id": …}. */
-function append(dts: string[], start = spool.stats().newestSeq + 1): void {
+/** Appends events with the given dts, ids e1, e2, …; bodies are {"id": …}; `raw` gives some a raw record. */
+function append(dts: string[], start = spool.stats().newestSeq + 1, raw: (seq: number) => string | null = () => null): void {
   const rows = dts.map((dt, i) => {
     const body = JSON.stringify({ id: start + i });
     const eventMs = Date.parse(`${dt.replace('quarantine:', '')}T00:00:00Z`);
-    return { eventId: `e${start + i}`, eventMs, dt, body, raw: null, content: contentKey(body) };
+    return { eventId: `e${start + i}`, eventMs, dt, body, raw: raw(start + i), content: contentKey(body) };
   });
   spool.appendGroups([rows], { now: 1000, limits: roomy });
 }
@@ -69,6 +71,38 @@ describe('planExport', () => {
     ]);
     const page = readBatchPage(spool, p.batches[0]!, 0, 10);
     expect(page.map(([seq]) => seq)).toEqual([1, 3, 5]);
+  });
+
+  it('readBatchLines: the pages of readBatchPage; without raw records, as the bodies joined by newlines', async () => {
+    open();
+    // Seqs 1-12 on one date (seq 4 on another), seqs 8 and 9 with a raw record, seq 11 larger than the byte bound.
+    const big = 'x'.repeat(200);
+    append(Array.from({ length: 12 }, (_, i) => (i === 3 ? '2025-01-01' : '2026-03-14')), 1, (seq) => (seq === 8 || seq === 9 ? '{"r":1}' : seq === 11 ? big : null));
+    const [batch] = (await plan()).batches;
+    expect([batch!.dt, batch!.seq_from, batch!.seq_to, batch!.row_count]).toEqual(['2026-03-14', 1, 12, 11]);
+    const bound = 100;
+    const pages: unknown[] = [];
+    for (let after = 0, page = readBatchLines(spool, batch!, after, 3, bound); page !== undefined; page = readBatchLines(spool, batch!, after, 3, bound)) {
+      const expected = readBatchPage(spool, batch!, after, 3, bound);
+      if ('lines' in page) {
+        expect(expected.every(([, , raw]) => raw === null)).toBe(true);
+        expect(page.lines.toString('utf8')).toBe(expected.map(([, body]) => body).join('\n'));
+        expect([page.rows, page.lastSeq]).toEqual([expected.length, expected[expected.length - 1]![0]]);
+        pages.push(['lines', expected.map(([seq]) => seq)]);
+      } else {
+        expect(page.rows).toEqual(expected);
+        expect(page.lastSeq).toBe(expected[expected.length - 1]![0]);
+        pages.push(['rows', expected.map(([seq]) => seq)]);
+      }
+      after = page.lastSeq;
+    }
+    expect(pages).toEqual([
+      ['lines', [1, 2, 3]],
+      ['lines', [5, 6, 7]],
+      ['rows', [8, 9, 10]],
+      ['rows', [11]],
+      ['lines', [12]],
+    ]);
   });
 
   it('splits a date at maxRowsPerFile', async () => {
@@ -230,6 +264,28 @@ describe('pruneDelivered', () => {
     // Sequence numbers are never reused after pruning (object names depend on it).
     append(['2026-03-14']);
     expect(spool.stats().newestSeq).toBe(4);
+    expect(spool.hasEventId('e1')).toBe(true);
+  });
+
+  it('pruneAll deletes every event at once only when all are delivered and they are few enough', async () => {
+    open();
+    registerExports(spool, ['a', 'b']);
+    append(['2026-03-14', '2026-03-15', '2026-03-14']);
+    for (const batch of (await plan()).batches) completeBatch(spool, batch, { bytes: 1, now: 6 });
+    const pb = await plan({ exportName: 'b', destination: 'file:///y/', maxRowsPerPlan: 2 });
+    for (const batch of pb.batches) completeBatch(spool, batch, { bytes: 1, now: 6 });
+    const floor = (): number => Math.min(...['a', 'b'].map((name) => exportState(spool, name).committedSeq));
+    expect(floor()).toBe(2);
+    expect(pruneAll(spool, floor(), 10)).toBeUndefined(); // seq 3 is not delivered by b
+    expect(spool.stats().depth).toBe(3);
+    for (const batch of (await plan({ exportName: 'b', destination: 'file:///y/' })).batches) completeBatch(spool, batch, { bytes: 1, now: 7 });
+    expect(pruneAll(spool, floor(), 2)).toBeUndefined(); // more rows than allowed
+    expect(pruneAll(spool, floor(), 3)).toBe(3);
+    expect(spool.stats()).toMatchObject({ depth: 0, bytes: 0, newestSeq: 3 });
+    expect(pruneAll(spool, floor(), 3)).toBeUndefined(); // nothing left
+    // Sequence numbers go on after the truncation; the idempotency keys stay.
+    append(['2026-03-14']);
+    expect(spool.stats()).toMatchObject({ depth: 1, newestSeq: 4 });
     expect(spool.hasEventId('e1')).toBe(true);
   });
 

@@ -112,6 +112,18 @@ export function prepareStatements(db: Database.Database) {
     batchPage: db.prepare<[string, number, number, number], [number, string, string | null]>(
       'SELECT seq, body, raw FROM events INDEXED BY events_by_dt WHERE dt = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?',
     ).raw(),
+    // The next page's extent from the record headers only (octet_length, IS NOT NULL): rows, last
+    // seq, stored bytes and how many rows carry a raw record.
+    batchPageExtent: db.prepare<[string, number, number, number], { n: number; last: number | null; bytes: number; raws: number | null }>(
+      'SELECT count(*) AS n, max(seq) AS last, total(octet_length(body) + coalesce(octet_length(raw), 0)) AS bytes, sum(raw IS NOT NULL) AS raws FROM (SELECT seq, body, raw FROM events INDEXED BY events_by_dt WHERE dt = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?)',
+    ),
+    // The bodies of (after, upTo] joined by "\n" in one value, and their seqs as a JSON array in
+    // the order the aggregate saw the rows (the caller checks it ascends). The ordered subquery
+    // feeds the aggregate as a co-routine; `group_concat(… ORDER BY seq)` would sort the rows
+    // again in a temporary B-tree (2.5-3× slower for the bench's 200,000 rows).
+    batchPageLines: db.prepare<[string, number, number], [Buffer | null, string]>(
+      'SELECT CAST(group_concat(body, char(10)) AS BLOB), json_group_array(seq) FROM (SELECT seq, body FROM events INDEXED BY events_by_dt WHERE dt = ? AND seq > ? AND seq <= ? ORDER BY seq)',
+    ).raw(),
     // The quarantine rows still held (a range of the dt index: 'quarantine:' < dt < 'quarantine;').
     quarantineHeld: db.prepare<[], number>("SELECT count(*) FROM events INDEXED BY events_by_dt WHERE dt > 'quarantine:' AND dt < 'quarantine;'").pluck(),
     pendingCount: db.prepare<[number], number>('SELECT count(*) FROM events WHERE seq > ?').pluck(),
@@ -131,6 +143,9 @@ export function prepareStatements(db: Database.Database) {
     pruneChunk: db.prepare<[number, number]>(
       'DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE seq <= ? ORDER BY seq LIMIT ?)',
     ),
+    // No WHERE clause: SQLite truncates the table and its indexes instead of deleting row by row.
+    pruneAll: db.prepare('DELETE FROM events'),
+    clearStats: db.prepare('UPDATE spool_stats SET depth = 0, bytes = 0 WHERE id = 1'),
     // --- operator levers for a stuck export (000007) ----------------------------------------------
     setPaused: db.prepare<[number | null, string | null, string]>('UPDATE export_cursors SET paused_at = ?, paused_reason = ? WHERE export = ?'),
     markBatchSkipped: db.prepare<[number, number, string, number]>(

@@ -15,7 +15,7 @@ import { exportColumns, parquetSchema, query, readFiles, schemaColumns } from '.
 import { loadSchema } from '../../schema/schema.js';
 import { createParquetEncoder, rowGroupSize, rowsPerGroup } from './parquet.js';
 import { createCsvEncoder, createNdjsonEncoder, csvRawField, ndjsonLine } from './text.js';
-import type { Compression, Encoder, ExportRow, Format } from './types.js';
+import type { Compression, Encoder, ExportPage, ExportRow, Format } from './types.js';
 
 const schema = loadSchema();
 const work = mkdtempSync(join(tmpdir(), 'logbarge-encoders-'));
@@ -226,6 +226,23 @@ describe('"raw": false writes the files of before RAW, byte for byte', () => {
     ['csv', 'raw-false.csv'],
   ])('%s/gzip decompresses to __golden__/%s', async (format, file) => {
     expect(text(await encode(format, 'gzip', rows, false))).toBe(readFileSync(golden(file), 'utf8'));
+  });
+
+  it('parquet from stored lines (as the cycle gives pages without raw records) is the same file', async () => {
+    // Pages of stored lines, with a page of rows between them (one with a raw record, one without).
+    async function* mixed(): AsyncGenerator<ExportPage> {
+      const lines = (from: number, to: number): ExportPage => ({ rows: to - from, lines: Buffer.from(bodies.slice(from, to).join('\n')) });
+      yield lines(0, 1);
+      yield [{ body: bodies[1]!, raw: raws[0]! }, { body: bodies[2]!, raw: null }];
+      yield lines(3, bodies.length);
+    }
+    for (const includeRaw of [false, true]) {
+      const fromRows = readFileSync(await encode('parquet', 'zstd', bodies.map((body, i) => ({ body, raw: includeRaw && i === 1 ? raws[0]! : null })), includeRaw));
+      const path = join(work, `${counter++}-lines.parquet`);
+      expect((await encoders.parquet.encode({ pages: mixed(), includeRaw, outPath: path, compression: 'zstd' })).rows).toBe(bodies.length);
+      expect(readFileSync(path).equals(fromRows), `includeRaw ${includeRaw}`).toBe(true);
+      if (!includeRaw) expect(readFileSync(path).equals(readFileSync(golden('raw-false.parquet')))).toBe(true);
+    }
   });
 
   it('parquet: the schema\'s columns only, read back with their types', async () => {

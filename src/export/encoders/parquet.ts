@@ -1,6 +1,6 @@
 /**
  * Parquet, written by DuckDB: the batch's canonical bodies are staged as NDJSON, then DuckDB
- * COPYs them to Parquet reading with explicit column types (never type guessing). DuckDB works on
+ * COPYs them to Parquet reading with explicit column names and types (never type guessing). DuckDB works on
  * its own threads, off the event loop, with an on-disk working set under a memory limit.
  *
  * Types (DESIGN.md): VARCHAR → UTF8 string; NUMBER → INT32; DATE → DATE;
@@ -10,11 +10,11 @@
  * refuses (see rawAsJson).
  */
 import { chmodSync, statSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { open, rm, type FileHandle } from 'node:fs/promises';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { privateFileMode } from '../../modes.js';
 import type { ColumnType, Schema } from '../../schema/schema.js';
-import { createNdjsonEncoder } from './text.js';
+import { ndjsonLine } from './text.js';
 import { rawColumnName, type EncodeInput, type EncodeResult, type Encoder } from './types.js';
 
 /** DuckDB type each schema type is read as; TIMESTAMP_MS is what makes the Parquet unit MILLIS. */
@@ -69,13 +69,91 @@ function sqlString(text: string): string {
 const rawAsJson = `CAST("${rawColumnName}" AS JSON) AS "${rawColumnName}"`;
 const rawAsText = `"${rawColumnName}"`;
 
+const newline = Buffer.from('\n');
+
+/** `,"RAW":null`: what each line with a NULL raw record carried when staging wrote it (see stage). */
+const nullRawMember = `,${JSON.stringify(rawColumnName)}:null`;
+
+/** Writes `buffers` at the file's position, again from where a short write stopped. */
+async function writeAll(file: FileHandle, buffers: readonly Buffer[]): Promise<void> {
+  let rest = buffers.filter((b) => b.length > 0);
+  while (rest.length > 0) {
+    const { bytesWritten } = await file.writev(rest);
+    if (bytesWritten === 0) throw new Error('encode parquet: writing the staged rows made no progress');
+    let skip = bytesWritten;
+    const left: Buffer[] = [];
+    for (const b of rest) {
+      if (skip >= b.length) skip -= b.length;
+      else {
+        left.push(skip > 0 ? b.subarray(skip) : b);
+        skip = 0;
+      }
+    }
+    rest = left;
+  }
+}
+
+/**
+ * Stages the pages as the NDJSON file DuckDB reads: stored lines as they are, and a row as its
+ * stored body, with the RAW member spliced in (ndjsonLine) when it has a raw record and RAW is
+ * included. Bodies are not projected onto the schema and a NULL RAW is not written: DuckDB reads
+ * the columns by name with explicit types, so a key the schema lacks is ignored and a missing
+ * one (RAW included) is NULL, which is what the projection (project.ts) and `"RAW":null` gave.
+ * Each page is one write, made while the next page is read.
+ *
+ * Returns the rows and, for rowsPerGroup, the file's size plus `,"RAW":null` for each NULL raw
+ * record when RAW is included: the size the file had when every line carried RAW (what
+ * rowGroupBytes was measured with), so a batch is given the ROW_GROUP_SIZE it was given then.
+ * DuckDB ends a row group at a boundary of its reader's buffers, and shorter lines put more rows
+ * in a buffer, so a large batch's groups can end some rows apart from where they did (200,000
+ * bench rows: 67,389 + 67,389 + 65,222 then, 66,140 + 66,140 + 66,139 + 1,581 now); the rows,
+ * their order, types and metadata are the same.
+ */
+async function stage(input: EncodeInput, path: string): Promise<{ rows: number; bytes: number }> {
+  const file = await open(path, 'w', privateFileMode);
+  let rows = 0;
+  let bytes = 0;
+  let writing: Promise<void> = Promise.resolve();
+  try {
+    for await (const page of input.pages) {
+      input.signal?.throwIfAborted();
+      let chunk: Buffer[];
+      if ('lines' in page) {
+        rows += page.rows;
+        chunk = [page.lines, newline];
+        if (input.includeRaw) bytes += page.rows * nullRawMember.length;
+      } else {
+        rows += page.length;
+        let text = '';
+        for (const row of page) {
+          if (input.includeRaw && row.raw !== null) text += `${ndjsonLine(row, true)}\n`;
+          else {
+            text += `${row.body}\n`;
+            if (input.includeRaw) bytes += nullRawMember.length;
+          }
+        }
+        chunk = [Buffer.from(text, 'utf8')];
+      }
+      for (const b of chunk) bytes += b.length;
+      await writing;
+      writing = writeAll(file, chunk);
+      // A failed write surfaces from the await above or below; marked handled meanwhile, while the next page is read.
+      writing.catch(() => undefined);
+    }
+    await writing;
+  } finally {
+    await writing.catch(() => undefined);
+    await file.close();
+  }
+  return { rows, bytes };
+}
+
 /** Creates the Parquet encoder; DuckDB starts on first use. */
 export function createParquetEncoder(options: ParquetOptions): Encoder {
   const { schema } = options;
   const columns = schema.columns.map((c) => `${sqlString(c.name)}: ${sqlString(duckdbTypes[c.type])}`).join(', ');
   const columnsWithRaw = `${columns}, ${sqlString(rawColumnName)}: 'VARCHAR'`;
   const select = schema.columns.map((c) => `"${c.name}"`).join(', ');
-  const staging = createNdjsonEncoder(schema);
 
   async function encode(input: EncodeInput): Promise<EncodeResult> {
     // The rows are staged as an NDJSON file first. (Streaming them through a named pipe was
@@ -90,7 +168,7 @@ export function createParquetEncoder(options: ParquetOptions): Encoder {
     let db: DuckDBConnection | undefined;
     const t0 = performance.now();
     try {
-      const staged = await staging.encode({ pages: input.pages, includeRaw: input.includeRaw, outPath: source, compression: 'none', ...(input.signal ? { signal: input.signal } : {}) });
+      const staged = await stage(input, source);
       input.signal?.throwIfAborted();
       const t1 = performance.now();
       instance = await DuckDBInstance.create(dbPath, {
@@ -136,5 +214,5 @@ export function createParquetEncoder(options: ParquetOptions): Encoder {
     }
   }
 
-  return { format: 'parquet', encode, close: async () => {} };
+  return { format: 'parquet', takesStoredLines: true, encode, close: async () => {} };
 }

@@ -2,7 +2,9 @@
  * Canonical bodies onto the exporting schema's columns. A spool may hold bodies written under
  * another schema (a restart with a different config `schema`): such a body is rewritten with
  * exactly the exporting schema's keys, in its order — a key it lacks becomes null, a key the
- * schema lacks is left out. A body already in the schema's form is kept byte for byte.
+ * schema lacks is left out. A body already in the schema's form is kept byte for byte. (The text
+ * encoders project; the Parquet encoder leaves it to DuckDB, which reads the staged bodies by
+ * column name with the same result: see `stage` in parquet.ts.)
  */
 import type { Schema } from '../../schema/schema.js';
 

@@ -16,7 +16,7 @@ import { stringify } from 'csv-stringify/sync';
 import { privateFileMode } from '../../modes.js';
 import type { Schema } from '../../schema/schema.js';
 import { createBodyProjector } from './project.js';
-import { rawColumnName, type EncodeInput, type EncodeResult, type Encoder, type ExportRow } from './types.js';
+import { rawColumnName, rowsOf, type EncodeInput, type EncodeResult, type Encoder, type ExportRow } from './types.js';
 
 /** SQL NULL in a CSV field: an unquoted `\N` (Hive's and Snowflake's default NULL marker). */
 const csvNull = '\\N';
@@ -107,8 +107,9 @@ async function writeText(input: EncodeInput, render: (page: readonly ExportRow[]
   };
   try {
     if (header !== undefined) await write(header);
-    for await (const page of input.pages) {
+    for await (const stored of input.pages) {
       input.signal?.throwIfAborted();
+      const page = rowsOf(stored);
       rows += page.length;
       await write(render(page));
     }

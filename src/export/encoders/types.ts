@@ -21,10 +21,30 @@ export interface ExportRow {
   readonly raw: string | null;
 }
 
+/**
+ * A run of spooled rows none of which carries a raw record, as the spool holds them: their
+ * canonical bodies in sequence order, joined by "\n" (UTF-8, no newline after the last). Bodies
+ * are JSON text, so a newline only ever separates two of them. The bodies are not projected onto
+ * the exporting schema (see project.ts). Only an encoder that says `takesStoredLines` gets them.
+ */
+export interface StoredLines {
+  readonly rows: number;
+  readonly lines: Buffer;
+}
+
+/** A page of a batch: rows, or (for an encoder that takes them) stored lines. */
+export type ExportPage = readonly ExportRow[] | StoredLines;
+
+/** The rows of a page (stored lines split at their newlines, with no raw records). */
+export function rowsOf(page: ExportPage): readonly ExportRow[] {
+  if (!('lines' in page)) return page;
+  return page.lines.toString('utf8').split('\n').map((body) => ({ body, raw: null }));
+}
+
 /** Input of one encode: the batch's rows, page by page, and where to write. */
 export interface EncodeInput {
-  /** Pages of spooled rows, in sequence order. */
-  readonly pages: AsyncIterable<readonly ExportRow[]>;
+  /** Pages of spooled rows, in sequence order (StoredLines only for an encoder that takes them). */
+  readonly pages: AsyncIterable<ExportPage>;
   /** Write the RAW column after the schema's columns (the export's `raw` option). */
   readonly includeRaw: boolean;
   /**
@@ -55,6 +75,11 @@ export interface EncodeResult {
 /** Encodes a batch to a staged file. */
 export interface Encoder {
   readonly format: Format;
+  /**
+   * True when the encoder reads the bodies itself with explicit columns (Parquet: DuckDB), so the
+   * cycle may give it StoredLines, read without a JavaScript string per row.
+   */
+  readonly takesStoredLines?: boolean;
   encode(input: EncodeInput): Promise<EncodeResult>;
   /** Releases resources (DuckDB instance). */
   close(): Promise<void>;
