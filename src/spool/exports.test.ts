@@ -11,6 +11,7 @@ import {
   planExport,
   pruneAll,
   pruneDelivered,
+  pruneStep,
   readBatchLines,
   readBatchPage,
   registerExports,
@@ -287,6 +288,32 @@ describe('pruneDelivered', () => {
     append(['2026-03-14']);
     expect(spool.stats()).toMatchObject({ depth: 1, newestSeq: 4 });
     expect(spool.hasEventId('e1')).toBe(true);
+  });
+
+  it('keeps the events of a cursor recorded after the floor was read (another process planning from 0)', async () => {
+    open();
+    registerExports(spool, ['a']);
+    append(['2026-03-14', '2026-03-14', '2026-03-14']);
+    for (const batch of (await plan()).batches) completeBatch(spool, batch, { bytes: 1, now: 6 });
+    const stale = exportState(spool, 'a').committedSeq;
+    expect(stale).toBe(3);
+    // Meanwhile another process (a flush with another config) records its export and plans (0, 3].
+    const other = await plan({ exportName: 'other', destination: 'file:///z/' });
+    expect(other.batches.map((b) => b.row_count)).toEqual([3]);
+    expect(pruneAll(spool, stale, 10)).toBeUndefined();
+    expect(pruneStep(spool, stale, 10)).toBe(0);
+    expect(spool.stats().depth).toBe(3);
+    expect(readBatchPage(spool, other.batches[0]!, 0, 10)).toHaveLength(3);
+  });
+
+  it('pruneAll leaves a spool holding more than maxBytes to the chunked steps', async () => {
+    open();
+    registerExports(spool, ['a']);
+    append(['2026-03-14', '2026-03-14']);
+    for (const batch of (await plan()).batches) completeBatch(spool, batch, { bytes: 1, now: 6 });
+    const bytes = spool.stats().bytes;
+    expect(pruneAll(spool, 2, 10, bytes - 1)).toBeUndefined();
+    expect(pruneAll(spool, 2, 10, bytes)).toBe(2);
   });
 
   it('waits for a recorded cursor that the caller does not name, until it is forgotten', async () => {

@@ -367,15 +367,25 @@ export function skipBatch(spool: Spool, batch: BatchRow, info: { deadLetter: str
     .immediate();
 }
 
+/** `floor`, lowered to the lowest recorded cursor now (a caller's floor can be stale); as given when no cursor is recorded. */
+function floorUnderLock(spool: Spool, floor: number): number {
+  const current = spool.sql.minCommitted.get() as number | null | undefined;
+  return current === null || current === undefined ? floor : Math.min(floor, current);
+}
+
 /** Deletes up to `chunk` events at or below `floor` in one short transaction; returns how many. */
 export function pruneStep(spool: Spool, floor: number, chunk: number): number {
   const { sql } = spool;
   if (floor <= 0) return 0;
   return spool.db
     .transaction((): number => {
-      const stats = sql.pruneChunkStats.get(floor, chunk) as { n: number; bytes: number };
+      // The floor again, under the write lock: a cursor recorded since `floor` was read (another
+      // process's flush with another config planning from 0) must keep its events.
+      const at = floorUnderLock(spool, floor);
+      if (at <= 0) return 0;
+      const stats = sql.pruneChunkStats.get(at, chunk) as { n: number; bytes: number };
       if (stats.n === 0) return 0;
-      sql.pruneChunk.run(floor, chunk);
+      sql.pruneChunk.run(at, chunk);
       sql.addStats.run(-stats.n, -stats.bytes);
       return stats.n;
     })
@@ -384,29 +394,35 @@ export function pruneStep(spool: Spool, floor: number, chunk: number): number {
 
 /**
  * Most events pruneAll deletes in its one transaction, which holds the write lock and the event
- * loop: the truncation took ~55-60 ms for 200,000 bench rows on the 2-core build machine (about
- * 0.3 µs a row), so 250,000 stay near 75 ms, under the 100 ms event-loop stall goal. (The
- * longest 2,000-row pruneStep measured there took 20-50 ms.)
+ * loop: the truncation took ~55-60 ms for 200,000 bench rows (~700 bytes, no raw record) on the
+ * 2-core build machine. Its time follows the bytes freed, not the rows: a review measured 54 ms
+ * for 250,000 bench rows and 104 ms for 250,000 rows with a 900-byte raw record, so it is
+ * bounded by both (pruneAllMaxBytes). (The longest 2,000-row pruneStep measured took 20-50 ms.)
  */
 export const pruneAllMaxRows = 250_000;
+/** Most stored bytes (bodies and raw records) pruneAll deletes in one transaction: about 150,000 rows of bench events. */
+export const pruneAllMaxBytes = 100 * 1024 * 1024;
 
 /**
  * Deletes every spooled event in one short transaction when all of them are at or below `floor`
  * (every export has delivered everything: a drain, a flush, a spool no one wrote to meanwhile) and
- * there are at most `maxRows`; returns how many, or undefined when that does not hold (then
+ * there are at most `maxRows` holding at most `maxBytes`; returns how many, or undefined when that does not hold (then
  * pruneStep prunes in chunks). Without a WHERE clause SQLite truncates the table and its index,
  * freeing their pages, instead of deleting row by row: for 200,000 bench rows ~55 ms against
  * ~500-800 ms in 2,000-row steps, whose deletes rebalance the B-tree and so rewrite about a
  * third of the freed leaf pages into the WAL (~64 MB) and its checkpoints.
  */
-export function pruneAll(spool: Spool, floor: number, maxRows: number): number | undefined {
+export function pruneAll(spool: Spool, floor: number, maxRows: number, maxBytes = pruneAllMaxBytes): number | undefined {
   const { sql } = spool;
   if (floor <= 0) return undefined;
   return spool.db
     .transaction((): number | undefined => {
-      const depth = sql.readStats.get()?.depth ?? 0;
+      const stats = sql.readStats.get();
+      const depth = stats?.depth ?? 0;
       const newest = (sql.maxSeq.get() as number | null) ?? 0;
-      if (depth === 0 || depth > maxRows || newest > floor) return undefined;
+      // The floor again, under the write lock (see pruneStep).
+      const at = floorUnderLock(spool, floor);
+      if (depth === 0 || depth > maxRows || (stats?.bytes ?? 0) > maxBytes || newest > at) return undefined;
       const n = sql.pruneAll.run().changes;
       sql.clearStats.run();
       return n;

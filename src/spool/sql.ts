@@ -112,10 +112,12 @@ export function prepareStatements(db: Database.Database) {
     batchPage: db.prepare<[string, number, number, number], [number, string, string | null]>(
       'SELECT seq, body, raw FROM events INDEXED BY events_by_dt WHERE dt = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?',
     ).raw(),
-    // The next page's extent from the record headers only (octet_length, IS NOT NULL): rows, last
-    // seq, stored bytes and how many rows carry a raw record.
+    // The next page's extent: rows, last seq, stored bytes and how many rows carry a raw record.
+    // The sizes are computed inside the subquery, where octet_length and IS NOT NULL read the
+    // record header only; selecting body and raw there would load every value in full (a review
+    // measured 500 ms against 2.8 ms for 3,000 rows of 200 KB raw records).
     batchPageExtent: db.prepare<[string, number, number, number], { n: number; last: number | null; bytes: number; raws: number | null }>(
-      'SELECT count(*) AS n, max(seq) AS last, total(octet_length(body) + coalesce(octet_length(raw), 0)) AS bytes, sum(raw IS NOT NULL) AS raws FROM (SELECT seq, body, raw FROM events INDEXED BY events_by_dt WHERE dt = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?)',
+      'SELECT count(*) AS n, max(seq) AS last, total(b) AS bytes, sum(r) AS raws FROM (SELECT seq, octet_length(body) + coalesce(octet_length(raw), 0) AS b, octet_length(raw) IS NOT NULL AS r FROM events INDEXED BY events_by_dt WHERE dt = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?)',
     ),
     // The bodies of (after, upTo] joined by "\n" in one value, and their seqs as a JSON array in
     // the order the aggregate saw the rows (the caller checks it ascends). The ordered subquery
@@ -137,8 +139,9 @@ export function prepareStatements(db: Database.Database) {
       "SELECT object_key, destination, done_at, bytes, row_count FROM export_batches WHERE export = ? AND state = 'done' AND skipped_at IS NULL ORDER BY done_at DESC, id DESC LIMIT 1",
     ),
     pruneChunkStats: db.prepare<[number, number], { n: number; bytes: number }>(
-      // octet_length of a TEXT column is read from the record header; the body itself is not loaded.
-      'SELECT count(*) AS n, total(octet_length(body) + coalesce(octet_length(raw), 0)) AS bytes FROM (SELECT body, raw FROM events WHERE seq <= ? ORDER BY seq LIMIT ?)',
+      // Sizes computed inside the subquery: there octet_length reads the record header only (the
+      // body and raw record are not loaded; selecting them there would load them in full).
+      'SELECT count(*) AS n, total(b) AS bytes FROM (SELECT octet_length(body) + coalesce(octet_length(raw), 0) AS b FROM events WHERE seq <= ? ORDER BY seq LIMIT ?)',
     ),
     pruneChunk: db.prepare<[number, number]>(
       'DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE seq <= ? ORDER BY seq LIMIT ?)',
