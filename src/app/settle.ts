@@ -1,30 +1,11 @@
-/** Bounded waits of the drain. */
-
-/** Waits for `work` to settle or `signal` to abort, whichever comes first; true when `work` settled. */
-export async function settledBefore(work: Promise<unknown>, signal: AbortSignal | undefined): Promise<boolean> {
-  if (!signal) {
-    await work.catch(() => undefined);
-    return true;
-  }
-  if (signal.aborted) {
-    work.catch(() => undefined); // not waited for; a later rejection is not unhandled
-    return false;
-  }
-  let onAbort: () => void = () => {};
-  const aborted = new Promise<false>((resolve) => (onAbort = () => resolve(false)));
-  signal.addEventListener('abort', onAbort, { once: true });
-  try {
-    return await Promise.race([work.then(() => true, () => true), aborted]);
-  } finally {
-    signal.removeEventListener('abort', onAbort);
-  }
-}
+/** Bounded waits of the drain and of cycles waiting for one another. */
 
 /**
  * Waits for `work` to settle, for at most `graceMs` past the moment `signal` aborts (or past now,
- * when it has already aborted); true when `work` settled. For the last steps of the drain, which
- * usually end in a moment (a commit finishing, a thread closing) and should get it even once the
- * deadline has passed, but must not hold the process beyond the deadline by more than that.
+ * when it has already aborted); true when `work` settled. With a grace, the last steps of the
+ * drain (a commit finishing, a thread closing) still get a moment once the deadline has passed,
+ * without holding the process beyond it by more than that. Never rejects; a rejection of `work`
+ * counts as settled.
  */
 export async function settledWithin(work: Promise<unknown>, signal: AbortSignal, graceMs: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
@@ -45,4 +26,15 @@ export async function settledWithin(work: Promise<unknown>, signal: AbortSignal,
     clearTimeout(timer);
     signal.removeEventListener('abort', onAbort);
   }
+}
+
+/**
+ * Waits for `work` to settle or `signal` to abort, whichever comes first; true when `work`
+ * settled (work that has already settled when the signal is found aborted still counts). Without
+ * a signal, waits for `work`. Never rejects.
+ */
+export async function settledBefore(work: Promise<unknown>, signal: AbortSignal | undefined): Promise<boolean> {
+  if (signal) return settledWithin(work, signal, 0);
+  await work.catch(() => undefined);
+  return true;
 }

@@ -35,6 +35,7 @@ import {
 import { quarantineDate, type Spool } from '../spool/spool.js';
 import type { StagedFile } from '../app/staging.js';
 import { retryBusy } from '../spool/busy.js';
+import { settledBefore } from '../app/settle.js';
 import { reclaimFreePages } from '../spool/vacuum.js';
 import { StoreError, type ObjectHead, type ObjectMetadata, type ObjectStore } from '../store/store.js';
 import { contentTypeOf, extensionOf, type Compression, type Encoder, type ExportPage, type ExportRow, type Format } from './encoders/types.js';
@@ -154,20 +155,6 @@ function rowsFrom(rows: readonly [number, string, string | null][], hasher: Rows
   const page = rows.map(([, body, raw]) => ({ body, raw }));
   for (const row of page) hasher.add(row.body, row.raw);
   return page;
-}
-
-/** Waits for `work` to settle, or until `signal` aborts (never rejects; removes its listener). */
-async function waitUnlessAborted(work: Promise<unknown>, signal: AbortSignal | undefined): Promise<void> {
-  if (!signal) return void (await work.catch(() => undefined));
-  if (signal.aborted) return;
-  let onAbort: () => void = () => {};
-  const aborted = new Promise<void>((resolve) => (onAbort = resolve));
-  signal.addEventListener('abort', onAbort, { once: true });
-  try {
-    await Promise.race([work.catch(() => undefined), aborted]);
-  } finally {
-    signal.removeEventListener('abort', onAbort);
-  }
 }
 
 /**
@@ -475,7 +462,7 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
       while (current) {
         // Waiting behind a running cycle stops with the caller's signal; the running cycle goes on
         // (it has a signal of its own).
-        await waitUnlessAborted(current, signal);
+        await settledBefore(current, signal);
         if (signal?.aborted) {
           const message = `${reason} cycle: stopped while waiting for the running cycle: ${describeError(signal.reason)}`;
           return { export: config.name, batches: 0, rows: 0, bytes: 0, keys: [], pruned: 0, error: message };
