@@ -115,8 +115,8 @@ function toError(error: WorkerError): Error {
 
 interface Running {
   readonly worker: Worker;
-  /** Commits sent and not answered yet. */
-  readonly pending: Map<number, { resolve: (r: ThreadedAppendResult) => void; reject: (err: unknown) => void; pragma?: (value: unknown) => void }>;
+  /** Requests sent and not answered yet: a commit resolves with its ThreadedAppendResult, a pragma or probe with its value. */
+  readonly pending: Map<number, { resolve: (value: unknown) => void; reject: (err: unknown) => void }>;
   /** Set once the thread ended (crashed, or closed). */
   exited?: Error;
   readonly ended: Promise<void>;
@@ -154,9 +154,8 @@ async function spawn(data: AppendWorkerData): Promise<Running> {
     if (!p) return;
     pending.delete(m.id);
     if (pending.size === 0) worker.unref();
-    if (m.t === 'pragma') p.pragma?.(m.value);
-    else if (m.t === 'done') p.resolve({ outcomes: m.outcomes, counters: m.counters });
-    else p.reject(toError(m.error));
+    if (m.t === 'error') p.reject(toError(m.error));
+    else p.resolve(m.t === 'done' ? ({ outcomes: m.outcomes, counters: m.counters } satisfies ThreadedAppendResult) : m.value);
   });
   return running;
 }
@@ -189,7 +188,7 @@ export async function startAppendThread(data: AppendWorkerData): Promise<AppendT
     const running = await live();
     const id = nextId++;
     return new Promise<unknown>((resolve, reject) => {
-      running.pending.set(id, { resolve: () => undefined, reject, pragma: resolve });
+      running.pending.set(id, { resolve, reject });
       running.worker.ref();
       running.worker.postMessage(message(id));
     });
@@ -224,7 +223,7 @@ export async function startAppendThread(data: AppendWorkerData): Promise<AppendT
       }
       if (running.exited) throw running.exited;
       return new Promise<ThreadedAppendResult>((resolve, reject) => {
-        running.pending.set(id, { resolve, reject });
+        running.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
         running.worker.ref();
         if (crashNext) {
           crashNext = false;
