@@ -127,13 +127,16 @@ async function* pagesOf(
 ): AsyncGenerator<ExportPage> {
   const { pageBytes, storedLines, signal } = options;
   let after = batch.seq_from - 1;
+  // Pages read otherwise than in one query since the last that was (see readBatchLines: tried again every 8th page).
+  let misses = 0;
   for (;;) {
     signal?.throwIfAborted();
     let page: ExportPage;
     if (storedLines) {
-      const read = readBatchLines(spool, batch, after, pageRows, pageBytes);
+      const read = readBatchLines(spool, batch, after, pageRows, pageBytes, { joinedFirst: misses % 8 === 0 });
       if (read === undefined) return;
       after = read.lastSeq;
+      misses = 'lines' in read && read.oneQuery ? 0 : misses + 1;
       if ('lines' in read) {
         hasher.addLines(read.lines, read.rows);
         page = { rows: read.rows, lines: read.lines };

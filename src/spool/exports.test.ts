@@ -106,6 +106,41 @@ describe('planExport', () => {
     ]);
   });
 
+  it('readBatchLines: a page of small bodies is read in one query; a larger body within the bound takes the second pass; the same pages either way', async () => {
+    open();
+    // Bound 90 over 3 rows: bodies of at most 30 bytes in one query. Seq 5's body is 50 bytes
+    // (over 30, and its page still fits in 90); seq 8 has a raw record.
+    const rows = Array.from({ length: 9 }, (_, i) => {
+      const seq = i + 1;
+      const body = seq === 5 ? JSON.stringify({ id: seq, pad: 'p'.repeat(33) }) : JSON.stringify({ id: seq });
+      return { eventId: `e${seq}`, eventMs: Date.parse('2026-03-14T00:00:00Z'), dt: '2026-03-14', body, raw: seq === 8 ? '{"r":1}' : null, content: contentKey(body) };
+    });
+    expect(rows[4]!.body.length).toBe(50);
+    spool.appendGroups([rows], { now: 1000, limits: roomy });
+    const [batch] = (await plan()).batches;
+    const read = (joinedFirst: boolean) => {
+      const pages: unknown[] = [];
+      for (let after = 0, page = readBatchLines(spool, batch!, after, 3, 90, { joinedFirst }); page !== undefined; page = readBatchLines(spool, batch!, after, 3, 90, { joinedFirst })) {
+        const expected = readBatchPage(spool, batch!, after, 3, 90);
+        if ('lines' in page) expect(page.lines.toString('utf8')).toBe(expected.map(([, body]) => body).join('\n'));
+        else expect(page.rows).toEqual(expected);
+        pages.push('lines' in page ? [page.oneQuery ? 'one query' : 'two passes', page.rows, page.lastSeq] : ['rows', page.rows.length, page.lastSeq]);
+        after = page.lastSeq;
+      }
+      return pages;
+    };
+    expect(read(true)).toEqual([
+      ['one query', 3, 3],
+      ['two passes', 3, 6],
+      ['rows', 3, 9],
+    ]);
+    expect(read(false)).toEqual([
+      ['two passes', 3, 3],
+      ['two passes', 3, 6],
+      ['rows', 3, 9],
+    ]);
+  });
+
   it('splits a date at maxRowsPerFile', async () => {
     open();
     append(Array.from({ length: 10 }, (_, i) => (i === 4 ? '2025-01-01' : '2026-03-14')));

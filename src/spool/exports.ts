@@ -192,7 +192,7 @@ export function readBatchPage(
 
 /** A page of a batch as readBatchLines reads it: stored lines, or rows as readBatchPage reads them. */
 export type BatchLinesPage =
-  | { readonly lastSeq: number; readonly rows: number; readonly lines: Buffer }
+  | { readonly lastSeq: number; readonly rows: number; readonly lines: Buffer; /** Read in one query (see readBatchLines). */ readonly oneQuery: boolean }
   | { readonly lastSeq: number; readonly rows: [number, string, string | null][] };
 
 /**
@@ -201,6 +201,13 @@ export type BatchLinesPage =
  * they fit in `maxBytes`, as one buffer: the stored bodies in sequence order joined by "\n" (UTF-8,
  * no newline after the last), concatenated by SQLite, with no JavaScript string per row. Other
  * pages come as rows. Undefined when no row follows `afterSeq`.
+ *
+ * A page whose bodies are each at most `maxBytes / limit` bytes is read in one query
+ * (batchPageLinesBounded), which bounds the joined value by the page's bound without reading the
+ * rows' sizes first. Otherwise (a larger body, a raw record) the sizes are read, then the page:
+ * one pass more. `joinedFirst: false` skips the one-query attempt, for a caller whose previous
+ * page was not read in one query (raw records and large bodies tend to come in runs: a sender that
+ * sends them sends them all).
  */
 export function readBatchLines(
   spool: Spool,
@@ -208,13 +215,20 @@ export function readBatchLines(
   afterSeq: number,
   limit: number,
   maxBytes = Number.POSITIVE_INFINITY,
+  options: { joinedFirst?: boolean } = {},
 ): BatchLinesPage | undefined {
   const after = Math.max(afterSeq, batch.seq_from - 1);
+  if (options.joinedFirst !== false) {
+    const perRow = Number.isFinite(maxBytes) ? Math.floor(maxBytes / limit) : Number.MAX_SAFE_INTEGER;
+    const [n, last, fit, lines, seqs] = spool.sql.batchPageLinesBounded.get(perRow, batch.dt, after, batch.seq_to, limit)!;
+    if (n === 0 || last === null) return undefined;
+    if (fit === n && lines !== null && ascending(JSON.parse(seqs) as number[], n)) return { lastSeq: last, rows: n, lines, oneQuery: true };
+  }
   const extent = spool.sql.batchPageExtent.get(batch.dt, after, batch.seq_to, limit);
   if (!extent || extent.n === 0 || extent.last === null) return undefined;
   if (extent.raws === 0 && extent.bytes <= maxBytes) {
     const [lines, seqs] = spool.sql.batchPageLines.get(batch.dt, after, extent.last)!;
-    if (lines !== null && ascending(JSON.parse(seqs) as number[], extent.n)) return { lastSeq: extent.last, rows: extent.n, lines };
+    if (lines !== null && ascending(JSON.parse(seqs) as number[], extent.n)) return { lastSeq: extent.last, rows: extent.n, lines, oneQuery: false };
   }
   // Raw records (spliced into each line by the encoder), rows larger than the bound, or (never
   // seen) the rows not reaching the aggregate in order.
