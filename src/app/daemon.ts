@@ -241,12 +241,13 @@ export async function startDaemon(options: {
   // another process's write lock ends on the drain's deadline, not after busyGiveUpMs.
   const trimIds = (): void => {
     const signal = drainDeadline.signal;
+    // As an export cycle does: the pages this trim frees are kept for the next ids; those free before it and still free after it are given back.
+    const settled = trimming ? undefined : spool.freePages();
     trimming ??= forgetDeliveredIds({ spool, windowMs, chunk: idPruneChunk, stopped: () => draining, signal })
       .then(async (total) => {
-        if (total === 0) return;
-        logger.info({ forgotten: total }, 'trimmed idempotency window');
-        const reclaimed = await reclaimFreePages(spool, { stopped: () => draining, signal });
-        if (reclaimed.pages > 0) logger.info({ pages: reclaimed.pages, bytes: reclaimed.bytes }, 'spool file shrunk after trimming the window');
+        if (total > 0) logger.info({ forgotten: total }, 'trimmed idempotency window');
+        const reclaimed = await reclaimFreePages(spool, { stopped: () => draining, signal, ...(settled ? { settled } : {}) });
+        if (reclaimed.pages > 0) logger.info({ pages: reclaimed.pages, bytes: reclaimed.bytes }, 'spool file shrunk: pages free since before the trim given back');
       })
       .catch((err: unknown) => {
         if (signal.aborted) logger.warn({ err: describeError(err) }, 'trim of the idempotency window stopped by the drain deadline; the next start trims the rest');

@@ -36,7 +36,7 @@ import { quarantineDate, type Spool } from '../spool/spool.js';
 import type { StagedFile } from '../app/staging.js';
 import { retryBusy } from '../spool/busy.js';
 import { settledBefore } from '../app/settle.js';
-import { reclaimFreePages } from '../spool/vacuum.js';
+import { reclaimFreePages, type FreePages } from '../spool/vacuum.js';
 import { StoreError, type ObjectHead, type ObjectMetadata, type ObjectStore } from '../store/store.js';
 import { contentTypeOf, extensionOf, type Compression, type Encoder, type ExportPage, type ExportRow, type Format } from './encoders/types.js';
 import { hashFile, hashStream, type ContentHash } from './file-hash.js';
@@ -339,10 +339,11 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
 
   /**
    * Prunes what every export delivered (all of it at once when pruneAll can, else in chunks,
-   * yielding to the event loop between short transactions), then gives the freed pages back to
-   * the file system (in short steps too) when they add up.
+   * yielding to the event loop between short transactions), then gives the pages that stayed free
+   * since `settled` (read at the start of the cycle) back to the file system, in short steps too,
+   * when they add up (reclaimFreePages): the pages this prune frees are the next appends'.
    */
-  async function prune(signal?: AbortSignal): Promise<number> {
+  async function prune(settled: FreePages, signal?: AbortSignal): Promise<number> {
     const floor = pruneFloor(spool);
     const busy = signal ? { signal } : {};
     await retryBusy(() => spool.noteDelivered(floor), busy);
@@ -357,16 +358,16 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
       if (n < pruneChunk) break;
       await yieldToLoop();
     }
-    if (total > 0) {
-      const reclaimed = await reclaimFreePages(spool, signal ? { signal } : {});
-      if (reclaimed.pages > 0) log.info({ pages: reclaimed.pages, bytes: reclaimed.bytes }, 'spool file shrunk after pruning');
-    }
+    const reclaimed = await reclaimFreePages(spool, { settled, ...(signal ? { signal } : {}) });
+    if (reclaimed.pages > 0) log.info({ pages: reclaimed.pages, bytes: reclaimed.bytes }, 'spool file shrunk: pages free since the previous cycle given back');
     return total;
   }
 
   async function cycle(reason: CycleReason, untilCaughtUp: boolean, signal?: AbortSignal): Promise<CycleResult> {
     const started = performance.now();
     const target = spool.stats().newestSeq;
+    // Pages free now and still free after this cycle's prune went unused for a cycle (see prune).
+    const settled = spool.freePages();
     const result = { export: config.name, batches: 0, rows: 0, bytes: 0, keys: [] as string[], pruned: 0 };
     let paused = pausedState(spool, config.name);
     if (paused) {
@@ -443,7 +444,7 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
         if (!untilCaughtUp || (cursor?.committed_seq ?? 0) >= target) break;
       }
       const deliveredMs = Math.round(performance.now() - started);
-      result.pruned = await prune(signal);
+      result.pruned = await prune(settled, signal);
       log.info(
         { reason, batches: result.batches, rows: result.rows, bytes: result.bytes, pruned: result.pruned, deliveredMs, ms: Math.round(performance.now() - started), keys: result.keys, ...(paused ? { paused: true } : {}) },
         paused ? 'export paused during the cycle; stopped before the next batch' : 'export cycle done',

@@ -49,4 +49,26 @@ describe('reclaimFreePages', () => {
     expect(free()).toBe(0);
     spool.close();
   });
+
+  it('with `settled`, gives back at most the pages free then, judged on the file then, and keeps those freed since', async () => {
+    const spool = filled(3_000);
+    const free = () => spool.freePages().free;
+    pruneStep(spool, 2_000, 10_000); // two thirds: most of the file
+    const settled = spool.freePages();
+    expect(settled.free * 2).toBeGreaterThan(settled.total);
+    pruneStep(spool, 3_000, 10_000); // the rest, freed after `settled` was read
+    const now = free();
+    expect(now).toBeGreaterThan(settled.free);
+    const result = await reclaimFreePages(spool, { minFreePages: 10, settled, stepPages: 7 });
+    expect(result.pages).toBe(settled.free);
+    expect(free()).toBe(now - settled.free);
+    // Judged on `settled`: a third of the file free then gives nothing back, whatever is free now.
+    const spool2 = filled(3_000);
+    pruneStep(spool2, 1_000, 10_000);
+    const small = spool2.freePages();
+    pruneStep(spool2, 3_000, 10_000);
+    expect(await reclaimFreePages(spool2, { minFreePages: 10, settled: small })).toEqual({ pages: 0, bytes: 0 });
+    spool.close();
+    spool2.close();
+  });
 });
