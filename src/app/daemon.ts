@@ -21,6 +21,7 @@ import { createSealer, type Sealer } from './sealer.js';
 import { statfsFreeBytes, type FreeBytes } from './staging.js';
 import { lateSummary } from '../spool/late.js';
 import { exportHealth } from '../spool/exports.js';
+import { workerPruner } from '../export/cycle.js';
 import { openStore } from '../store/open.js';
 import { keyBytes, openSpool, type Spool } from '../spool/spool.js';
 import { retryBusy } from '../spool/busy.js';
@@ -125,7 +126,15 @@ export async function startDaemon(options: {
   // Aborted shutdownTimeoutMs after stop() began: ends the final cycle, any cycle still running,
   // and every wait of the drain (the exporter's close, a trim of the idempotency window).
   const drainDeadline = new AbortController();
-  const exporter = createExporter({ config, spool, logger, metrics, freeBytes, ...(options.openStore ? { openStore: options.openStore } : {}) });
+  // The cycles prune on the append worker (started below, before any cycle runs); the final cycle
+  // of a drain, which runs after the worker is closed, on the spool's connection.
+  let appendClosed = false;
+  const pruner = workerPruner(
+    spool,
+    { pruneStep: (floor, chunk) => appendThread.pruneStep(floor, chunk), pruneAll: (floor, rows, bytes) => appendThread.pruneAll(floor, rows, bytes) },
+    () => appendClosed,
+  );
+  const exporter = createExporter({ config, spool, logger, metrics, freeBytes, pruner, ...(options.openStore ? { openStore: options.openStore } : {}) });
   cleanups.push(() => exporter.close({ signal: drainDeadline.signal }));
   // Scheduled seals (seal.schedule) use stores of their own; stopping cancels a running seal.
   const sealStores = new Map<string, ObjectStore>();
@@ -165,6 +174,7 @@ export async function startDaemon(options: {
   const leftRunning = (what: string) =>
     logger.warn({ running: [what], err: describeError(drainDeadline.signal.reason) }, 'still running at the drain deadline; left to end with the process');
   cleanups.push(async () => {
+    appendClosed = true;
     if (!(await settledWithin(appendThread.close(), drainDeadline.signal, drainGraceMs))) leftRunning('append worker');
   });
   const committer = createGroupCommitter({

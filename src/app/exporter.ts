@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { Config, ExportConfig } from '../config/schema.js';
 import { settledBefore } from './settle.js';
 import { describeError } from '../errors.js';
-import { createExportRunner, type CycleReason, type CycleResult, type ExportRunner } from '../export/cycle.js';
+import { createExportRunner, type CycleReason, type CycleResult, type ExportRunner, type Pruner } from '../export/cycle.js';
 import { createParquetEncoder } from '../export/encoders/parquet.js';
 import { createCsvEncoder, createNdjsonEncoder } from '../export/encoders/text.js';
 import type { Encoder, Format } from '../export/encoders/types.js';
@@ -98,6 +98,8 @@ export function createExporter(options: {
   openStore?: (destination: string) => ObjectStore;
   /** Free space next to the spool (tests); defaults to statfs. */
   freeBytes?: FreeBytes;
+  /** Where the cycles' prune transactions run (the daemon: its append worker); defaults to the spool's connection. */
+  pruner?: Pruner;
 }): Exporter {
   const { config, spool, logger, metrics } = options;
   const schema = loadNamedSchema(config.schema);
@@ -173,6 +175,7 @@ export function createExporter(options: {
         reserveStaging: staging.reserve,
         logger,
         metrics,
+        ...(options.pruner ? { pruner: options.pruner } : {}),
       }),
     );
   }

@@ -1,7 +1,7 @@
 /**
  * One export measurement in its own process (so peak RSS is this export's alone):
  * fills a fresh spool with N rows, then times spool → encoded object on a loopback S3 server
- * (fauxqs) or a directory. Prints one JSON line.
+ * (fauxqs) or a directory, pruning on an append worker as the daemon does. Prints one JSON line.
  *
  *   node dist/bench/export-once.js --rows 200000 --format parquet --compression zstd [--store s3|file] [--schema okta-security.v1]
  *     [--raw-every N]   every Nth row carries a raw record (benchRaw), the others none
@@ -16,6 +16,8 @@ import { parseArgs } from 'node:util';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createExporter } from '../app/exporter.js';
+import { workerPruner } from '../export/cycle.js';
+import { startAppendThread } from '../spool/append-thread.js';
 import { parseConfig } from '../config/load.js';
 import { createPreparer } from '../ingest/prepare.js';
 import { defaultEventTime } from '../config/schema.js';
@@ -91,6 +93,8 @@ async function main(): Promise<void> {
   const filled = spawnSync(process.execPath, ['--no-warnings', self, '--rows', String(rows), '--raw-every', String(rawEvery), '--fill', config.spool.path, ...(values.schema ? ['--schema', values.schema] : []), ...(values['scatter-days'] ? ['--scatter-days', values['scatter-days']] : [])], { stdio: 'inherit' });
   if (filled.status !== 0) throw new Error('bench: filling the spool failed');
   const spool = openSpool({ path: config.spool.path, synchronous: 'NORMAL' });
+  // The daemon's set-up: an append worker beside the spool's connection, which the cycle prunes on.
+  const thread = await startAppendThread({ path: config.spool.path, synchronous: 'NORMAL', busyTimeoutMs: 1000 });
   const rssBefore = process.resourceUsage().maxRSS;
   /** Summed over the objects (parquet): staging NDJSON from the spool, DuckDB's COPY, and the whole encode. */
   const split = { stageMs: 0, copyMs: 0, encodeMs: 0 };
@@ -111,6 +115,7 @@ async function main(): Promise<void> {
     }),
     metrics: createMetrics({ defaultMetrics: false }),
     openStore: (d) => openStore(d, config.s3, { credentials }),
+    pruner: workerPruner(spool, thread, () => false),
   });
   await exporter.verify();
   const peaks = { rss: 0, heapUsed: 0, external: 0, arrayBuffers: 0 };
@@ -129,6 +134,7 @@ async function main(): Promise<void> {
   if (process.env.BENCH_TIMELINE) process.stderr.write(`${timeline.filter((_, i) => i % 5 === 0).join('\n')}\n`);
   const seconds = (performance.now() - started) / 1000;
   await exporter.close();
+  await thread.close();
   spool.close();
   await closeS3();
   if (!result || result.error || result.rows !== rows) throw new Error(`bench export failed: ${JSON.stringify(result)}`);

@@ -163,4 +163,26 @@ describe('append thread', () => {
     dirs.push(dir);
     await expect(startAppendThread({ path: join(dir, 'gone', 'missing.db'), synchronous: 'FULL', busyTimeoutMs: 10 })).rejects.toThrow(/^open spool .*missing\.db in the append worker: Cannot open database because the directory does not exist$/);
   });
+
+  it('prunes on the worker connection: pruneStep and pruneAll as on the spool connection, pruneAll within its bounds', async () => {
+    const { spool, thread } = await setup();
+    const t = Date.UTC(2026, 11, 3, 12);
+    await thread.appendGroups([Array.from({ length: 10 }, (_, i) => row(`p${i}`, t + i))], { now: 1000, limits });
+    // Nothing is delivered without a cursor: floor 0 prunes nothing.
+    expect(await thread.pruneStep(0, 3)).toBe(0);
+    expect(await thread.pruneStep(4, 3)).toBe(3);
+    expect(await thread.pruneStep(4, 3)).toBe(1);
+    expect(spool.db.prepare('SELECT min(seq) AS first, count(*) AS n FROM events').get()).toEqual({ first: 5, n: 6 });
+    expect(spool.counters().depth).toBe(6);
+    // pruneAll: undefined while events above the floor remain, or past its bounds.
+    expect(await thread.pruneAll(9, 1_000, 1e9)).toBeUndefined();
+    expect(await thread.pruneAll(10, 5, 1e9)).toBeUndefined();
+    expect(await thread.pruneAll(10, 1_000, 10)).toBeUndefined();
+    expect(await thread.pruneAll(10, 1_000, 1e9)).toBe(6);
+    expect(spool.counters()).toEqual({ depth: 0, bytes: 0, keys: 10 });
+    // A failure there rejects with its code (the cycle retries SQLITE_BUSY, reports the rest).
+    await thread.appendGroups([[row('q', t + 20)]], { now: 2000, limits });
+    await thread.pragma('query_only = 1');
+    await expect(thread.pruneStep(11, 10)).rejects.toMatchObject({ code: 'SQLITE_READONLY' });
+  });
 });

@@ -35,6 +35,8 @@ export type ToWorker =
   | { readonly t: 'commit'; readonly id: number; readonly sizes: number[]; readonly now: number; readonly limits: SpoolLimits }
   | { readonly t: 'pragma'; readonly id: number; readonly source: string }
   | { readonly t: 'probe'; readonly id: number; readonly now: number }
+  | { readonly t: 'pruneStep'; readonly id: number; readonly floor: number; readonly chunk: number }
+  | { readonly t: 'pruneAll'; readonly id: number; readonly floor: number; readonly maxRows: number; readonly maxBytes: number }
   | { readonly t: 'close' }
   | { readonly t: 'crash' };
 
@@ -44,6 +46,7 @@ export type FromWorker =
   | { readonly t: 'failed'; readonly error: WorkerError }
   | { readonly t: 'done'; readonly id: number; readonly outcomes: (AppendOutcome | 'full')[]; readonly counters: SpoolCounters; readonly ms: number }
   | { readonly t: 'error'; readonly id: number; readonly error: WorkerError }
+  /** The value of a pragma, probe or prune request (null for undefined). */
   | { readonly t: 'pragma'; readonly id: number; readonly value: unknown };
 
 interface WorkerError {
@@ -81,6 +84,10 @@ export interface AppendThread {
    * connection that appends can write again after a failure. Rejects as the write failed.
    */
   probeWrite(now: number): Promise<void>;
+  /** pruneStep (exports.ts) on the worker's connection: the export cycle's prune, off the event loop. */
+  pruneStep(floor: number, chunk: number): Promise<number>;
+  /** pruneAll (exports.ts) on the worker's connection; undefined when it does not apply. */
+  pruneAll(floor: number, maxRows: number, maxBytes: number): Promise<number | undefined>;
 }
 
 /** Rows per message: keeps each structured clone on the event loop to a few ms. */
@@ -97,7 +104,7 @@ function workerScript(): URL {
   const compiled = new URL('../../dist/spool/append-worker.js', import.meta.url);
   if (existsSync(fileURLToPath(compiled))) {
     // The worker's code, compiled: refuse a copy older than its source, which would test stale code.
-    for (const name of ['append-worker', 'append', 'sql', 'spool']) {
+    for (const name of ['append-worker', 'append', 'sql', 'spool', 'exports', 'digests', 'busy']) {
       const source = fileURLToPath(new URL(`./${name}.ts`, import.meta.url));
       const built = fileURLToPath(new URL(`../../dist/spool/${name}.js`, import.meta.url));
       if (existsSync(source) && (!existsSync(built) || statSync(built).mtimeMs < statSync(source).mtimeMs)) {
@@ -238,6 +245,12 @@ export async function startAppendThread(data: AppendWorkerData): Promise<AppendT
     },
     async probeWrite(now) {
       await request((id) => ({ t: 'probe', id, now }));
+    },
+    async pruneStep(floor, chunk) {
+      return (await request((id) => ({ t: 'pruneStep', id, floor, chunk }))) as number;
+    },
+    async pruneAll(floor, maxRows, maxBytes) {
+      return ((await request((id) => ({ t: 'pruneAll', id, floor, maxRows, maxBytes }))) as number | null) ?? undefined;
     },
     simulateCrash() {
       crashNext = true;

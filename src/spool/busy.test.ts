@@ -47,6 +47,21 @@ describe('retryBusy', () => {
     close();
   });
 
+  it('retries an asynchronous write (a request to the append worker) that rejects with SQLITE_BUSY', async () => {
+    const { writer, holder, close } = pair();
+    holder.exec('BEGIN IMMEDIATE');
+    setTimeout(() => holder.exec('COMMIT'), 40);
+    let tries = 0;
+    await retryBusy(async () => {
+      tries++;
+      await new Promise((resolve) => setImmediate(resolve));
+      writer.prepare('INSERT INTO t VALUES (1)').run();
+    });
+    expect(tries).toBeGreaterThan(1);
+    expect(writer.prepare('SELECT count(*) AS n FROM t').get()).toEqual({ n: 1 });
+    close();
+  });
+
   it('rethrows other errors at once, and SQLITE_BUSY after giveUpMs', async () => {
     const { writer, holder, close } = pair();
     await expect(retryBusy(() => writer.exec('INSERT INTO nope VALUES (1)'))).rejects.toThrow(/no such table/);

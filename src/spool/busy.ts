@@ -27,17 +27,18 @@ export function busyDelay(attempt: number): number {
 }
 
 /**
- * Runs the synchronous write `fn`; while it throws SQLITE_BUSY (it stored nothing: better-sqlite3
- * rolled the transaction back), retries it after a timer, for up to `giveUpMs` (busyGiveUpMs).
+ * Runs the write `fn` (synchronous, or a request to the append worker's connection); while it
+ * throws or rejects with SQLITE_BUSY (it stored nothing: better-sqlite3 rolled the transaction
+ * back), retries it after a timer, for up to `giveUpMs` (busyGiveUpMs).
  * An aborted `signal` ends the wait with the signal's reason (a drain past shutdownTimeoutMs
  * does not wait a minute for another process's lock).
  */
-export async function retryBusy<T>(fn: () => T, options: { signal?: AbortSignal; giveUpMs?: number } = {}): Promise<T> {
+export async function retryBusy<T>(fn: () => T | Promise<T>, options: { signal?: AbortSignal; giveUpMs?: number } = {}): Promise<T> {
   const giveUpMs = options.giveUpMs ?? busyGiveUpMs;
   const started = Date.now();
   for (let attempt = 0; ; attempt++) {
     try {
-      return fn();
+      return await fn();
     } catch (err) {
       if (!isBusy(err) || Date.now() - started >= giveUpMs) throw err;
     }

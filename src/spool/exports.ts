@@ -382,13 +382,16 @@ export function skipBatch(spool: Spool, batch: BatchRow, info: { deadLetter: str
 }
 
 /** `floor`, lowered to the lowest recorded cursor now (a caller's floor can be stale); as given when no cursor is recorded. */
-function floorUnderLock(spool: Spool, floor: number): number {
+/** What pruning needs of a spool: a connection and its statements (the daemon's append worker has its own, see append-worker.ts). */
+export type SpoolConnection = Pick<Spool, 'db' | 'sql'>;
+
+function floorUnderLock(spool: SpoolConnection, floor: number): number {
   const current = spool.sql.minCommitted.get() as number | null | undefined;
   return current === null || current === undefined ? floor : Math.min(floor, current);
 }
 
 /** Deletes up to `chunk` events at or below `floor` in one short transaction; returns how many. */
-export function pruneStep(spool: Spool, floor: number, chunk: number): number {
+export function pruneStep(spool: SpoolConnection, floor: number, chunk: number): number {
   const { sql } = spool;
   if (floor <= 0) return 0;
   return spool.db
@@ -430,7 +433,7 @@ export const pruneAllMaxBytes = 160 * 1024 * 1024;
  * ~500-800 ms in 2,000-row steps, whose deletes rebalance the B-tree and so rewrite about a
  * third of the freed leaf pages into the WAL (~64 MB) and its checkpoints.
  */
-export function pruneAll(spool: Spool, floor: number, maxRows: number, maxBytes = pruneAllMaxBytes): number | undefined {
+export function pruneAll(spool: SpoolConnection, floor: number, maxRows: number, maxBytes = pruneAllMaxBytes): number | undefined {
   const { sql } = spool;
   if (floor <= 0) return undefined;
   return spool.db
