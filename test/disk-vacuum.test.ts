@@ -11,6 +11,7 @@ import Database from 'better-sqlite3';
 import { startTestDaemon, tempDir, type TestDaemon } from './support/daemon.js';
 import { contentKey, openSpool, type SpoolRow } from '../src/spool/spool.js';
 import { migrate } from '../src/spool/migrate.js';
+import type { AppendThread } from '../src/spool/append-thread.js';
 
 const roomy = { maxEvents: 1e9, maxBytes: 1e12 };
 /** 20,000 rows of ~1 KB: about 20 MB of pages, past reclaimMinFreePages (16 MiB). */
@@ -56,6 +57,29 @@ describe('spool file shrinks', () => {
     expect(pragma('page_count')).toBeLessThan(full.pages / 10);
     spool.db.pragma('wal_checkpoint(TRUNCATE)');
     expect(statSync(spool.path).size).toBeLessThan(full.bytes / 10);
+  });
+
+  it("shrinks on the append worker's connection (off the event loop)", async () => {
+    d = await startTestDaemon();
+    const spool = d.daemon.spool;
+    const pragma = (name: string) => spool.db.pragma(name, { simple: true }) as number;
+    for (let i = 0; i < 4; i++) spool.appendGroups([rows(i * 5_000, 5_000)], { now: Date.now(), limits: roomy });
+    expect((await d.daemon.exporter.flush())[0]?.pruned).toBe(20_000);
+    const pages = pragma('page_count');
+    // The worker's steps, counted on their way to it.
+    const thread = d.daemon.appendThread as { reclaimStep: AppendThread['reclaimStep'] };
+    const reclaimStep = thread.reclaimStep.bind(thread);
+    const freeLeft: number[] = [];
+    thread.reclaimStep = async (n) => {
+      const left = await reclaimStep(n);
+      freeLeft.push(left);
+      return left;
+    };
+    const [shrunk] = await d.daemon.exporter.flush();
+    expect(shrunk?.error).toBeUndefined();
+    expect(pragma('page_count')).toBeLessThan(pages / 10);
+    expect(freeLeft.length).toBeGreaterThan(1); // in steps
+    expect(freeLeft[freeLeft.length - 1]).toBe(pragma('freelist_count'));
   });
 
   it('keeps the pages a steady stream reuses: cycles that prune what the stream refilled neither shrink nor grow the file', async () => {

@@ -131,7 +131,11 @@ export async function startDaemon(options: {
   let appendClosed = false;
   const pruner = workerPruner(
     spool,
-    { pruneStep: (floor, chunk) => appendThread.pruneStep(floor, chunk), pruneAll: (floor, rows, bytes) => appendThread.pruneAll(floor, rows, bytes) },
+    {
+      pruneStep: (floor, chunk) => appendThread.pruneStep(floor, chunk),
+      pruneAll: (floor, rows, bytes) => appendThread.pruneAll(floor, rows, bytes),
+      reclaimStep: (pages) => appendThread.reclaimStep(pages),
+    },
     () => appendClosed,
   );
   const exporter = createExporter({ config, spool, logger, metrics, freeBytes, pruner, ...(options.openStore ? { openStore: options.openStore } : {}) });
@@ -256,7 +260,7 @@ export async function startDaemon(options: {
     trimming ??= forgetDeliveredIds({ spool, windowMs, chunk: idPruneChunk, stopped: () => draining, signal })
       .then(async (total) => {
         if (total > 0) logger.info({ forgotten: total }, 'trimmed idempotency window');
-        const reclaimed = await reclaimFreePages(spool, { stopped: () => draining, signal, ...(settled ? { settled } : {}) });
+        const reclaimed = await reclaimFreePages(spool, { stopped: () => draining, signal, step: pruner.reclaimStep, ...(settled ? { settled } : {}) });
         if (reclaimed.pages > 0) logger.info({ pages: reclaimed.pages, bytes: reclaimed.bytes }, 'spool file shrunk: pages free since before the trim given back');
       })
       .catch((err: unknown) => {

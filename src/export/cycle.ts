@@ -109,6 +109,8 @@ export interface Pruner {
   step(floor: number, chunk: number): Promise<number>;
   /** pruneAll within this pruner's bounds: undefined when it does not apply (then steps prune). */
   all(floor: number): Promise<number | undefined>;
+  /** One step of giving free pages back (reclaimFreePages), returning the free pages left. */
+  reclaimStep(pages: number): Promise<number>;
 }
 
 /**
@@ -126,19 +128,21 @@ export function loopPruner(spool: Spool): Pruner {
   return {
     step: async (floor, chunk) => pruneStep(spool, floor, chunk),
     all: async (floor) => pruneAll(spool, floor, pruneAllMaxRows),
+    reclaimStep: async (pages) => spool.reclaimStep(pages),
   };
 }
 
 /**
- * The daemon's pruner: on the append worker, off the event loop, where pruneAll may truncate more
- * at once (offLoopPruneAllMaxRows); once `closed()` (the final cycle of a drain runs after the
+ * The daemon's pruner: on the append worker, off the event loop (and so are the shrink's steps),
+ * where pruneAll may truncate more at once (offLoopPruneAllMaxRows); once `closed()` (the final cycle of a drain runs after the
  * worker is closed), on the spool's connection (loopPruner).
  */
-export function workerPruner(spool: Spool, thread: Pick<AppendThread, 'pruneStep' | 'pruneAll'>, closed: () => boolean): Pruner {
+export function workerPruner(spool: Spool, thread: Pick<AppendThread, 'pruneStep' | 'pruneAll' | 'reclaimStep'>, closed: () => boolean): Pruner {
   const loop = loopPruner(spool);
   return {
     step: async (floor, chunk) => (closed() ? loop.step(floor, chunk) : thread.pruneStep(floor, chunk)),
     all: async (floor) => (closed() ? loop.all(floor) : thread.pruneAll(floor, offLoopPruneAllMaxRows, offLoopPruneAllMaxBytes)),
+    reclaimStep: async (pages) => (closed() ? loop.reclaimStep(pages) : thread.reclaimStep(pages)),
   };
 }
 
@@ -401,7 +405,7 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
       if (n < pruneChunk) break;
       await yieldToLoop();
     }
-    const reclaimed = await reclaimFreePages(spool, { settled, ...(signal ? { signal } : {}) });
+    const reclaimed = await reclaimFreePages(spool, { settled, step: pruner.reclaimStep, ...(signal ? { signal } : {}) });
     if (reclaimed.pages > 0) log.info({ pages: reclaimed.pages, bytes: reclaimed.bytes }, 'spool file shrunk: pages free since the previous cycle given back');
     return total;
   }

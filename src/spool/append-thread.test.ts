@@ -180,9 +180,16 @@ describe('append thread', () => {
     expect(await thread.pruneAll(10, 1_000, 10)).toBeUndefined();
     expect(await thread.pruneAll(10, 1_000, 1e9)).toBe(6);
     expect(spool.counters()).toEqual({ depth: 0, bytes: 0, keys: 10 });
+    // Pages freed by a larger prune, given back on the worker's connection in steps.
+    await thread.appendGroups([Array.from({ length: 300 }, (_, i) => row(`big${i}`, t + 100 + i, JSON.stringify({ EVENT_ID: `big${i}`, pad: 'x'.repeat(2_000) })))], { now: 1500, limits });
+    expect(await thread.pruneAll(310, 1_000, 1e9)).toBe(300);
+    const free = spool.freePages().free;
+    expect(free).toBeGreaterThan(0);
+    expect(await thread.reclaimStep(1)).toBe(free - 1);
+    expect(await thread.reclaimStep(free)).toBe(0);
     // A failure there rejects with its code (the cycle retries SQLITE_BUSY, reports the rest).
     await thread.appendGroups([[row('q', t + 20)]], { now: 2000, limits });
     await thread.pragma('query_only = 1');
-    await expect(thread.pruneStep(11, 10)).rejects.toMatchObject({ code: 'SQLITE_READONLY' });
+    await expect(thread.pruneStep(311, 10)).rejects.toMatchObject({ code: 'SQLITE_READONLY' });
   });
 });

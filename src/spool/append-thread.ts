@@ -37,6 +37,7 @@ export type ToWorker =
   | { readonly t: 'probe'; readonly id: number; readonly now: number }
   | { readonly t: 'pruneStep'; readonly id: number; readonly floor: number; readonly chunk: number }
   | { readonly t: 'pruneAll'; readonly id: number; readonly floor: number; readonly maxRows: number; readonly maxBytes: number }
+  | { readonly t: 'reclaimStep'; readonly id: number; readonly pages: number }
   | { readonly t: 'close' }
   | { readonly t: 'crash' };
 
@@ -88,6 +89,8 @@ export interface AppendThread {
   pruneStep(floor: number, chunk: number): Promise<number>;
   /** pruneAll (exports.ts) on the worker's connection; undefined when it does not apply. */
   pruneAll(floor: number, maxRows: number, maxBytes: number): Promise<number | undefined>;
+  /** One incremental vacuum step (vacuum.ts) on the worker's connection; resolves with the free pages left. */
+  reclaimStep(pages: number): Promise<number>;
 }
 
 /** Rows per message: keeps each structured clone on the event loop to a few ms. */
@@ -104,7 +107,7 @@ function workerScript(): URL {
   const compiled = new URL('../../dist/spool/append-worker.js', import.meta.url);
   if (existsSync(fileURLToPath(compiled))) {
     // The worker's code, compiled: refuse a copy older than its source, which would test stale code.
-    for (const name of ['append-worker', 'append', 'sql', 'spool', 'exports', 'digests', 'busy']) {
+    for (const name of ['append-worker', 'append', 'sql', 'spool', 'exports', 'digests', 'busy', 'vacuum']) {
       const source = fileURLToPath(new URL(`./${name}.ts`, import.meta.url));
       const built = fileURLToPath(new URL(`../../dist/spool/${name}.js`, import.meta.url));
       if (existsSync(source) && (!existsSync(built) || statSync(built).mtimeMs < statSync(source).mtimeMs)) {
@@ -248,6 +251,9 @@ export async function startAppendThread(data: AppendWorkerData): Promise<AppendT
     },
     async pruneStep(floor, chunk) {
       return (await request((id) => ({ t: 'pruneStep', id, floor, chunk }))) as number;
+    },
+    async reclaimStep(pages) {
+      return (await request((id) => ({ t: 'reclaimStep', id, pages }))) as number;
     },
     async pruneAll(floor, maxRows, maxBytes) {
       return ((await request((id) => ({ t: 'pruneAll', id, floor, maxRows, maxBytes }))) as number | null) ?? undefined;

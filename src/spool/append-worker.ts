@@ -2,13 +2,14 @@
  * The daemon's append worker (a worker thread): holds a second connection to the spool and runs
  * group commit's transactions on it, so inserting a large request's rows, its fsync and the WAL
  * checkpoints that follow commits block this thread, not the daemon's event loop; so do the export
- * cycle's prune transactions. The spool is
+ * cycle's prune and shrink transactions. The spool is
  * opened and migrated by the daemon's own connection first. Messages: see append-thread.ts.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { createAppend } from './append.js';
 import { pruneAll, pruneStep } from './exports.js';
+import { incrementalVacuumStep } from './vacuum.js';
 import { prepareStatements } from './sql.js';
 import type { SpoolRow } from './spool.js';
 import type { AppendWorkerData, ToWorker, FromWorker } from './append-thread.js';
@@ -107,8 +108,14 @@ function serve(db: Database.Database, sql: ReturnType<typeof prepareStatements>)
         return;
       case 'pruneStep':
       case 'pruneAll':
+      case 'reclaimStep':
         try {
-          const value = message.t === 'pruneStep' ? pruneStep({ db, sql }, message.floor, message.chunk) : pruneAll({ db, sql }, message.floor, message.maxRows, message.maxBytes);
+          const value =
+            message.t === 'pruneStep'
+              ? pruneStep({ db, sql }, message.floor, message.chunk)
+              : message.t === 'pruneAll'
+                ? pruneAll({ db, sql }, message.floor, message.maxRows, message.maxBytes)
+                : incrementalVacuumStep(db, message.pages);
           send({ t: 'pragma', id: message.id, value: value ?? null });
         } catch (err) {
           send({ t: 'error', id: message.id, error: errorOf(err) });

@@ -3,6 +3,7 @@
  * transaction per group commit and stay until every export has passed them. It knows nothing
  * of formats or object stores.
  */
+import { incrementalVacuumStep } from './vacuum.js';
 import { closeSync, mkdirSync, existsSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
@@ -299,9 +300,7 @@ export function openSpool(options: OpenSpoolOptions): Spool {
       };
     },
     reclaimStep(pages) {
-      if (db.pragma('auto_vacuum', { simple: true }) !== 2) return 0;
-      db.pragma(`incremental_vacuum(${Math.max(1, Math.floor(pages))})`);
-      return db.pragma('freelist_count', { simple: true }) as number;
+      return incrementalVacuumStep(db, pages);
     },
     close() {
       if (!db.open) return;

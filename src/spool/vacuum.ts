@@ -5,6 +5,7 @@
  */
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { retryBusy } from './busy.js';
+import type Database from 'better-sqlite3';
 import type { Spool } from './spool.js';
 
 /**
@@ -29,6 +30,16 @@ export interface ReclaimResult {
   readonly bytes: number;
 }
 
+/**
+ * Gives `pages` free pages back on connection `db` (one incremental vacuum step, in its own
+ * transaction); returns the free pages left. Nothing on a spool without incremental auto-vacuum.
+ */
+export function incrementalVacuumStep(db: Database.Database, pages: number): number {
+  if (db.pragma('auto_vacuum', { simple: true }) !== 2) return 0;
+  db.pragma(`incremental_vacuum(${Math.max(1, Math.floor(pages))})`);
+  return db.pragma('freelist_count', { simple: true }) as number;
+}
+
 /** Free pages of the spool as Spool.freePages reads them. */
 export type FreePages = ReturnType<Spool['freePages']>;
 
@@ -43,14 +54,22 @@ export type FreePages = ReturnType<Spool['freePages']>;
  * stream did not reuse are given back at the next cycle. Without `settled`, the free pages now are
  * judged (and given back).
  *
- * Pages go back in steps of `stepPages` with a turn of the event loop between steps (a step that
+ * Pages go back in steps of `stepPages` (on `step`'s connection) with a turn of the event loop between steps (a step that
  * finds another process's write lock is retried after a timer), then the WAL is checkpointed (the
  * file is truncated when the checkpoint completes; a reader in the way leaves that to a later
  * checkpoint).
  */
 export async function reclaimFreePages(
   spool: Spool,
-  options: { stepPages?: number; minFreePages?: number; stopped?: () => boolean; signal?: AbortSignal; settled?: FreePages } = {},
+  options: {
+    stepPages?: number;
+    minFreePages?: number;
+    stopped?: () => boolean;
+    signal?: AbortSignal;
+    settled?: FreePages;
+    /** Runs one step, returning the free pages left (the daemon: on its append worker); Spool.reclaimStep by default. */
+    step?: (pages: number) => number | Promise<number>;
+  } = {},
 ): Promise<ReclaimResult> {
   const step = options.stepPages ?? reclaimStepPages;
   const start = spool.freePages();
@@ -60,7 +79,8 @@ export async function reclaimFreePages(
   const keep = start.free - Math.min(judged.free, start.free);
   let left = start.free;
   while (left > keep && !options.stopped?.() && !options.signal?.aborted) {
-    const next = await retryBusy(() => spool.reclaimStep(Math.min(step, left - keep)), options.signal ? { signal: options.signal } : {});
+    const pages = Math.min(step, left - keep);
+    const next = await retryBusy(() => (options.step ? options.step(pages) : spool.reclaimStep(pages)), options.signal ? { signal: options.signal } : {});
     if (next >= left) break; // nothing moved (should not happen): do not spin
     left = next;
     if (left > keep) await yieldToLoop();
