@@ -82,6 +82,18 @@ describe('spool file shrinks', () => {
     expect(freeLeft[freeLeft.length - 1]).toBe(pragma('freelist_count'));
   });
 
+  it('a trim of the idempotency window between two cycles leaves the pages the cycle kept for the next appends', async () => {
+    d = await startTestDaemon({}, undefined, { trimIntervalMs: 20 });
+    const spool = d.daemon.spool;
+    const pragma = (name: string) => spool.db.pragma(name, { simple: true }) as number;
+    for (let i = 0; i < 4; i++) spool.appendGroups([rows(i * 5_000, 5_000)], { now: Date.now(), limits: roomy });
+    expect((await d.daemon.exporter.flush())[0]?.pruned).toBe(20_000);
+    const pages = pragma('page_count');
+    await new Promise((resolve) => setTimeout(resolve, 300)); // many trims
+    expect(pragma('page_count')).toBe(pages);
+    expect(pragma('freelist_count')).toBeGreaterThan(pages / 2);
+  });
+
   it('keeps the pages a steady stream reuses: cycles that prune what the stream refilled neither shrink nor grow the file', async () => {
     d = await startTestDaemon();
     const spool = d.daemon.spool;

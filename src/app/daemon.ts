@@ -25,7 +25,6 @@ import { workerPruner } from '../export/cycle.js';
 import { openStore } from '../store/open.js';
 import { keyBytes, openSpool, type Spool } from '../spool/spool.js';
 import { retryBusy } from '../spool/busy.js';
-import { reclaimFreePages } from '../spool/vacuum.js';
 
 /** A running daemon. */
 export interface Daemon {
@@ -255,13 +254,12 @@ export async function startDaemon(options: {
   // another process's write lock ends on the drain's deadline, not after busyGiveUpMs.
   const trimIds = (): void => {
     const signal = drainDeadline.signal;
-    // As an export cycle does: the pages this trim frees are kept for the next ids; those free before it and still free after it are given back.
-    const settled = trimming ? undefined : spool.freePages();
+    // The pages a trim frees are the next ids' and appends'; those still free at the next export
+    // cycle are given back by it (reclaimFreePages). A trim runs every minute, so giving back what
+    // was free at its start would give back the pages the last cycle kept for the next appends.
     trimming ??= forgetDeliveredIds({ spool, windowMs, chunk: idPruneChunk, stopped: () => draining, signal })
-      .then(async (total) => {
+      .then((total) => {
         if (total > 0) logger.info({ forgotten: total }, 'trimmed idempotency window');
-        const reclaimed = await reclaimFreePages(spool, { stopped: () => draining, signal, step: pruner.reclaimStep, ...(settled ? { settled } : {}) });
-        if (reclaimed.pages > 0) logger.info({ pages: reclaimed.pages, bytes: reclaimed.bytes }, 'spool file shrunk: pages free since before the trim given back');
       })
       .catch((err: unknown) => {
         if (signal.aborted) logger.warn({ err: describeError(err) }, 'trim of the idempotency window stopped by the drain deadline; the next start trims the rest');

@@ -45,7 +45,7 @@ export type FreePages = ReturnType<Spool['freePages']>;
 
 /**
  * Gives back free pages that stayed free: `settled` is what Spool.freePages read at an earlier
- * point (the start of an export cycle, of a trim of the idempotency window), and at most that many
+ * point (the start of an export cycle), and at most that many
  * pages are given back, and only when they were at least `minFreePages` and at least half of the
  * file then. Pages freed since are kept: a steady stream refills what each cycle prunes, so pages
  * given back at every cycle (most of the file, when a cycle delivers all it holds) would be taken
