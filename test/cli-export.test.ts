@@ -5,7 +5,7 @@
  * working and to a missing bucket), and the SIGTERM drain of `logbarge run`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { tempDir } from './support/daemon.js';
@@ -35,12 +35,17 @@ afterAll(async () => {
   temp.remove();
 });
 
-/** Writes a config with its own spool; `s3` defaults to the test server. */
+/**
+ * Writes a config with its own directory and spool (so its working directories are its own too,
+ * and tests can run at once); `s3` defaults to the test server.
+ */
 function config(exports: Record<string, unknown>[], s3: Record<string, unknown> = { region: 'us-east-1', endpoint: server.endpoint, forcePathStyle: true }) {
   const n = ++configCount;
-  const spoolPath = join(temp.dir, `spool-${n}.db`);
+  const dir = join(temp.dir, `config-${n}`);
+  mkdirSync(dir);
+  const spoolPath = join(dir, 'spool.db');
   const path = writeConfig(
-    temp.dir,
+    dir,
     {
       writerId: 'cli',
       server: { port: 0 },
@@ -51,7 +56,7 @@ function config(exports: Record<string, unknown>[], s3: Record<string, unknown> 
     },
     `config-${n}.json`,
   );
-  return { path, spoolPath };
+  return { path, spoolPath, dir };
 }
 
 /** Runs the CLI with the test credentials in its environment (the SDK's default chain finds them). */
@@ -77,7 +82,9 @@ function expectNoSecret(r: CliResult): void {
   expect(r.stdout + r.stderr).not.toContain(testCredentials.secretAccessKey);
 }
 
-describe('logbarge verify', () => {
+// The verify and flush runs go at once (each its own config, spool and key prefix); the SIGTERM
+// tests below, which time signals against a daemon's start and drain, run one by one after them.
+describe.concurrent('logbarge verify', () => {
   it('writes the verify-test object to a working bucket, reads it back and exits 0', async () => {
     const c = config([{ name: 'nd', format: 'ndjson', destination: `s3://${bucket}/verify-ok/` }]);
     const r = await cli(['verify', '-c', c.path]);
@@ -213,7 +220,7 @@ describe('logbarge verify', () => {
   });
 });
 
-describe('logbarge flush', () => {
+describe.concurrent('logbarge flush', () => {
   it('exports what `logbarge ingest` spooled: exit 0, keys printed, objects readable, spool empty', async () => {
     const exports = [
       { name: 'nd', format: 'ndjson', compression: 'gzip', destination: `s3://${bucket}/flush-ok/nd/` },
@@ -327,7 +334,7 @@ describe('logbarge run: SIGTERM', () => {
         expect(notExactlyOnce(acknowledged, rows.map((x) => x.EVENT_ID as string))).toEqual({ missing: [], duplicated: [], unexpected: [] });
       }
       // No working directory owned by the stopped daemon is left (they are named by a random id, owner.json names the pid).
-      const workRoot = join(temp.dir, 'work');
+      const workRoot = join(c.dir, 'work');
       const owned = existsSync(workRoot)
         ? readdirSync(workRoot).filter((name) => {
             const owner = join(workRoot, name, 'owner.json');

@@ -7,7 +7,7 @@
  * The daemon's s3.endpoint is a fault proxy (test/support/fault-proxy.ts) in front of fauxqs on
  * 127.0.0.1; it freezes the first data upload at the chosen point so the kill lands there.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from './support/daemon.js';
@@ -34,21 +34,24 @@ const bucket = 'crash-bucket';
 const rarely = '0 0 1 1 *';
 
 let server: S3TestServer;
-const cleanups: (() => Promise<void> | void)[] = [];
 
 beforeAll(async () => {
   server = await startS3Server();
   await server.createBucket(bucket);
 });
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
 afterAll(async () => {
   await server?.stop();
 });
 
-/** A proxy, temp dir and config for one scenario; everything is torn down after the test. */
-async function setup(prefix: string, exports: Record<string, unknown>[]) {
+/**
+ * A proxy, temp dir and config for one scenario; everything is torn down, in reverse order, when
+ * the test `context` finishes (per test, so scenarios can run at once).
+ */
+async function setup({ prefix, exports, context }: { prefix: string; exports: Record<string, unknown>[]; context: TestContext }) {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  context.onTestFinished(async () => {
+    for (const c of cleanups.reverse()) await c();
+  });
   const temp = tempDir('logbarge-crash-');
   cleanups.push(() => temp.remove());
   const proxy = await startFaultProxy({ upstream: server.endpoint });
@@ -141,11 +144,15 @@ describe('kill -9 during the export cycle', () => {
     return (r.method === 'PUT' && !q.has('partNumber')) || (r.method === 'POST' && q.has('uploadId'));
   };
 
-  it.each(cases.map((c) => [`${c.format}: kill -9 during ${c.during}`, c] as const))(
+  // The scenarios frozen at a proxy hold point run at once: each has its own proxy, spool, temp
+  // dir and key prefix, and the kill lands on the held request whatever the timing. (The random
+  // kill points below depend on timing, so that test runs on its own.)
+  it.concurrent.for(cases.map((c) => [`${c.format}: kill -9 during ${c.during}`, c] as const))(
     '%s; restart, flush: every acknowledged event exactly once',
-    async (_, { format, point, conditional, multipart = false }) => {
+    async ([, { format, point, conditional, multipart = false }], context) => {
+      const { expect } = context;
       const prefix = `${format}-${point}-${conditional ? 'cw' : 'plain'}${multipart ? '-mp' : ''}/`;
-      const s = await setup(prefix, [{ name: 'exp', format, ...(format === 'ndjson' ? { compression: 'none' } : {}) }]);
+      const s = await setup({ prefix, exports: [{ name: 'exp', format, ...(format === 'ndjson' ? { compression: 'none' } : {}) }], context });
       const objectPrefix = `${prefix}exp/`;
       const objectPath = (key: string): string => `/${bucket}/${objectPrefix}${key}`;
       s.proxy.rules = conditional ? [enforceIfNoneMatch] : [];
@@ -232,8 +239,9 @@ describe('kill -9 during the export cycle', () => {
     },
   );
 
-  it('an unfinished plan keeps its key, format and writer id when the config changed before the restart', async () => {
-    const s = await setup('changed/', [{ name: 'exp', format: 'ndjson', compression: 'none' }]);
+  it.concurrent('an unfinished plan keeps its key, format and writer id when the config changed before the restart', async (context) => {
+    const { expect } = context;
+    const s = await setup({ prefix: 'changed/', exports: [{ name: 'exp', format: 'ndjson', compression: 'none' }], context });
     s.proxy.rules = [enforceIfNoneMatch];
     const d1 = await s.start();
     const sent = samples(40, `crash-changed-${Date.now()}`);
@@ -278,7 +286,7 @@ describe('kill -9 during the export cycle', () => {
     expect(spoolDepth(s.spoolPath)).toBe(0);
   });
 
-  it('several kill -9 in a row at random points of a flush of 3000 events (NDJSON and Parquet exports)', async () => {
+  it('several kill -9 in a row at random points of a flush of 3000 events (NDJSON and Parquet exports)', async (context) => {
     const seed = Number(process.env.LOGBARGE_CRASH_SEED ?? Date.now() % 2 ** 31);
     const random = seededRandom(seed);
     const note = `seed ${seed} (rerun with LOGBARGE_CRASH_SEED=${seed})`;
@@ -286,7 +294,7 @@ describe('kill -9 during the export cycle', () => {
       { name: 'nd', format: 'ndjson', compression: 'gzip', maxRowsPerFile: 150 },
       { name: 'pq', format: 'parquet', compression: 'zstd', maxRowsPerFile: 400 },
     ];
-    const s = await setup('random/', exports);
+    const s = await setup({ prefix: 'random/', exports, context });
     s.proxy.rules = [enforceIfNoneMatch];
 
     let d = await s.start();

@@ -96,16 +96,23 @@ describe('fault: kill -9 while posting and exporting', () => {
       const acknowledged: string[] = [];
       const cycles = 20;
       for (let cycle = 0; cycle < cycles; cycle++) {
+        // The cycle's random delays, drawn in the order the flusher and the kill timer have always
+        // drawn them (first flush, kill, flushes 2-5), so a logged seed replays the same schedule.
+        const flushDelays = [50 + random() * 150];
+        const killAfter = 150 + random() * 700;
+        for (let i = 1; i < 5; i++) flushDelays.push(50 + random() * 150);
         const d: ChildDaemon = await spawnDaemon(configPath, { env: testCredentialEnv });
         const producers = Array.from({ length: 3 }, () => producer(d.url, events, 10));
-        // Exports run on the size trigger (small maxRowsPerFile) and on explicit flushes.
+        // Exports run on the size trigger (small maxRowsPerFile) and on explicit flushes. Once the
+        // daemon is dead the flusher stops: a flush sent after the kill could only be refused.
+        const gone = d.exited.then(() => true);
         const flusher = (async () => {
-          for (let i = 0; i < 5; i++) {
-            await new Promise((r) => setTimeout(r, 50 + random() * 150));
+          for (const ms of flushDelays) {
+            if (await Promise.race([new Promise<false>((r) => setTimeout(() => r(false), ms)), gone])) return;
             await fetch(`${d.url}/v1/flush`, { method: 'POST' }).then((r) => r.text()).catch(() => undefined);
           }
         })();
-        await new Promise((r) => setTimeout(r, 150 + random() * 700));
+        await new Promise((r) => setTimeout(r, killAfter));
         d.child.kill('SIGKILL');
         expect(await d.exited, note).toBe('SIGKILL');
         await Promise.all(producers.map((p) => p.done));
@@ -122,8 +129,10 @@ describe('fault: kill -9 while posting and exporting', () => {
       expect(spoolDepth(spoolPath), note).toBe(0);
 
       expect(acknowledged.length, note).toBeGreaterThan(cycles * 30);
-      for (const e of exports) {
-        const found = await deliveredIds(`kill20/${e.name}/`, e.format, temp.dir);
+      // Both exports are downloaded and read back at once; the checks below go one by one.
+      const delivered = await Promise.all(exports.map((e) => deliveredIds(`kill20/${e.name}/`, e.format, temp.dir)));
+      for (const [i, e] of exports.entries()) {
+        const found = delivered[i]!;
         const check = notExactlyOnce(acknowledged, found);
         process.stderr.write(
           `fault kill -9 (${e.name}/${e.format}): ${cycles} cycles, ${acknowledged.length} events acknowledged, ${found.length} found, ` +

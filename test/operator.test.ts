@@ -39,9 +39,11 @@ function filesUnder(dir: string): { path: string; format: string }[] {
     .map((e) => ({ path: join(e.parentPath, e.name), format: 'ndjson' }));
 }
 
-describe('a flush with a config that lacks an export', () => {
+// The tests go at once: each has its own spool directory (so its working directories are its
+// own), destinations and config files.
+describe.concurrent('a flush with a config that lacks an export', () => {
   it('keeps every event the missing export has not delivered, and that export delivers all of them later', async () => {
-    const spool = join(temp.dir, 'partial.db');
+    const spool = join(temp.dir, 'partial', 'spool.db');
     const aDir = join(temp.dir, 'partial-a');
     const s3 = { region: 'us-east-1', endpoint: server.endpoint, forcePathStyle: true };
     const a = { name: 'a', format: 'ndjson', destination: `file://${aDir}/`, schedule: rarely };
@@ -79,7 +81,7 @@ describe('a flush with a config that lacks an export', () => {
   });
 
   it('exports forget retires a cursor on purpose: refused without --yes, for a named or unknown one', async () => {
-    const spool = join(temp.dir, 'forget.db');
+    const spool = join(temp.dir, 'forget', 'spool.db');
     const exp = (name: string) => ({ name, format: 'ndjson', destination: `file://${join(temp.dir, `forget-${name}`)}/`, schedule: rarely });
     const base = { writerId: 'op', server: { port: 0 }, spool: { path: spool, minFreeBytes: 0 }, log: { level: 'warn' } };
     const full = writeConfig(temp.dir, { ...base, exports: [exp('a'), exp('gone')] }, 'forget-full.json');
@@ -108,11 +110,11 @@ describe('a flush with a config that lacks an export', () => {
   });
 });
 
-describe('two exports on one destination', () => {
+describe.concurrent('two exports on one destination', () => {
   it('is refused at config load (exit 2), naming both exports', async () => {
     const dest = `file://${join(temp.dir, 'shared')}/`;
     const c = writeConfig(temp.dir, {
-      spool: { path: join(temp.dir, 'shared.db') },
+      spool: { path: join(temp.dir, 'shared', 'spool.db') },
       exports: [
         { name: 'first', format: 'ndjson', destination: dest },
         { name: 'second', format: 'ndjson', compression: 'none', destination: dest },

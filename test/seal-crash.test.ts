@@ -26,10 +26,15 @@ import { enforceIfNoneMatch } from './support/s3-proxy.js';
 const bucket = 'seal-crash-bucket';
 const destination = `s3://${bucket}/crash/pq/`;
 const dt = '2026-03-14';
-/** Long enough that the next run starts while a killed sealer's lease lasts; short enough to wait out. */
-const leaseSeconds = 8;
+/**
+ * Long enough that the next run starts while a killed sealer's lease lasts (it checks about a
+ * second after the lease was taken); short enough to wait out, which three tests below do.
+ */
+const leaseSeconds = 4;
 
-describe('seal: kill -9 mid-seal leaves the old or the new state', () => {
+// The two suites run side by side (the kill tests spend most of their time waiting out leases);
+// the kill tests themselves run one after the other, each starting from the state the last left.
+describe.concurrent('seal: kill -9 mid-seal leaves the old or the new state', () => {
   const work = tempDir('logbarge-seal-crash-');
   let server: S3TestServer;
   let proxy: FaultProxy;
@@ -112,7 +117,7 @@ describe('seal: kill -9 mid-seal leaves the old or the new state', () => {
     work.remove();
   });
 
-  it('killed while a sealed file uploads: the day stays unsealed; the next run seals it and deletes the orphans', async () => {
+  it.sequential('killed while a sealed file uploads: the day stays unsealed; the next run seals it and deletes the orphans', async () => {
     expect(await view()).toEqual(before);
     const run = startSeal();
     await proxy.holdNext('before-upstream', (r) => r.method === 'PUT' && r.path.includes('/_sealed/'));
@@ -131,7 +136,7 @@ describe('seal: kill -9 mid-seal leaves the old or the new state', () => {
     expect(await view()).toEqual(before);
   });
 
-  it('a re-seal killed before its record reaches S3 leaves the old seal in place', async () => {
+  it.sequential('a re-seal killed before its record reaches S3 leaves the old seal in place', async () => {
     expect((await a.post(late.map((s) => s.sent))).status).toBe(202);
     expect((await a.request('/v1/flush', { method: 'POST' })).status).toBe(200);
     const old = (await readRecord({ store, dt: dt }))!;
@@ -145,7 +150,7 @@ describe('seal: kill -9 mid-seal leaves the old or the new state', () => {
     expect(await view()).toEqual(before);
   });
 
-  it('a re-seal killed after its record reached S3 leaves the new seal in place', async () => {
+  it.sequential('a re-seal killed after its record reached S3 leaves the new seal in place', async () => {
     const old = (await readRecord({ store, dt: dt }))!;
     await leaseExpired();
     const run = startSeal();
@@ -164,11 +169,14 @@ describe('seal: kill -9 mid-seal leaves the old or the new state', () => {
   });
 });
 
-describe('logbarge seal: usage', () => {
+// Each run gets its own config and spool directory, so the runs can go at once.
+describe.concurrent('logbarge seal: usage', () => {
   const work = tempDir('logbarge-seal-cli-');
   afterAll(() => work.remove());
-  const config = (exports: Record<string, unknown>[]) =>
-    writeConfig(work.dir, { spool: { path: join(work.dir, 'spool.db') }, exports }, `c-${Math.random().toString(36).slice(2)}.json`);
+  const config = (exports: Record<string, unknown>[]) => {
+    const name = `c-${Math.random().toString(36).slice(2)}`;
+    return writeConfig(work.dir, { spool: { path: join(work.dir, name, 'spool.db') }, exports }, `${name}.json`);
+  };
   const plain = { name: 'plain', destination: `file://${work.dir}/plain/` };
   const sealed = { name: 'sealed', destination: `file://${work.dir}/sealed/`, seal: {} };
 

@@ -228,10 +228,11 @@ tamperCases('fauxqs (s3)', () => () => {
   return { store: openTestStore(destination, server.s3Config()), destination };
 });
 
-describe('logbarge validate (the CLI as a process)', () => {
+// Each test has its own destination and each config its own spool directory: the runs go at once.
+describe.concurrent('logbarge validate (the CLI as a process)', () => {
   /** A config with one export to `destination`, signed with `keyFile` (or no integrity). */
   function config(destination: string, keyFile: string | null, name = `cfg-${Math.random().toString(36).slice(2)}.json`): string {
-    const spoolDir = join(work.dir, 'spool');
+    const spoolDir = join(work.dir, 'spool', name);
     mkdirSync(spoolDir, { recursive: true });
     return writeConfig(
       work.dir,

@@ -106,18 +106,22 @@ export interface DownloadedObject {
   readonly size: number;
 }
 
+/** GETs in flight at once in downloadData: enough to hide the loopback round trips, few enough for fauxqs. */
+const downloadConcurrency = 8;
+
 /** Downloads every data object (keys under dt=) of `s3://bucket/prefix` into `dir`. */
 export async function downloadData(server: S3TestServer, bucket: string, prefix: string, dir: string): Promise<DownloadedObject[]> {
   mkdirSync(dir, { recursive: true });
   const store = openTestStore(`s3://${bucket}/${prefix}`, server.s3Config());
   try {
     const listed = (await store.list('')).filter((o) => o.key.startsWith('dt='));
-    const out: DownloadedObject[] = [];
-    for (const [i, o] of listed.entries()) {
-      const path = join(dir, `${i}-${o.key.replace(/[^A-Za-z0-9.=-]/g, '_')}`);
-      writeFileSync(path, await store.get(o.key));
-      out.push({ key: o.key, path, size: o.size });
-    }
+    const out: DownloadedObject[] = listed.map((o, i) => ({ key: o.key, path: join(dir, `${i}-${o.key.replace(/[^A-Za-z0-9.=-]/g, '_')}`), size: o.size }));
+    // A few GETs in flight at a time (a crash test leaves hundreds of small objects); listing order is kept.
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      for (let i = next++; i < out.length; i = next++) writeFileSync(out[i]!.path, await store.get(out[i]!.key));
+    };
+    await Promise.all(Array.from({ length: Math.min(downloadConcurrency, out.length) }, worker));
     return out;
   } finally {
     store.close();
