@@ -12,6 +12,9 @@ import { startTestDaemon, tempDir, type TestDaemon } from './support/daemon.js';
 import { contentKey, openSpool, type SpoolRow } from '../src/spool/spool.js';
 import { migrate } from '../src/spool/migrate.js';
 import type { AppendThread } from '../src/spool/append-thread.js';
+import { openStore } from '../src/store/open.js';
+import type { ObjectStore, PutOptions } from '../src/store/store.js';
+import type { Config } from '../src/config/schema.js';
 
 const roomy = { maxEvents: 1e9, maxBytes: 1e12 };
 /** 20,000 rows of ~1 KB: about 20 MB of pages, past reclaimMinFreePages (16 MiB). */
@@ -83,7 +86,8 @@ describe('spool file shrinks', () => {
   });
 
   it('a trim of the idempotency window between two cycles leaves the pages the cycle kept for the next appends', async () => {
-    d = await startTestDaemon({}, undefined, { trimIntervalMs: 20 });
+    // A window of 0 days: every trim forgets every delivered id, so trims free pages too.
+    d = await startTestDaemon({ spool: { idempotencyWindowDays: 0 } }, undefined, { trimIntervalMs: 20 });
     const spool = d.daemon.spool;
     const pragma = (name: string) => spool.db.pragma(name, { simple: true }) as number;
     for (let i = 0; i < 4; i++) spool.appendGroups([rows(i * 5_000, 5_000)], { now: Date.now(), limits: roomy });
@@ -92,6 +96,85 @@ describe('spool file shrinks', () => {
     await new Promise((resolve) => setTimeout(resolve, 300)); // many trims
     expect(pragma('page_count')).toBe(pages);
     expect(pragma('freelist_count')).toBeGreaterThan(pages / 2);
+  });
+
+  /** A file store whose uploads of the exports named in `hold` wait until the returned release is called. */
+  function holdingStore() {
+    const hold = new Set<string>();
+    const waiting: (() => void)[] = [];
+    let arrived: () => void = () => {};
+    return {
+      hold: (exportDir: string) => {
+        hold.add(exportDir);
+        return new Promise<void>((resolve) => (arrived = resolve));
+      },
+      release: () => {
+        hold.clear();
+        for (const w of waiting.splice(0)) w();
+      },
+      openStore: (destination: string, config: Config) => {
+        const inner = openStore(destination, config.s3);
+        return {
+          ...inner,
+          url: inner.url,
+          describe: (k: string) => inner.describe(k),
+          async putFile(key: string, path: string, options: PutOptions) {
+            if (!key.startsWith('_verify/') && [...hold].some((h) => destination.includes(h))) {
+              arrived();
+              await new Promise<void>((resolve) => waiting.push(resolve));
+            }
+            return inner.putFile(key, path, options);
+          },
+        } satisfies ObjectStore;
+      },
+    };
+  }
+
+  it('keeps the pages its own prune freed when appends took the free pages during its delivery', async () => {
+    const store = holdingStore();
+    d = await startTestDaemon({}, undefined, { openStore: store.openStore });
+    const spool = d.daemon.spool;
+    const pragma = (name: string) => spool.db.pragma(name, { simple: true }) as number;
+    // A drained backlog's pages, kept by its cycle: free when the next cycle starts.
+    for (let i = 0; i < 4; i++) spool.appendGroups([rows(i * 5_000, 5_000)], { now: Date.now(), limits: roomy });
+    expect((await d.daemon.exporter.flush())[0]?.pruned).toBe(20_000);
+    spool.appendGroups([rows(100_000, 5_000)], { now: Date.now(), limits: roomy });
+    const uploading = store.hold('exports');
+    const flushing = d.daemon.exporter.flush();
+    await uploading;
+    // During its delivery, the stream takes every free page (and grows the file).
+    for (let i = 0; i < 5; i++) spool.appendGroups([rows(200_000 + i * 5_000, 5_000)], { now: Date.now(), limits: roomy });
+    expect(pragma('freelist_count')).toBeLessThan(100);
+    store.release();
+    const [result] = await flushing;
+    expect(result?.pruned).toBe(5_000);
+    // The 5,000 events' pages (about 1,400) are the next appends': kept.
+    expect(pragma('freelist_count')).toBeGreaterThan(1_000);
+  });
+
+  it('two exports whose cycles overlap keep the pages the last of them pruned', async () => {
+    const store = holdingStore();
+    const exports = ['a', 'b'].map((name) => ({ name, destination: `file://${join(tempDir().dir, `out-${name}`)}/` }));
+    d = await startTestDaemon({ exports }, undefined, { openStore: store.openStore });
+    const spool = d.daemon.spool;
+    const pragma = (name: string) => spool.db.pragma(name, { simple: true }) as number;
+    // A drained backlog's pages, kept: free when the next cycles start.
+    for (let i = 0; i < 4; i++) spool.appendGroups([rows(i * 5_000, 5_000)], { now: Date.now(), limits: roomy });
+    expect((await d.daemon.exporter.flush()).map((r) => r.pruned)).toEqual([0, 20_000]);
+    spool.appendGroups([rows(100_000, 5_000)], { now: Date.now(), limits: roomy });
+    // a's cycle starts and waits in its upload; b's runs whole meanwhile (pruning nothing: a holds
+    // the floor) and gives back the backlog's pages; then a delivers and prunes the 5,000 events.
+    const uploading = store.hold('out-a');
+    const a = d.daemon.exporter.flush({ exportName: 'a' });
+    await uploading;
+    const [b] = await d.daemon.exporter.flush({ exportName: 'b' });
+    expect([b?.error, b?.pruned]).toEqual([undefined, 0]);
+    const shrunk = pragma('page_count');
+    store.release();
+    const [ra] = await a;
+    expect([ra?.error, ra?.pruned]).toEqual([undefined, 5_000]);
+    expect(pragma('page_count')).toBe(shrunk);
+    expect(pragma('freelist_count')).toBeGreaterThan(1_000);
   });
 
   it('keeps the pages a steady stream reuses: cycles that prune what the stream refilled neither shrink nor grow the file', async () => {

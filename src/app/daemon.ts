@@ -21,7 +21,7 @@ import { createSealer, type Sealer } from './sealer.js';
 import { statfsFreeBytes, type FreeBytes } from './staging.js';
 import { lateSummary } from '../spool/late.js';
 import { exportHealth } from '../spool/exports.js';
-import { workerPruner } from '../export/cycle.js';
+import { workerPruner } from '../export/pruner.js';
 import { openStore } from '../store/open.js';
 import { keyBytes, openSpool, type Spool } from '../spool/spool.js';
 import { retryBusy } from '../spool/busy.js';
@@ -128,15 +128,16 @@ export async function startDaemon(options: {
   // The cycles prune on the append worker (started below, before any cycle runs); the final cycle
   // of a drain, which runs after the worker is closed, on the spool's connection.
   let appendClosed = false;
-  const pruner = workerPruner(
+  const pruner = workerPruner({
     spool,
-    {
+    thread: {
       pruneStep: (floor, chunk) => appendThread.pruneStep(floor, chunk),
       pruneAll: (floor, rows, bytes) => appendThread.pruneAll(floor, rows, bytes),
       reclaimStep: (pages) => appendThread.reclaimStep(pages),
+      pragma: (source) => appendThread.pragma(source),
     },
-    () => appendClosed,
-  );
+    closed: () => appendClosed,
+  });
   const exporter = createExporter({ config, spool, logger, metrics, freeBytes, pruner, ...(options.openStore ? { openStore: options.openStore } : {}) });
   cleanups.push(() => exporter.close({ signal: drainDeadline.signal }));
   // Scheduled seals (seal.schedule) use stores of their own; stopping cancels a running seal.

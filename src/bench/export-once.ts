@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createExporter } from '../app/exporter.js';
-import { workerPruner } from '../export/cycle.js';
+import { workerPruner } from '../export/pruner.js';
 import { startAppendThread } from '../spool/append-thread.js';
 import { parseConfig } from '../config/load.js';
 import { createPreparer } from '../ingest/prepare.js';
@@ -115,7 +115,7 @@ async function main(): Promise<void> {
     }),
     metrics: createMetrics({ defaultMetrics: false }),
     openStore: (d) => openStore(d, config.s3, { credentials }),
-    pruner: workerPruner(spool, thread, () => false),
+    pruner: workerPruner({ spool, thread, closed: () => false }),
   });
   await exporter.verify();
   const peaks = { rss: 0, heapUsed: 0, external: 0, arrayBuffers: 0 };

@@ -7,6 +7,7 @@
  * SIGTERM drain all call run(). A crash at any point leaves a plan that the
  * next run finishes with the keys recorded in it and the same rows.
  */
+import { loopPruner, type Pruner } from './pruner.js';
 import { mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -24,9 +25,6 @@ import {
   planExport,
   pruneFloor,
   pausedState,
-  pruneAll,
-  pruneAllMaxRows,
-  pruneStep,
   readBatchLines,
   readBatchPage,
   rekeyBatch,
@@ -36,8 +34,7 @@ import { quarantineDate, type Spool } from '../spool/spool.js';
 import type { StagedFile } from '../app/staging.js';
 import { retryBusy } from '../spool/busy.js';
 import { settledBefore } from '../app/settle.js';
-import { reclaimFreePages, type FreePages } from '../spool/vacuum.js';
-import type { AppendThread } from '../spool/append-thread.js';
+import { noteFreePages, reclaimFreePages } from '../spool/vacuum.js';
 import { StoreError, type ObjectHead, type ObjectMetadata, type ObjectStore } from '../store/store.js';
 import { contentTypeOf, extensionOf, type Compression, type Encoder, type ExportPage, type ExportRow, type Format } from './encoders/types.js';
 import { hashFile, hashStream, type ContentHash } from './file-hash.js';
@@ -100,50 +97,8 @@ export interface ExportRunnerDeps {
   readonly now?: () => number;
   /** Most stored bytes per page read from the spool (defaultPageBytes; tests set it smaller). */
   readonly pageBytes?: number;
-  /** Where the prune's transactions run (the daemon: its append worker); none: the spool's connection, on the event loop. */
+  /** Where the prune's and shrink's transactions run (the daemon: its append worker); none: the spool's connection, on the event loop (loopPruner). */
   readonly pruner?: Pruner;
-}
-
-/** Runs the prune's transactions (pruneStep and pruneAll of exports.ts). */
-export interface Pruner {
-  step(floor: number, chunk: number): Promise<number>;
-  /** pruneAll within this pruner's bounds: undefined when it does not apply (then steps prune). */
-  all(floor: number): Promise<number | undefined>;
-  /** One step of giving free pages back (reclaimFreePages), returning the free pages left. */
-  reclaimStep(pages: number): Promise<number>;
-}
-
-/**
- * Bounds of a pruneAll that runs off the event loop (on the append worker): 2,000,000 events,
- * 1 GiB. It holds the write lock, so appends wait for it, for about 0.3 ms per MB freed (250 ms
- * for 1,000,000 bench events, ~690 MB, on the bench machine), against ~2.5 s for the same events
- * in 2,000-row steps. It applies only when every event was delivered (nobody sent any since the
- * plan), so few appends wait.
- */
-export const offLoopPruneAllMaxRows = 2_000_000;
-export const offLoopPruneAllMaxBytes = 1024 * 1024 * 1024;
-
-/** The pruner on the spool's own connection: on the event loop, so pruneAll keeps its short bounds. */
-export function loopPruner(spool: Spool): Pruner {
-  return {
-    step: async (floor, chunk) => pruneStep(spool, floor, chunk),
-    all: async (floor) => pruneAll(spool, floor, pruneAllMaxRows),
-    reclaimStep: async (pages) => spool.reclaimStep(pages),
-  };
-}
-
-/**
- * The daemon's pruner: on the append worker, off the event loop (and so are the shrink's steps),
- * where pruneAll may truncate more at once (offLoopPruneAllMaxRows); once `closed()` (the final cycle of a drain runs after the
- * worker is closed), on the spool's connection (loopPruner).
- */
-export function workerPruner(spool: Spool, thread: Pick<AppendThread, 'pruneStep' | 'pruneAll' | 'reclaimStep'>, closed: () => boolean): Pruner {
-  const loop = loopPruner(spool);
-  return {
-    step: async (floor, chunk) => (closed() ? loop.step(floor, chunk) : thread.pruneStep(floor, chunk)),
-    all: async (floor) => (closed() ? loop.all(floor) : thread.pruneAll(floor, offLoopPruneAllMaxRows, offLoopPruneAllMaxBytes)),
-    reclaimStep: async (pages) => (closed() ? loop.reclaimStep(pages) : thread.reclaimStep(pages)),
-  };
 }
 
 /** Runs the cycle of one export; runs never overlap. */
@@ -386,11 +341,12 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
   /**
    * Prunes what every export delivered (all of it at once when pruneAll can, else in chunks,
    * yielding to the event loop between short transactions), on the pruner's connection (the
-   * daemon's append worker: off the event loop), then gives the pages that stayed free
-   * since `settled` (read at the start of the cycle) back to the file system, in short steps too,
-   * when they add up (reclaimFreePages): the pages this prune frees are the next appends'.
+   * daemon's append worker: off the event loop), then gives the pages that stayed free since the
+   * last shrink (noted at the start of this cycle and again before this prune) back to the file
+   * system, in short steps too, when they add up (reclaimFreePages): the pages this prune frees
+   * are the next appends'.
    */
-  async function prune(settled: FreePages, signal?: AbortSignal): Promise<number> {
+  async function prune(signal?: AbortSignal): Promise<number> {
     const floor = pruneFloor(spool);
     const busy = signal ? { signal } : {};
     await retryBusy(() => spool.noteDelivered(floor), busy);
@@ -405,7 +361,7 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
       if (n < pruneChunk) break;
       await yieldToLoop();
     }
-    const reclaimed = await reclaimFreePages(spool, { settled, step: pruner.reclaimStep, ...(signal ? { signal } : {}) });
+    const reclaimed = await reclaimFreePages(spool, { stayedFree: true, step: pruner.reclaimStep, checkpoint: pruner.checkpoint, ...(signal ? { signal } : {}) });
     if (reclaimed.pages > 0) log.info({ pages: reclaimed.pages, bytes: reclaimed.bytes }, 'spool file shrunk: pages free since the previous cycle given back');
     return total;
   }
@@ -413,8 +369,8 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
   async function cycle(reason: CycleReason, untilCaughtUp: boolean, signal?: AbortSignal): Promise<CycleResult> {
     const started = performance.now();
     const target = spool.stats().newestSeq;
-    // Pages free now and still free after this cycle's prune went unused for a cycle (see prune).
-    const settled = spool.freePages();
+    // Pages free now and still free when this cycle prunes went unused for a cycle (see prune).
+    noteFreePages(spool);
     const result = { export: config.name, batches: 0, rows: 0, bytes: 0, keys: [] as string[], pruned: 0 };
     let paused = pausedState(spool, config.name);
     if (paused) {
@@ -491,7 +447,8 @@ export function createExportRunner(deps: ExportRunnerDeps): ExportRunner {
         if (!untilCaughtUp || (cursor?.committed_seq ?? 0) >= target) break;
       }
       const deliveredMs = Math.round(performance.now() - started);
-      result.pruned = await prune(settled, signal);
+      noteFreePages(spool);
+      result.pruned = await prune(signal);
       log.info(
         { reason, batches: result.batches, rows: result.rows, bytes: result.bytes, pruned: result.pruned, deliveredMs, ms: Math.round(performance.now() - started), keys: result.keys, ...(paused ? { paused: true } : {}) },
         paused ? 'export paused during the cycle; stopped before the next batch' : 'export cycle done',

@@ -192,4 +192,13 @@ describe('append thread', () => {
     await thread.pragma('query_only = 1');
     await expect(thread.pruneStep(311, 10)).rejects.toMatchObject({ code: 'SQLITE_READONLY' });
   });
+
+  it('refuses a request made just before close() with APPEND_WORKER_CLOSED instead of losing it in the worker', async () => {
+    const { thread } = await setup();
+    const pending = thread.pruneStep(1, 10);
+    const closing = thread.close();
+    await expect(pending).rejects.toMatchObject({ code: 'APPEND_WORKER_CLOSED' });
+    await closing;
+    await expect(thread.pragma('page_count')).rejects.toMatchObject({ code: 'APPEND_WORKER_CLOSED' });
+  });
 });

@@ -125,7 +125,7 @@ function toError(error: WorkerError): Error {
 
 interface Running {
   readonly worker: Worker;
-  /** Requests sent and not answered yet: a commit resolves with its ThreadedAppendResult, a pragma or probe with its value. */
+  /** Requests sent and not answered yet: a commit resolves with its ThreadedAppendResult, any other request with its value. */
   readonly pending: Map<number, { resolve: (value: unknown) => void; reject: (err: unknown) => void }>;
   /** Set once the thread ended (crashed, or closed). */
   exited?: Error;
@@ -145,7 +145,7 @@ async function spawn(data: AppendWorkerData): Promise<Running> {
   };
   worker.on('error', (err) => fail(err));
   worker.once('exit', (code) => {
-    fail(new Error(`append worker exited (code ${code})`));
+    fail(Object.assign(new Error(`append worker exited (code ${code})`), { code: 'APPEND_WORKER_EXITED' }));
     ended();
   });
   await new Promise<void>((resolve, reject) => {
@@ -192,10 +192,15 @@ export async function startAppendThread(data: AppendWorkerData): Promise<AppendT
     return current;
   }
 
-  /** Sends a one-message request (pragma, probe) and resolves with the worker's value. */
+  /** Thrown by a call after close(): its code tells a caller the worker is gone (workerPruner falls back). */
+  const closedError = () => Object.assign(new Error('append worker: closed'), { code: 'APPEND_WORKER_CLOSED' });
+
+  /** Sends a one-message request (pragma, probe, prune, shrink step) and resolves with the worker's value. */
   async function request(message: (id: number) => ToWorker): Promise<unknown> {
-    if (closed) throw new Error('append worker: closed');
+    if (closed) throw closedError();
     const running = await live();
+    // close() may have posted 'close' while this waited: the worker would drop the request.
+    if (closed) throw closedError();
     const id = nextId++;
     return new Promise<unknown>((resolve, reject) => {
       running.pending.set(id, { resolve, reject });
@@ -206,8 +211,9 @@ export async function startAppendThread(data: AppendWorkerData): Promise<AppendT
 
   return {
     async appendGroups(groups, { now, limits }) {
-      if (closed) throw new Error('append worker: closed');
+      if (closed) throw closedError();
       const running = await live();
+      if (closed) throw closedError();
       // Every message of this commit carries its id, so the worker never mixes two commits' rows
       // (group commit has one in flight at a time; this keeps it right if two ever overlap).
       const id = nextId++;

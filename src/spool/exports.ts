@@ -202,7 +202,7 @@ export type BatchLinesPage =
  * no newline after the last), concatenated by SQLite, with no JavaScript string per row. Other
  * pages come as rows. Undefined when no row follows `afterSeq`.
  *
- * A page whose bodies are each at most `maxBytes / limit` bytes is read in one query
+ * A page without raw records whose bodies are each at most `maxBytes / limit` bytes is read in one query
  * (batchPageLinesBounded), which bounds the joined value by the page's bound without reading the
  * rows' sizes first. Otherwise (a larger body, a raw record) the sizes are read, then the page:
  * one pass more. `joinedFirst: false` skips the one-query attempt, for a caller whose previous
@@ -381,10 +381,10 @@ export function skipBatch(spool: Spool, batch: BatchRow, info: { deadLetter: str
     .immediate();
 }
 
-/** `floor`, lowered to the lowest recorded cursor now (a caller's floor can be stale); as given when no cursor is recorded. */
 /** What pruning needs of a spool: a connection and its statements (the daemon's append worker has its own, see append-worker.ts). */
 export type SpoolConnection = Pick<Spool, 'db' | 'sql'>;
 
+/** `floor`, lowered to the lowest recorded cursor now (a caller's floor can be stale); as given when no cursor is recorded. */
 function floorUnderLock(spool: SpoolConnection, floor: number): number {
   const current = spool.sql.minCommitted.get() as number | null | undefined;
   return current === null || current === undefined ? floor : Math.min(floor, current);

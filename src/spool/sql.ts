@@ -119,10 +119,6 @@ export function prepareStatements(db: Database.Database) {
     batchPageExtent: db.prepare<[string, number, number, number], { n: number; last: number | null; bytes: number; raws: number | null }>(
       'SELECT count(*) AS n, max(seq) AS last, total(b) AS bytes, sum(r) AS raws FROM (SELECT seq, octet_length(body) + coalesce(octet_length(raw), 0) AS b, octet_length(raw) IS NOT NULL AS r FROM events INDEXED BY events_by_dt WHERE dt = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?)',
     ),
-    // The bodies of (after, upTo] joined by "\n" in one value, and their seqs as a JSON array in
-    // the order the aggregate saw the rows (the caller checks it ascends). The ordered subquery
-    // feeds the aggregate as a co-routine; `group_concat(… ORDER BY seq)` would sort the rows
-    // again in a temporary B-tree (2.5-3× slower for the bench's 200,000 rows).
     // The next page of (after, upTo] in one pass (readBatchLines): its row count and last seq, how
     // many rows have no raw record and a body of at most the given bytes, and those bodies joined
     // by "\n" with their seqs, as batchPageLines gives them. The per-row bound keeps the joined
@@ -130,6 +126,10 @@ export function prepareStatements(db: Database.Database) {
     batchPageLinesBounded: db.prepare<[number, string, number, number, number], [number, number | null, number, Buffer | null, string]>(
       'SELECT count(*), max(seq), count(line), CAST(group_concat(line, char(10)) AS BLOB), json_group_array(seq) FROM (SELECT seq, CASE WHEN raw IS NULL AND octet_length(body) <= ? THEN body END AS line FROM events INDEXED BY events_by_dt WHERE dt = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?)',
     ).raw(),
+    // The bodies of (after, upTo] joined by "\n" in one value, and their seqs as a JSON array in
+    // the order the aggregate saw the rows (the caller checks it ascends). The ordered subquery
+    // feeds the aggregate as a co-routine; `group_concat(… ORDER BY seq)` would sort the rows
+    // again in a temporary B-tree (2.5-3× slower for the bench's 200,000 rows).
     batchPageLines: db.prepare<[string, number, number], [Buffer | null, string]>(
       'SELECT CAST(group_concat(body, char(10)) AS BLOB), json_group_array(seq) FROM (SELECT seq, body FROM events INDEXED BY events_by_dt WHERE dt = ? AND seq > ? AND seq <= ? ORDER BY seq)',
     ).raw(),

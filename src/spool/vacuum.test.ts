@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { contentKey, openSpool, type Spool, type SpoolRow } from './spool.js';
 import { pruneStep } from './exports.js';
-import { reclaimFreePages } from './vacuum.js';
+import { noteFreePages, reclaimFreePages } from './vacuum.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -50,25 +50,36 @@ describe('reclaimFreePages', () => {
     spool.close();
   });
 
-  it('with `settled`, gives back at most the pages free then, judged on the file then, and keeps those freed since', async () => {
+  it('with `stayedFree`, gives back only the pages free at every note since the last shrink, and none before a first note', async () => {
     const spool = filled(3_000);
     const free = () => spool.freePages().free;
     pruneStep(spool, 2_000, 10_000); // two thirds: most of the file
-    const settled = spool.freePages();
-    expect(settled.free * 2).toBeGreaterThan(settled.total);
-    pruneStep(spool, 3_000, 10_000); // the rest, freed after `settled` was read
+    noteFreePages(spool);
+    const noted = free();
+    pruneStep(spool, 3_000, 10_000); // the rest, freed after the note
+    noteFreePages(spool); // a later note that sees more changes nothing: the fewest count
     const now = free();
-    expect(now).toBeGreaterThan(settled.free);
-    const result = await reclaimFreePages(spool, { minFreePages: 10, settled, stepPages: 7 });
-    expect(result.pages).toBe(settled.free);
-    expect(free()).toBe(now - settled.free);
-    // Judged on `settled`: a third of the file free then gives nothing back, whatever is free now.
+    expect(now).toBeGreaterThan(noted);
+    const result = await reclaimFreePages(spool, { minFreePages: 10, stayedFree: true, stepPages: 7 });
+    expect(result.pages).toBe(noted);
+    expect(free()).toBe(now - noted);
+    // What that shrink left free starts the next interval: nothing took it, so the next shrink gives it back.
+    expect((await reclaimFreePages(spool, { minFreePages: 10, stayedFree: true })).pages).toBe(now - noted);
+    expect(free()).toBe(0);
+
+    // Appends between two notes took the pages: the lower note wins, and nothing is given back.
     const spool2 = filled(3_000);
-    pruneStep(spool2, 1_000, 10_000);
-    const small = spool2.freePages();
     pruneStep(spool2, 3_000, 10_000);
-    expect(await reclaimFreePages(spool2, { minFreePages: 10, settled: small })).toEqual({ pages: 0, bytes: 0 });
+    noteFreePages(spool2);
+    spool2.appendGroups([rows(10_000, 3_000)], { now: Date.now(), limits: { maxEvents: 1e9, maxBytes: 1e12 } });
+    noteFreePages(spool2);
+    expect(await reclaimFreePages(spool2, { minFreePages: 10, stayedFree: true })).toEqual({ pages: 0, bytes: 0 });
+    // Before any note (or shrink) on the connection, nothing stayed free that it knows of.
+    const spool3 = filled(3_000);
+    pruneStep(spool3, 3_000, 10_000);
+    expect(await reclaimFreePages(spool3, { minFreePages: 10, stayedFree: true })).toEqual({ pages: 0, bytes: 0 });
     spool.close();
     spool2.close();
+    spool3.close();
   });
 });

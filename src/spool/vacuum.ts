@@ -40,24 +40,39 @@ export function incrementalVacuumStep(db: Database.Database, pages: number): num
   return db.pragma('freelist_count', { simple: true }) as number;
 }
 
-/** Free pages of the spool as Spool.freePages reads them. */
-export type FreePages = ReturnType<Spool['freePages']>;
+/**
+ * Per spool connection, the fewest free pages seen since its last shrink (noteFreePages, and the
+ * free pages a shrink left): a lower bound on the pages that stayed free all that time.
+ */
+const fewestFree = new WeakMap<Spool, number>();
 
 /**
- * Gives back free pages that stayed free: `settled` is what Spool.freePages read at an earlier
- * point (the start of an export cycle), and at most that many
- * pages are given back, and only when they were at least `minFreePages` and at least half of the
- * file then. Pages freed since are kept: a steady stream refills what each cycle prunes, so pages
- * given back at every cycle (most of the file, when a cycle delivers all it holds) would be taken
- * from the file system again before the next one, at the cost of the shrink (2-3 ms per MiB on
- * the bench machine: 280 ms for 160 MiB, 2.2 s for 804 MiB) and of appends that grow the file. After a backlog, the pages the
- * stream did not reuse are given back at the next cycle. Without `settled`, the free pages now are
- * judged (and given back).
+ * Notes the spool's free pages now, for reclaimFreePages's `stayedFree`: an export cycle notes
+ * them when it starts and again right before it prunes (appends during its delivery may have
+ * taken some).
+ */
+export function noteFreePages(spool: Spool): void {
+  const free = spool.freePages().free;
+  fewestFree.set(spool, Math.min(fewestFree.get(spool) ?? Number.POSITIVE_INFINITY, free));
+}
+
+/**
+ * Gives free pages back to the file system when they are at least `minFreePages` and at least
+ * half of the file: all the free pages, or with `stayedFree` only those that stayed free since
+ * the last shrink through this connection (the fewest noted since by noteFreePages, or what that
+ * shrink left free), and never before a first note. The pages freed since are kept: a steady
+ * stream refills what each cycle prunes, so pages given back at every cycle (most of the file,
+ * when a cycle delivers all it holds) would be taken from the file system again before the next
+ * one, at the cost of the shrink (2-3 ms per MiB on the bench machine: 280 ms for 160 MiB, 2.2 s
+ * for 804 MiB) and of appends that grow the file. After a backlog, the pages the stream did not
+ * reuse are given back at the next cycle. The record is one per spool connection, so the
+ * overlapping cycles of several exports neither give back the same pages twice nor, between
+ * them, those one of them just pruned.
  *
- * Pages go back in steps of `stepPages` (on `step`'s connection) with a turn of the event loop between steps (a step that
- * finds another process's write lock is retried after a timer), then the WAL is checkpointed (the
- * file is truncated when the checkpoint completes; a reader in the way leaves that to a later
- * checkpoint).
+ * Pages go back in steps of `stepPages` (on `step`'s connection) with a turn of the event loop
+ * between steps (a step that finds another process's write lock is retried after a timer), then
+ * the WAL is checkpointed (`checkpoint`, the spool's connection by default; the file is truncated
+ * when the checkpoint completes; a reader in the way leaves that to a later checkpoint).
  */
 export async function reclaimFreePages(
   spool: Spool,
@@ -66,26 +81,36 @@ export async function reclaimFreePages(
     minFreePages?: number;
     stopped?: () => boolean;
     signal?: AbortSignal;
-    settled?: FreePages;
+    /** Give back only the pages that stayed free since the last shrink (see noteFreePages). */
+    stayedFree?: boolean;
     /** Runs one step, returning the free pages left (the daemon: on its append worker); Spool.reclaimStep by default. */
     step?: (pages: number) => number | Promise<number>;
+    /** Runs the passive WAL checkpoint after the steps (the daemon: on its append worker). */
+    checkpoint?: () => unknown;
   } = {},
 ): Promise<ReclaimResult> {
   const step = options.stepPages ?? reclaimStepPages;
   const start = spool.freePages();
-  const judged = options.settled ?? start;
-  if (!start.incremental || judged.free < (options.minFreePages ?? reclaimMinFreePages) || judged.free * 2 < judged.total) return { pages: 0, bytes: 0 };
-  // Free pages to keep: those freed since `settled` was read.
-  const keep = start.free - Math.min(judged.free, start.free);
+  const allowance = options.stayedFree ? Math.min(start.free, fewestFree.get(spool) ?? 0) : start.free;
   let left = start.free;
-  while (left > keep && !options.stopped?.() && !options.signal?.aborted) {
-    const pages = Math.min(step, left - keep);
-    const next = await retryBusy(() => (options.step ? options.step(pages) : spool.reclaimStep(pages)), options.signal ? { signal: options.signal } : {});
-    if (next >= left) break; // nothing moved (should not happen): do not spin
-    left = next;
-    if (left > keep) await yieldToLoop();
+  try {
+    if (!start.incremental || allowance < (options.minFreePages ?? reclaimMinFreePages) || allowance * 2 < start.total) return { pages: 0, bytes: 0 };
+    // Free pages to keep: those freed since the last shrink (with stayedFree).
+    const keep = start.free - allowance;
+    while (left > keep && !options.stopped?.() && !options.signal?.aborted) {
+      const pages = Math.min(step, left - keep);
+      const next = await retryBusy(() => (options.step ? options.step(pages) : spool.reclaimStep(pages)), options.signal ? { signal: options.signal } : {});
+      // Nothing moved: pages freed meanwhile on another connection (a trim, a prune) make up the
+      // count; what is left is for the next shrink.
+      if (next >= left) break;
+      left = next;
+      if (left > keep) await yieldToLoop();
+    }
+    await (options.checkpoint ? options.checkpoint() : spool.db.pragma('wal_checkpoint(PASSIVE)'));
+    const pages = start.free - left;
+    return { pages, bytes: pages * start.pageSize };
+  } finally {
+    // The next interval starts from what this one leaves free.
+    if (options.stayedFree) fewestFree.set(spool, spool.freePages().free);
   }
-  spool.db.pragma('wal_checkpoint(PASSIVE)');
-  const pages = start.free - left;
-  return { pages, bytes: pages * start.pageSize };
 }
