@@ -1,12 +1,12 @@
 /**
  * Where the daemon prunes: an export cycle's prune transactions run on the append worker's
- * connection (off the event loop), and the final cycle of a drain, which runs after the worker
- * is closed, prunes on the spool's own connection.
+ * connection (off the event loop), the drain's final cycle included (the worker closes after it).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { openSpool } from '../src/spool/spool.js';
 import { startTestDaemon, tempDir, type TestDaemon } from './support/daemon.js';
+import type { AppendThread } from '../src/spool/append-thread.js';
 
 let d: TestDaemon | undefined;
 const cleanups: (() => void)[] = [];
@@ -36,13 +36,20 @@ describe('pruning in the daemon', () => {
     expect(d.daemon.spool.counters().depth).toBe(0);
   });
 
-  it("prunes the final cycle's deliveries on the spool's connection once the worker is closed", async () => {
+  it('prunes the final cycle\'s deliveries on the append worker, which closes after that cycle', async () => {
     const { dir, remove } = tempDir();
     cleanups.push(remove);
     d = await startTestDaemon({}, dir);
     expect((await d.post(events(40))).status).toBe(202);
+    // The worker's prune calls, counted on their way to it.
+    const thread = d.daemon.appendThread as { pruneAll: AppendThread['pruneAll']; pruneStep: AppendThread['pruneStep'] };
+    const calls: string[] = [];
+    const [pruneAll, pruneStep] = [thread.pruneAll.bind(thread), thread.pruneStep.bind(thread)];
+    thread.pruneAll = async (...args) => (calls.push('pruneAll'), pruneAll(...args));
+    thread.pruneStep = async (...args) => (calls.push('pruneStep'), pruneStep(...args));
     await d.stop();
     d = undefined;
+    expect(calls).toContain('pruneAll');
     const spool = openSpool({ path: join(dir, 'spool.db') });
     try {
       expect(spool.db.prepare('SELECT committed_seq FROM export_cursors').pluck().all()).toEqual([40]); // delivered by the final cycle

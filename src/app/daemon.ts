@@ -125,19 +125,24 @@ export async function startDaemon(options: {
   // Aborted shutdownTimeoutMs after stop() began: ends the final cycle, any cycle still running,
   // and every wait of the drain (the exporter's close, a trim of the idempotency window).
   const drainDeadline = new AbortController();
-  // The cycles prune on the append worker (started below, before any cycle runs); the final cycle
-  // of a drain, which runs after the worker is closed, on the spool's connection.
+  // Group commit's transactions run on a worker thread with its own connection to the spool.
+  const appendThread = await startAppendThread({ path: spoolPath, synchronous: config.spool.synchronous, busyTimeoutMs: appendBusyTimeoutMs });
+  // Bounded like the rest of the drain (with drainGraceMs past the deadline, so a commit about to
+  // end still ends): a commit hung in the worker (an fsync that never returns) is left to end with
+  // the process, which then stops as after a kill -9 (SQLite's commit is atomic; the senders of
+  // the requests in it got no answer and retry).
+  const leftRunning = (what: string) =>
+    logger.warn({ running: [what], err: describeError(drainDeadline.signal.reason) }, 'still running at the drain deadline; left to end with the process');
+  // The cycles, the drain's final one included, prune on the append worker; a call after it was
+  // closed (or while it is gone) on the spool's connection (workerPruner).
   let appendClosed = false;
-  const pruner = workerPruner({
-    spool,
-    thread: {
-      pruneStep: (floor, chunk) => appendThread.pruneStep(floor, chunk),
-      pruneAll: (floor, rows, bytes) => appendThread.pruneAll(floor, rows, bytes),
-      reclaimStep: (pages) => appendThread.reclaimStep(pages),
-      pragma: (source) => appendThread.pragma(source),
-    },
-    closed: () => appendClosed,
+  // Pushed before the exporter's and the final cycle's cleanups, so it runs after them (cleanups
+  // run in reverse): the final cycle prunes on the worker too.
+  cleanups.push(async () => {
+    appendClosed = true;
+    if (!(await settledWithin(appendThread.close(), drainDeadline.signal, drainGraceMs))) leftRunning('append worker');
   });
+  const pruner = workerPruner({ spool, thread: appendThread, closed: () => appendClosed });
   const exporter = createExporter({ config, spool, logger, metrics, freeBytes, pruner, ...(options.openStore ? { openStore: options.openStore } : {}) });
   cleanups.push(() => exporter.close({ signal: drainDeadline.signal }));
   // Scheduled seals (seal.schedule) use stores of their own; stopping cancels a running seal.
@@ -169,18 +174,6 @@ export async function startDaemon(options: {
   const limits = { maxEvents: config.spool.maxEvents, maxBytes: config.spool.maxBytes };
   // Set when a spool transaction fails; cleared by the next commit or a successful write probe.
   let writeFailure: string | undefined;
-  // Group commit's transactions run on a worker thread with its own connection to the spool.
-  const appendThread = await startAppendThread({ path: spoolPath, synchronous: config.spool.synchronous, busyTimeoutMs: appendBusyTimeoutMs });
-  // Bounded like the rest of the drain (with drainGraceMs past the deadline, so a commit about to
-  // end still ends): a commit hung in the worker (an fsync that never returns) is left to end with
-  // the process, which then stops as after a kill -9 (SQLite's commit is atomic; the senders of
-  // the requests in it got no answer and retry).
-  const leftRunning = (what: string) =>
-    logger.warn({ running: [what], err: describeError(drainDeadline.signal.reason) }, 'still running at the drain deadline; left to end with the process');
-  cleanups.push(async () => {
-    appendClosed = true;
-    if (!(await settledWithin(appendThread.close(), drainDeadline.signal, drainGraceMs))) leftRunning('append worker');
-  });
   const committer = createGroupCommitter({
     thread: appendThread,
     limits,
