@@ -1,8 +1,8 @@
 /**
  * Where an export cycle's prune and shrink transactions run. On the spool's own connection they
- * block the event loop, so pruneAll keeps short bounds there (loopPruner: `logbarge flush`, tests,
- * and the daemon's final cycle of a drain). The daemon runs them on its append worker
- * (workerPruner), where the event loop goes on and pruneAll may truncate far more at once.
+ * block the event loop, so pruneAll keeps short bounds there (loopPruner: `logbarge flush`,
+ * tests). The daemon runs them on its append worker (workerPruner), where the event loop goes on
+ * and pruneAll may truncate far more at once.
  */
 import type { AppendThread } from '../spool/append-thread.js';
 import { pruneAll, pruneAllMaxRows, pruneStep } from '../spool/exports.js';
@@ -47,7 +47,7 @@ const workerGone = new Set(['APPEND_WORKER_CLOSED', 'APPEND_WORKER_EXITED']);
 
 /**
  * The daemon's pruner: on the append worker, with pruneAll's off-loop bounds. Once `closed()`
- * (the final cycle of a drain runs after the worker is closed), and for a call the worker did not
+ * (a cycle still running when the drain closed the worker), and for a call the worker did not
  * answer because it was closed or exited meanwhile, on the spool's connection (loopPruner): each of
  * these transactions can run again (a worker that died in one rolled it back, or committed it).
  */
