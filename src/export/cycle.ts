@@ -7,7 +7,6 @@
  * SIGTERM drain all call run(). A crash at any point leaves a plan that the
  * next run finishes with the keys recorded in it and the same rows.
  */
-import { loopPruner, type Pruner } from './pruner.js';
 import { mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -38,6 +37,7 @@ import { noteFreePages, reclaimFreePages } from '../spool/vacuum.js';
 import { StoreError, type ObjectHead, type ObjectMetadata, type ObjectStore } from '../store/store.js';
 import { contentTypeOf, extensionOf, type Compression, type Encoder, type ExportPage, type ExportRow, type Format } from './encoders/types.js';
 import { hashFile, hashStream, type ContentHash } from './file-hash.js';
+import { loopPruner, type Pruner } from './pruner.js';
 import { conflictKey, objectKey } from './keys.js';
 import { compareRows, createRowsHasher, dataObjectMetadata, metadataNames, type RowsDigest, type RowsHasher } from './object-meta.js';
 
