@@ -110,7 +110,14 @@ export async function reclaimFreePages(
     const pages = start.free - left;
     return { pages, bytes: pages * start.pageSize };
   } finally {
-    // The next interval starts from what this one leaves free.
-    if (options.stayedFree) fewestFree.set(spool, spool.freePages().free);
+    // The next interval starts from what this one leaves free (unknown, and so nothing, when the
+    // spool cannot be read: a closed connection must not hide the error that ended the steps).
+    if (options.stayedFree) {
+      try {
+        fewestFree.set(spool, spool.freePages().free);
+      } catch {
+        fewestFree.delete(spool);
+      }
+    }
   }
 }
