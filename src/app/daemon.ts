@@ -133,16 +133,14 @@ export async function startDaemon(options: {
   // the requests in it got no answer and retry).
   const leftRunning = (what: string) =>
     logger.warn({ running: [what], err: describeError(drainDeadline.signal.reason) }, 'still running at the drain deadline; left to end with the process');
-  // The cycles, the drain's final one included, prune on the append worker; a call after it was
-  // closed (or while it is gone) on the spool's connection (workerPruner).
-  let appendClosed = false;
   // Pushed before the exporter's and the final cycle's cleanups, so it runs after them (cleanups
   // run in reverse): the final cycle prunes on the worker too.
   cleanups.push(async () => {
-    appendClosed = true;
     if (!(await settledWithin(appendThread.close(), drainDeadline.signal, drainGraceMs))) leftRunning('append worker');
   });
-  const pruner = workerPruner({ spool, thread: appendThread, closed: () => appendClosed });
+  // The cycles, the drain's final one included, prune on the append worker; a call it refuses as
+  // closed (or gone) runs on the spool's connection (workerPruner).
+  const pruner = workerPruner({ spool, thread: appendThread });
   const exporter = createExporter({ config, spool, logger, metrics, freeBytes, pruner, ...(options.openStore ? { openStore: options.openStore } : {}) });
   cleanups.push(() => exporter.close({ signal: drainDeadline.signal }));
   // Scheduled seals (seal.schedule) use stores of their own; stopping cancels a running seal.

@@ -115,7 +115,7 @@ async function main(): Promise<void> {
     }),
     metrics: createMetrics({ defaultMetrics: false }),
     openStore: (d) => openStore(d, config.s3, { credentials }),
-    pruner: workerPruner({ spool, thread, closed: () => false }),
+    pruner: workerPruner({ spool, thread }),
   });
   await exporter.verify();
   const peaks = { rss: 0, heapUsed: 0, external: 0, arrayBuffers: 0 };

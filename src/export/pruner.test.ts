@@ -38,7 +38,7 @@ async function setup(): Promise<{ spool: Spool; thread: AppendThread }> {
 }
 
 describe('workerPruner', () => {
-  it('sends pruneAll to the worker with the off-loop bounds, and every call to the spool connection once closed', async () => {
+  it('sends pruneAll to the worker with the off-loop bounds, and every call to the spool connection once the worker is closed', async () => {
     const { spool, thread } = await setup();
     const calls: unknown[][] = [];
     const counted: AppendThread = {
@@ -48,8 +48,7 @@ describe('workerPruner', () => {
       reclaimStep: async (...args) => (calls.push(['reclaimStep', ...args]), thread.reclaimStep(...args)),
       pragma: async (...args) => (calls.push(['pragma', ...args]), thread.pragma(...args)),
     };
-    let closed = false;
-    const pruner = workerPruner({ spool, thread: counted, closed: () => closed });
+    const pruner = workerPruner({ spool, thread: counted });
     spool.appendGroups([rows(0, 10)], { now: 1, limits: { maxEvents: 1e9, maxBytes: 1e12 } });
     expect(await pruner.step(3, 2)).toBe(2);
     expect(await pruner.all(10)).toBe(8);
@@ -64,23 +63,28 @@ describe('workerPruner', () => {
     expect(offLoopPruneAllMaxRows).toBeGreaterThan(pruneAllMaxRows);
     expect(offLoopPruneAllMaxBytes).toBeGreaterThan(pruneAllMaxBytes);
 
-    closed = true;
-    calls.length = 0;
+    // Closed: the worker refuses each call (APPEND_WORKER_CLOSED), and the spool connection runs it.
+    await thread.close();
+    await expect(thread.pruneStep(12, 10)).rejects.toMatchObject({ code: 'APPEND_WORKER_CLOSED' });
     spool.appendGroups([rows(10, 5)], { now: 2, limits: { maxEvents: 1e9, maxBytes: 1e12 } });
     expect(await pruner.step(12, 10)).toBe(2);
     expect(await pruner.all(15)).toBe(3);
     await pruner.reclaimStep(1);
     await pruner.checkpoint();
-    expect(calls).toEqual([]);
     expect(spool.counters().depth).toBe(0);
   });
 
-  it('falls back to the spool connection for a call the worker did not take because it was closed meanwhile', async () => {
+  it('runs on the spool connection a call the worker did not answer because it exited under it', async () => {
     const { spool, thread } = await setup();
-    const pruner = workerPruner({ spool, thread, closed: () => false });
+    const pruner = workerPruner({ spool, thread });
     spool.appendGroups([rows(0, 4)], { now: 1, limits: { maxEvents: 1e9, maxBytes: 1e12 } });
-    await thread.close();
+    // The worker exits at the next commit, before the prune request posted after it.
+    thread.simulateCrash();
+    const commit = thread.appendGroups([rows(100, 1)], { now: 2, limits: { maxEvents: 1e9, maxBytes: 1e12 } }).catch((err: unknown) => err);
+    const exited = thread.pruneStep(4, 10).catch((err: unknown) => err);
     expect(await pruner.step(4, 10)).toBe(4);
+    expect(await commit).toMatchObject({ code: 'APPEND_WORKER_EXITED' });
+    expect(await exited).toMatchObject({ code: 'APPEND_WORKER_EXITED' });
     expect(spool.counters().depth).toBe(0);
   });
 });

@@ -46,25 +46,20 @@ export function loopPruner(spool: Spool): Pruner {
 const workerGone = new Set(['APPEND_WORKER_CLOSED', 'APPEND_WORKER_EXITED']);
 
 /**
- * The daemon's pruner: on the append worker, with pruneAll's off-loop bounds. Once `closed()`
- * (a cycle still running when the drain closed the worker), and for a call the worker did not
- * answer because it was closed or exited meanwhile, on the spool's connection (loopPruner): each of
- * these transactions can run again (a worker that died in one rolled it back, or committed it).
+ * The daemon's pruner: on the append worker, with pruneAll's off-loop bounds. A call the worker
+ * refuses or does not answer because it is closed (a cycle still running when the drain closed
+ * it) or exited meanwhile runs on the spool's connection instead (loopPruner): each of these
+ * transactions can run again (a worker that died in one rolled it back, or committed it).
  */
-export function workerPruner(options: {
-  spool: Spool;
-  thread: Pick<AppendThread, 'pruneStep' | 'pruneAll' | 'reclaimStep' | 'pragma'>;
-  closed: () => boolean;
-}): Pruner {
-  const { thread, closed } = options;
+export function workerPruner(options: { spool: Spool; thread: Pick<AppendThread, 'pruneStep' | 'pruneAll' | 'reclaimStep' | 'pragma'> }): Pruner {
+  const { thread } = options;
   const loop = loopPruner(options.spool);
   async function on<T>(worker: () => Promise<T>, fallback: () => Promise<T>): Promise<T> {
-    if (closed()) return fallback();
     try {
       return await worker();
     } catch (err) {
       const code = (err as { code?: unknown } | null)?.code;
-      if (closed() || (typeof code === 'string' && workerGone.has(code))) return fallback();
+      if (typeof code === 'string' && workerGone.has(code)) return fallback();
       throw err;
     }
   }
