@@ -227,9 +227,11 @@ describe('S3 outage', () => {
     const again = await flushIn(d);
     expect(again.status).toBe(200);
     expect(again.body.exports.map((r: { error?: string }) => r.error)).toEqual([undefined, undefined]);
-    // The batches open at the outage were delivered under the keys planned before it.
-    const delivered = again.body.exports.flatMap((r: { keys: string[] }) => r.keys);
-    for (const key of open) expect(delivered).toContain(key);
+    // The batches open at the outage were delivered under the keys planned before it. Not
+    // necessarily by this flush: the size trigger (checked every 2 s, 1,500 rows pending) may run a
+    // cycle between S3's return and the flush, which then waits behind it with nothing left.
+    const done = d.daemon.spool.db.prepare("SELECT object_key FROM export_batches WHERE state = 'done'").pluck().all() as string[];
+    for (const key of open) expect(done).toContain(key);
     expect(d.snapshot().depth).toBe(0);
     for (const e of exports) await expectDelivered(d, dir, 'mid-flush/', e, sent);
   });
