@@ -6,7 +6,7 @@
  * other bytes is never overwritten. File store and fauxqs, real SQLite; a child daemon killed
  * with kill -9 after delivering and before its digest keeps the chain intact after restart.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { generateKeyPairSync, createHash, type KeyObject } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -21,6 +21,22 @@ import { loadIntegrityKeys } from '../src/app/digester.js';
 import type { ObjectStore } from '../src/store/store.js';
 
 const rarely = '0 0 1 1 *';
+
+/**
+ * The digest period of these tests. The daemon's digest timer runs on the wall clock: a period
+ * end passing mid-test writes one more digest than the test expects (a CI run that started at
+ * 21:59:56 UTC, with `every: '1h'` here, got [3, 0, 1, 0] for [3, 0, 1]). A day has one period
+ * end, and `clearOfPeriodEnd` waits past it when it is near.
+ */
+const every = '1d';
+
+/** Waits until the next period end of `every` is at least `marginMs` away. */
+async function clearOfPeriodEnd(marginMs = 120_000): Promise<void> {
+  const periodMs = parsePeriod(every)!;
+  const left = periodMs - (Date.now() % periodMs);
+  if (left < marginMs) await new Promise((r) => setTimeout(r, left + 100));
+}
+beforeEach(() => clearOfPeriodEnd(), 180_000);
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
@@ -125,7 +141,7 @@ describe('digests on a file destination', () => {
     const d: TestDaemon & { dir: string } = await startTestDaemon(
       {
         sources: { okta: { profile: 'eventbridge', organizationId: 'acme' } },
-        exports: [{ name: 'nd', format: 'ndjson', destination: `file://${out}/`, schedule: rarely, integrity: { privateKeyFile: keyPath, every: '1h' } }],
+        exports: [{ name: 'nd', format: 'ndjson', destination: `file://${out}/`, schedule: rarely, integrity: { privateKeyFile: keyPath, every } }],
       },
       temp.dir,
     );
@@ -195,7 +211,7 @@ describe('digests on a file destination', () => {
     // recording them), or fail before landing, while `mode` says so.
     let mode: 'ok' | 'fail-after' | 'fail-before' = 'ok';
     const d = await startTestDaemon(
-      { exports: [{ name: 'nd', format: 'ndjson', destination: `file://${out}/`, schedule: rarely, integrity: { privateKeyFile: keyPath, every: '1h' } }] },
+      { exports: [{ name: 'nd', format: 'ndjson', destination: `file://${out}/`, schedule: rarely, integrity: { privateKeyFile: keyPath, every } }] },
       temp.dir,
       {
         openStore: (destination, config) => {
@@ -279,7 +295,7 @@ describe('digests on S3 (fauxqs)', () => {
     const d = await startTestDaemon(
       {
         s3: server.s3Config({ endpoint: proxy.endpoint }),
-        exports: [{ name: 'pq', format: 'parquet', destination, schedule: rarely, integrity: { privateKeyFile: keyPath, every: '15m' } }],
+        exports: [{ name: 'pq', format: 'parquet', destination, schedule: rarely, integrity: { privateKeyFile: keyPath, every } }],
       },
       temp.dir,
       {
@@ -340,7 +356,7 @@ describe('kill -9 after delivering, before the digest', () => {
       writerId: 'killed',
       server: { port: 0 },
       spool: { path: join(temp.dir, 'spool.db'), minFreeBytes: 0 },
-      exports: [{ name: 'nd', format: 'ndjson', destination: `file://${out}/`, schedule: rarely, integrity: { privateKeyFile: keyPath, every: '1h' } }],
+      exports: [{ name: 'nd', format: 'ndjson', destination: `file://${out}/`, schedule: rarely, integrity: { privateKeyFile: keyPath, every } }],
       log: { level: 'info' },
     });
     const deliver = async (url: string, n: number): Promise<void> => {
