@@ -14,6 +14,7 @@ import { createPreparer } from '../../src/ingest/prepare.js';
 import { loadSchema } from '../../src/schema/schema.js';
 import type { Logger } from 'pino';
 import type { RawSample } from './events.js';
+import { withQuietSchedules } from './process.js';
 
 /** A temp directory removed by the returned function. */
 export function tempDir(prefix = 'logbarge-test-'): { dir: string; remove: () => void } {
@@ -34,7 +35,7 @@ function merge(base: Record<string, unknown>, over: Record<string, unknown>): Re
   return out;
 }
 
-/** A test config: port 0 on loopback, spool and exports under `dir`. */
+/** A test config: port 0 on loopback, spool and exports under `dir`, exports on `quietSchedule` unless they name one. */
 export function testConfig(dir: string, overrides: Record<string, unknown> = {}): Config {
   const raw = merge(
     {
@@ -46,7 +47,7 @@ export function testConfig(dir: string, overrides: Record<string, unknown> = {})
     },
     overrides,
   );
-  return parseConfig(raw, { env: {}, source: 'test' });
+  return parseConfig(withQuietSchedules(raw), { env: {}, source: 'test' });
 }
 
 /** A daemon running in this process, with a client bound to it. */
