@@ -149,10 +149,18 @@ describe('in the files', () => {
   });
 
   it('the quarantined records under _quarantine/dt=<receive date>/, one JSON object each', () => {
-    const today = new Date().toISOString().slice(0, 10);
-    const dir = join(exportDir, '_quarantine', `dt=${today}`);
-    const lines = readdirSync(dir).flatMap((f) => gunzipSync(readFileSync(join(dir, f))).toString('utf8').trim().split('\n'));
-    const entries = lines.map((l) => JSON.parse(l) as { received_at: string; source: string; errors: unknown[]; record: unknown });
+    // Every dt= folder (the records were received today, or just before midnight UTC); each
+    // entry lies in the folder of its own receive date.
+    const root = join(exportDir, '_quarantine');
+    const entries = readdirSync(root).sort().flatMap((folder) =>
+      readdirSync(join(root, folder)).flatMap((f) =>
+        gunzipSync(readFileSync(join(root, folder, f))).toString('utf8').trim().split('\n').map((l) => {
+          const entry = JSON.parse(l) as { received_at: string; source: string; errors: unknown[]; record: unknown };
+          expect(folder).toBe(`dt=${entry.received_at.slice(0, 10)}`);
+          return entry;
+        }),
+      ),
+    );
     expect(entries.map((e) => Object.keys(e))).toEqual([['received_at', 'source', 'errors', 'record'], ['received_at', 'source', 'errors', 'record']]);
     expect(entries[0]).toMatchObject({ source: 'okta', errors: [{ field: 'EVENT_TIME', message: '"2017-09-31T22:23:07.777Z" has no day 31' }] });
     expect((entries[0]!.record as { uuid: string }).uuid).toBe('44444444-4444-4444-8444-444444444444');
