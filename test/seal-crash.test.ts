@@ -185,7 +185,8 @@ describe.concurrent('logbarge seal: usage', () => {
     ['--export names one without', [plain, sealed], ['--export', 'plain'], /seal: export plain has no "seal" section/],
     ['--export names none', [sealed], ['--export', 'nope'], /seal: no export named nope \(have: sealed\)/],
     ['--date is no date', [sealed], ['--date', '2026-02-30'], /seal: --date "2026-02-30" is not a YYYY-MM-DD date/],
-    ['--date is today', [sealed], ['--date', new Date().toISOString().slice(0, 10)], /is not over yet \(UTC\)/],
+    // Tomorrow, computed when the file loads: still not over if midnight UTC passes before the run.
+    ['--date is tomorrow', [sealed], ['--date', new Date(Date.now() + 86_400_000).toISOString().slice(0, 10)], /is not over yet \(UTC\)/],
   ])('exits 2 when %s', async (_what, exports, args, message) => {
     const r = await runCliAsync(['seal', '-c', config(exports), ...args]);
     expect(r.status).toBe(2);

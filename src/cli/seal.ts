@@ -39,8 +39,8 @@ function sealedExports(exports: readonly ExportConfig[], name: string | undefine
   return sealed;
 }
 
-/** Checks --date: a real date, and a day that is over (UTC). */
-function checkDate(date: string | undefined, now: number): string | undefined {
+/** Checks --date: a real date, and a day that is over (UTC) at `now`. */
+export function checkDate(date: string | undefined, now: number): string | undefined {
   if (date === undefined) return undefined;
   const ok = /^\d{4}-\d{2}-\d{2}$/.test(date) && new Date(`${date}T00:00:00Z`).toISOString().startsWith(date);
   if (!ok) throw new ExitError(exitCodes.usage, `seal: --date "${date}" is not a YYYY-MM-DD date`);
