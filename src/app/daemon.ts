@@ -92,8 +92,27 @@ export async function startDaemon(options: {
   /** How often the idempotency window is trimmed, for tests; the default is idPruneIntervalMs. */
   trimIntervalMs?: number;
 }): Promise<Daemon> {
-  const { config, logger } = options;
+  // Run in reverse by stop(); by a start that fails, too, so it leaves nothing open (the spool,
+  // the append worker, which would keep the process alive).
   const cleanups: (() => Promise<void> | void)[] = [];
+  try {
+    return await start(options, cleanups);
+  } catch (err) {
+    for (const cleanup of cleanups.reverse()) {
+      try {
+        await cleanup();
+      } catch (cleanupErr) {
+        options.logger.error({ err: describeError(cleanupErr) }, 'releasing what a failed start opened failed');
+      }
+    }
+    throw err;
+  }
+}
+
+async function start(options: Parameters<typeof startDaemon>[0], cleanups: (() => Promise<void> | void)[]): Promise<Daemon> {
+  const { config, logger } = options;
+  // Set once the server listens: a start that fails before runs no final cycle as it releases.
+  let listening = false;
   const schema = loadNamedSchema(config.schema);
   const spoolPath = resolve(config.spool.path);
   const spool = openSpool({ path: spoolPath, synchronous: config.spool.synchronous });
@@ -164,6 +183,7 @@ export async function startDaemon(options: {
   });
   // Runs after the server stopped taking requests (cleanups run in reverse): the final cycle.
   cleanups.push(async () => {
+    if (!listening) return;
     const results = await exporter.flush({ reason: 'shutdown', signal: drainDeadline.signal });
     const failed = results.filter((r) => r.error);
     if (failed.length > 0) logger.warn({ exports: failed.map((r) => r.export) }, 'final export incomplete; the spool keeps the rest for the next start');
@@ -293,6 +313,7 @@ export async function startDaemon(options: {
   });
   spool.db.pragma(`busy_timeout = ${servingBusyTimeoutMs}`);
   const address = await server.listen();
+  listening = true;
   cleanups.push(() => server.close());
   logger.info(
     {

@@ -1,0 +1,74 @@
+/**
+ * A daemon whose start fails (its port taken, its digest key unreadable) leaves nothing open:
+ * not the spool, not the append worker (whose port would keep the process alive), no timer; and
+ * the same spool then starts, with what it held.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { createServer, type Server } from 'node:net';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startDaemon } from '../src/app/daemon.js';
+import { createLogger } from '../src/log.js';
+import { event, startTestDaemon, tempDir, testConfig } from './support/daemon.js';
+import { runCli, writeConfig } from './support/process.js';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+/**
+ * The handles a daemon opens that keep a process alive, counted: a worker's port (the append
+ * worker), a listening server. (Its timers are unref'd; other kinds come and go with the test
+ * runner.)
+ */
+function handles(): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const kind of process.getActiveResourcesInfo()) if (kind === 'MessagePort' || kind === 'TCPServerWrap') counts[kind] = (counts[kind] ?? 0) + 1;
+  return counts;
+}
+
+const settle = () => new Promise((r) => setTimeout(r, 50));
+
+describe('a start that fails', () => {
+  it('on a port already taken: refuses with EADDRINUSE, leaves no handle open, and the spool starts again with its events', async () => {
+    const temp = tempDir('logbarge-startfail-');
+    cleanups.push(() => temp.remove());
+    const exports = [{ name: 'nd', format: 'ndjson', destination: `file://${temp.dir}/out/` }];
+    // Events spooled, not delivered (`logbarge ingest` spools only).
+    const input = join(temp.dir, 'events.ndjson');
+    writeFileSync(input, `${JSON.stringify(event())}\n${JSON.stringify(event())}\n`);
+    const ingest = runCli(['ingest', '-c', writeConfig(temp.dir, { spool: { path: join(temp.dir, 'spool.db') }, exports }), input]);
+    expect(ingest.status, ingest.stderr).toBe(0);
+
+    const taken: Server = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise<void>((r) => taken.close(() => r())));
+    const port = (taken.address() as { port: number }).port;
+    await settle();
+    const before = handles();
+    const config = testConfig(temp.dir, { server: { port }, exports });
+    await expect(startDaemon({ config, logger: createLogger('silent') })).rejects.toThrow(/EADDRINUSE/);
+    await settle();
+    expect(handles()).toEqual(before);
+
+    // No final cycle ran as it released: the events wait in the spool for the next start.
+    expect(existsSync(join(temp.dir, 'out'))).toBe(false);
+    const again = await startTestDaemon({ exports }, temp.dir);
+    cleanups.push(() => again.daemon.stop());
+    expect(again.snapshot().depth).toBe(2);
+  });
+
+  it('on an unreadable digest key: refuses naming the field, leaves no handle open', async () => {
+    const temp = tempDir('logbarge-startfail-key-');
+    cleanups.push(() => temp.remove());
+    await settle();
+    const before = handles();
+    const config = testConfig(temp.dir, {
+      exports: [{ name: 'nd', format: 'ndjson', destination: `file://${temp.dir}/out/`, integrity: { privateKeyFile: join(temp.dir, 'missing.key') } }],
+    });
+    await expect(startDaemon({ config, logger: createLogger('silent') })).rejects.toThrow(/exports\[0\]\.integrity\.privateKeyFile/);
+    await settle();
+    expect(handles()).toEqual(before);
+  });
+});
