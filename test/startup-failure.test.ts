@@ -48,7 +48,7 @@ describe('a start that fails', () => {
     await settle();
     const before = handles();
     const config = testConfig(temp.dir, { server: { port }, exports });
-    await expect(startDaemon({ config, logger: createLogger('silent') })).rejects.toThrow(/EADDRINUSE/);
+    await expect(startDaemon({ config, logger: createLogger('silent') })).rejects.toThrow(`server: listen on 127.0.0.1:${port}: the address is in use (EADDRINUSE): another process listens there; stop it, or set server.port`);
     await settle();
     expect(handles()).toEqual(before);
 

@@ -150,6 +150,15 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
   res.end(text);
 }
 
+/** A failed listen as an operator reads it: where, why, and the setting to change. */
+function listenError(err: NodeJS.ErrnoException, host: string, port: number): Error {
+  const where = `server: listen on ${host}:${port}`;
+  if (err.code === 'EADDRINUSE') return new Error(`${where}: the address is in use (EADDRINUSE): another process listens there; stop it, or set server.port`);
+  if (err.code === 'EACCES') return new Error(`${where}: permission denied (EACCES): ports below 1024 need privileges; set server.port to 1024 or above`);
+  if (err.code === 'EADDRNOTAVAIL') return new Error(`${where}: no interface of this machine has that address (EADDRNOTAVAIL); set server.host`);
+  return new Error(`${where}: ${err.message}`);
+}
+
 /** Creates the ingest server; call listen() to start it. */
 export function createIngestServer(deps: IngestServerDeps): IngestServer {
   const { options, metrics, logger } = deps;
@@ -428,9 +437,10 @@ export function createIngestServer(deps: IngestServerDeps): IngestServer {
     server,
     listen() {
       return new Promise<AddressInfo>((resolve, reject) => {
-        server.once('error', reject);
+        const failed = (err: NodeJS.ErrnoException): void => reject(listenError(err, options.host, options.port));
+        server.once('error', failed);
         server.listen(options.port, options.host, () => {
-          server.off('error', reject);
+          server.off('error', failed);
           resolve(server.address() as AddressInfo);
         });
       });
