@@ -101,8 +101,9 @@ async function main(): Promise<void> {
   const exporter = createExporter({
     config,
     spool,
-    // Debug level always, to read each object's stage/copy split; lines reach stderr only with BENCH_LOG.
-    logger: createLogger(process.env.BENCH_LOG ?? 'debug', {
+    // Debug level (or a lower one BENCH_LOG names), to read each object's stage/copy split; lines
+    // reach stderr only when BENCH_LOG is set (to anything: BENCH_LOG=1 shows the debug lines).
+    logger: createLogger(process.env.BENCH_LOG === 'trace' ? 'trace' : 'debug', {
       write(line: string) {
         const entry = JSON.parse(line) as { msg?: string; stage?: number; copy?: number; encodeMs?: number };
         if (entry.msg === 'object delivered') {
@@ -165,6 +166,8 @@ async function main(): Promise<void> {
 main()
   .catch((err: unknown) => {
     process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
-    process.exitCode = 1;
+    // A failure part way leaves handles open (the S3 child, the append worker): exit, not hang.
+    rmSync(dir, { recursive: true, force: true });
+    process.exit(1);
   })
   .finally(() => rmSync(dir, { recursive: true, force: true }));
