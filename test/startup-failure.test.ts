@@ -1,11 +1,16 @@
 /**
- * A daemon whose start fails (its port taken, its digest key unreadable) leaves nothing open:
- * not the spool, not the append worker (whose port would keep the process alive), no timer; and
- * the same spool then starts, with what it held.
+ * A daemon whose start fails (its port taken, its digest key unreadable, the spool locked by
+ * another process) leaves nothing open: not the spool, not the append worker (whose port would
+ * keep the process alive), not its work directory; and the same spool then starts, with what it
+ * held.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:net';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { createExporter } from '../src/app/exporter.js';
+import { createMetrics } from '../src/metrics.js';
+import { openSpool } from '../src/spool/spool.js';
 import { join } from 'node:path';
 import { startDaemon } from '../src/app/daemon.js';
 import { createLogger } from '../src/log.js';
@@ -48,7 +53,10 @@ describe('a start that fails', () => {
     await settle();
     const before = handles();
     const config = testConfig(temp.dir, { server: { port }, exports });
-    await expect(startDaemon({ config, logger: createLogger('silent') })).rejects.toThrow(`server: listen on 127.0.0.1:${port}: the address is in use (EADDRINUSE): another process listens there; stop it, or set server.port`);
+    await expect(startDaemon({ config, logger: createLogger('silent') })).rejects.toMatchObject({
+      code: 'EADDRINUSE',
+      message: `server: listen on 127.0.0.1:${port}: the address is in use (EADDRINUSE): another process listens there; stop it, or set server.port`,
+    });
     await settle();
     expect(handles()).toEqual(before);
 
@@ -70,5 +78,42 @@ describe('a start that fails', () => {
     await expect(startDaemon({ config, logger: createLogger('silent') })).rejects.toThrow(/exports\[0\]\.integrity\.privateKeyFile/);
     await settle();
     expect(handles()).toEqual(before);
+  });
+
+  it('after the server listens (here the log line saying so fails): no final cycle, the server closed, no handle open', async () => {
+    const temp = tempDir('logbarge-startfail-late-');
+    cleanups.push(() => temp.remove());
+    const exports = [{ name: 'nd', format: 'ndjson', destination: `file://${temp.dir}/out/` }];
+    const input = join(temp.dir, 'events.ndjson');
+    writeFileSync(input, `${JSON.stringify(event())}\n`);
+    const ingest = runCli(['ingest', '-c', writeConfig(temp.dir, { spool: { path: join(temp.dir, 'spool.db') }, exports }), input]);
+    expect(ingest.status, ingest.stderr).toBe(0);
+    await settle();
+    const before = handles();
+    const logger = createLogger('info', {
+      write(line: string) {
+        if (line.includes('"logbarge listening"')) throw new Error('injected: the log destination failed');
+      },
+    });
+    await expect(startDaemon({ config: testConfig(temp.dir, { exports }), logger })).rejects.toThrow('injected: the log destination failed');
+    await settle();
+    expect(handles()).toEqual(before);
+    expect(existsSync(join(temp.dir, 'out'))).toBe(false);
+  });
+
+  it('with the spool locked by another process as the exporter registers its cursors: SQLITE_BUSY, and its work directory given back', async () => {
+    const temp = tempDir('logbarge-startfail-busy-');
+    cleanups.push(() => temp.remove());
+    const config = testConfig(temp.dir, { exports: [{ name: 'nd', format: 'ndjson', destination: `file://${temp.dir}/out/` }] });
+    const spool = openSpool({ path: config.spool.path, busyTimeoutMs: 50 });
+    cleanups.push(() => spool.close());
+    const other = new Database(config.spool.path);
+    other.exec('BEGIN IMMEDIATE');
+    cleanups.push(() => {
+      other.exec('ROLLBACK');
+      other.close();
+    });
+    expect(() => createExporter({ config, spool, logger: createLogger('silent'), metrics: createMetrics({ defaultMetrics: false }) })).toThrow(/locked|busy/i);
+    expect(readdirSync(join(temp.dir, 'work'))).toEqual([]);
   });
 });

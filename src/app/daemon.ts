@@ -111,8 +111,8 @@ export async function startDaemon(options: {
 
 async function start(options: Parameters<typeof startDaemon>[0], cleanups: (() => Promise<void> | void)[]): Promise<Daemon> {
   const { config, logger } = options;
-  // Set once the server listens: a start that fails before runs no final cycle as it releases.
-  let listening = false;
+  // Set as the start returns: a start that fails runs no final cycle as it releases.
+  let started = false;
   const schema = loadNamedSchema(config.schema);
   const spoolPath = resolve(config.spool.path);
   const spool = openSpool({ path: spoolPath, synchronous: config.spool.synchronous });
@@ -183,7 +183,7 @@ async function start(options: Parameters<typeof startDaemon>[0], cleanups: (() =
   });
   // Runs after the server stopped taking requests (cleanups run in reverse): the final cycle.
   cleanups.push(async () => {
-    if (!listening) return;
+    if (!started) return;
     const results = await exporter.flush({ reason: 'shutdown', signal: drainDeadline.signal });
     const failed = results.filter((r) => r.error);
     if (failed.length > 0) logger.warn({ exports: failed.map((r) => r.export) }, 'final export incomplete; the spool keeps the rest for the next start');
@@ -313,7 +313,6 @@ async function start(options: Parameters<typeof startDaemon>[0], cleanups: (() =
   });
   spool.db.pragma(`busy_timeout = ${servingBusyTimeoutMs}`);
   const address = await server.listen();
-  listening = true;
   cleanups.push(() => server.close());
   logger.info(
     {
@@ -342,6 +341,7 @@ async function start(options: Parameters<typeof startDaemon>[0], cleanups: (() =
     });
 
   let stopping: Promise<void> | undefined;
+  started = true;
   return {
     address,
     spool,

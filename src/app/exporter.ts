@@ -153,43 +153,51 @@ export function createExporter(options: {
   };
 
   const names = config.exports.map((e) => e.name);
-  registerExports(spool, names);
-  const unnamed = unnamedCursors(spool, names);
-  if (unnamed.length > 0) {
-    logger.warn(
-      { cursors: unnamed, hint: `see \`logbarge exports\`; retire one on purpose with \`logbarge exports forget ${unnamed[0]} --yes\`` },
-      'the spool records export cursors this config does not name; events are kept until those exports deliver them (or are forgotten)',
-    );
-  }
   const runners = new Map<string, ExportRunner>();
-  for (const e of config.exports) {
-    runners.set(
-      e.name,
-      createExportRunner({
-        config: e,
-        spool,
-        writerId: config.writerId,
-        stagingDir: workDir,
-        storeFor,
-        encoderFor,
-        gate,
-        reserveStaging: staging.reserve,
-        logger,
-        metrics,
-        ...(options.pruner ? { pruner: options.pruner } : {}),
-      }),
-    );
-  }
-
   const lifetime = new AbortController();
   const digesters = new Map<string, Digester>();
-  for (const e of config.exports) {
-    const integrity = integrityKeys.get(e.name);
-    if (!integrity) continue;
-    digesters.set(
-      e.name,
-      createDigester({ config: e, spool, writerId: config.writerId, signingKey: integrity.key, periodMs: integrity.periodMs, storeFor, gate, logger, metrics, signal: lifetime.signal }),
-    );
+  try {
+    registerExports(spool, names);
+    const unnamed = unnamedCursors(spool, names);
+    if (unnamed.length > 0) {
+      logger.warn(
+        { cursors: unnamed, hint: `see \`logbarge exports\`; retire one on purpose with \`logbarge exports forget ${unnamed[0]} --yes\`` },
+        'the spool records export cursors this config does not name; events are kept until those exports deliver them (or are forgotten)',
+      );
+    }
+    for (const e of config.exports) {
+      runners.set(
+        e.name,
+        createExportRunner({
+          config: e,
+          spool,
+          writerId: config.writerId,
+          stagingDir: workDir,
+          storeFor,
+          encoderFor,
+          gate,
+          reserveStaging: staging.reserve,
+          logger,
+          metrics,
+          ...(options.pruner ? { pruner: options.pruner } : {}),
+        }),
+      );
+    }
+    for (const e of config.exports) {
+      const integrity = integrityKeys.get(e.name);
+      if (!integrity) continue;
+      digesters.set(
+        e.name,
+        createDigester({ config: e, spool, writerId: config.writerId, signingKey: integrity.key, periodMs: integrity.periodMs, storeFor, gate, logger, metrics, signal: lifetime.signal }),
+      );
+    }
+  } catch (err) {
+    // Registering the cursors is a write (SQLITE_BUSY while another process holds the lock):
+    // a failed start gives back its work directory and stops the sweeps that keep it claimed.
+    sweeps.stop();
+    for (const store of stores.values()) store.close();
+    work.release();
+    throw err;
   }
 
   async function writeDigests(options: { exportName?: string; reason?: 'drain' | 'flush'; signal?: AbortSignal } = {}): Promise<DigestResult[]> {
