@@ -150,13 +150,21 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
   res.end(text);
 }
 
-/** A failed listen as an operator reads it: where, why, and the setting to change. */
-function listenError(err: NodeJS.ErrnoException, host: string, port: number): Error {
+/**
+ * A failed listen as an operator reads it: where, why, and the setting to change. It keeps the
+ * system error's `code` (EADDRINUSE …) for a caller that tells them apart.
+ */
+function listenError(err: NodeJS.ErrnoException, host: string, port: number): NodeJS.ErrnoException {
   const where = `server: listen on ${host}:${port}`;
-  if (err.code === 'EADDRINUSE') return new Error(`${where}: the address is in use (EADDRINUSE): another process listens there; stop it, or set server.port`);
-  if (err.code === 'EACCES') return new Error(`${where}: permission denied (EACCES): ports below 1024 need privileges; set server.port to 1024 or above`);
-  if (err.code === 'EADDRNOTAVAIL') return new Error(`${where}: no interface of this machine has that address (EADDRNOTAVAIL); set server.host`);
-  return new Error(`${where}: ${err.message}`);
+  const why =
+    err.code === 'EADDRINUSE'
+      ? 'the address is in use (EADDRINUSE): another process listens there; stop it, or set server.port'
+      : err.code === 'EACCES'
+        ? 'permission denied (EACCES): ports below 1024 need privileges; set server.port to 1024 or above'
+        : err.code === 'EADDRNOTAVAIL'
+          ? 'no interface of this machine has that address (EADDRNOTAVAIL); set server.host'
+          : err.message;
+  return Object.assign(new Error(`${where}: ${why}`), err.code === undefined ? {} : { code: err.code });
 }
 
 /** Creates the ingest server; call listen() to start it. */
