@@ -11,7 +11,7 @@ describe('seal --date', () => {
     expect(checkDate('2026-03-15', Date.parse('2026-03-16T00:00:00.000Z'))).toBe('2026-03-15');
   });
   it('refuses a string that is not a real YYYY-MM-DD date, quoting it', () => {
-    for (const bad of ['2026-02-30', '2026-3-14', '20260314', '2026-03-14T00:00:00Z', '']) {
+    for (const bad of ['2026-02-30', '2026-13-01', '2026-02-32', '0000-00-00', '2026-3-14', '20260314', '2026-03-14T00:00:00Z', '']) {
       expect(() => checkDate(bad, now), bad).toThrow(`seal: --date "${bad}" is not a YYYY-MM-DD date`);
     }
   });

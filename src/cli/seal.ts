@@ -42,7 +42,8 @@ function sealedExports(exports: readonly ExportConfig[], name: string | undefine
 /** Checks --date: a real date, and a day that is over (UTC) at `now`. */
 export function checkDate(date: string | undefined, now: number): string | undefined {
   if (date === undefined) return undefined;
-  const ok = /^\d{4}-\d{2}-\d{2}$/.test(date) && new Date(`${date}T00:00:00Z`).toISOString().startsWith(date);
+  const day = new Date(`${date}T00:00:00Z`); // Invalid Date for month 13 or day 32: no toISOString then
+  const ok = /^\d{4}-\d{2}-\d{2}$/.test(date) && !Number.isNaN(day.getTime()) && day.toISOString().startsWith(date);
   if (!ok) throw new ExitError(exitCodes.usage, `seal: --date "${date}" is not a YYYY-MM-DD date`);
   if (date >= dayOf(now)) throw new ExitError(exitCodes.usage, `seal: --date ${date} is not over yet (UTC); only past days can be sealed`);
   return date;
