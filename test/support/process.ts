@@ -24,7 +24,8 @@ export const quietSchedule = '0 0 1 1 *';
  * The config with `schedule: quietSchedule` on each export that names no schedule. The default,
  * every five minutes on the wall clock, would run a cycle whenever a test straddles :00, :05, …,
  * delivering and pruning what the test is still counting; tests run cycles with flush, or name
- * the schedule they test.
+ * the schedule they test. A config without `exports` (the built-in default export, every five
+ * minutes) is left as it is: no test runs a daemon on one.
  */
 export function withQuietSchedules(config: Record<string, unknown>): Record<string, unknown> {
   const exports = config['exports'];
