@@ -27,10 +27,12 @@ const bucket = 'seal-crash-bucket';
 const destination = `s3://${bucket}/crash/pq/`;
 const dt = '2026-03-14';
 /**
- * Long enough that the next run starts while a killed sealer's lease lasts (it checks about a
- * second after the lease was taken); short enough to wait out, which three tests below do.
+ * Long enough that the next run checks while a killed sealer's lease lasts: about a second after
+ * the lease was taken here, but more than 4 s on a loaded CI machine, where a 4 s lease had run
+ * out and the check sealed instead of answering busy. Short enough to wait out, which three tests
+ * below do.
  */
-const leaseSeconds = 4;
+const leaseSeconds = 10;
 
 // The two suites run side by side (the kill tests spend most of their time waiting out leases);
 // the kill tests themselves run one after the other, each starting from the state the last left.
