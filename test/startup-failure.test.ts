@@ -33,6 +33,14 @@ function handles(): Record<string, number> {
   return counts;
 }
 
+/** Spools `n` events into `dir`'s spool without delivering them (`logbarge ingest` spools only). */
+function spoolUndelivered(dir: string, exports: Record<string, unknown>[], n: number): void {
+  const input = join(dir, 'events.ndjson');
+  writeFileSync(input, Array.from({ length: n }, () => `${JSON.stringify(event())}\n`).join(''));
+  const ingest = runCli(['ingest', '-c', writeConfig(dir, { spool: { path: join(dir, 'spool.db') }, exports }), input]);
+  expect(ingest.status, ingest.stderr).toBe(0);
+}
+
 const settle = () => new Promise((r) => setTimeout(r, 50));
 
 describe('a start that fails', () => {
@@ -40,11 +48,7 @@ describe('a start that fails', () => {
     const temp = tempDir('logbarge-startfail-');
     cleanups.push(() => temp.remove());
     const exports = [{ name: 'nd', format: 'ndjson', destination: `file://${temp.dir}/out/` }];
-    // Events spooled, not delivered (`logbarge ingest` spools only).
-    const input = join(temp.dir, 'events.ndjson');
-    writeFileSync(input, `${JSON.stringify(event())}\n${JSON.stringify(event())}\n`);
-    const ingest = runCli(['ingest', '-c', writeConfig(temp.dir, { spool: { path: join(temp.dir, 'spool.db') }, exports }), input]);
-    expect(ingest.status, ingest.stderr).toBe(0);
+    spoolUndelivered(temp.dir, exports, 2);
 
     const taken: Server = createServer();
     await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
@@ -84,10 +88,7 @@ describe('a start that fails', () => {
     const temp = tempDir('logbarge-startfail-late-');
     cleanups.push(() => temp.remove());
     const exports = [{ name: 'nd', format: 'ndjson', destination: `file://${temp.dir}/out/` }];
-    const input = join(temp.dir, 'events.ndjson');
-    writeFileSync(input, `${JSON.stringify(event())}\n`);
-    const ingest = runCli(['ingest', '-c', writeConfig(temp.dir, { spool: { path: join(temp.dir, 'spool.db') }, exports }), input]);
-    expect(ingest.status, ingest.stderr).toBe(0);
+    spoolUndelivered(temp.dir, exports, 1);
     await settle();
     const before = handles();
     const logger = createLogger('info', {
